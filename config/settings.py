@@ -1,0 +1,291 @@
+"""CodeDrill settings: one module, driven by environment variables.
+
+Development defaults let `make run` serve the whole product with nothing configured; production
+(DEBUG off) fails fast on anything that would be unsafe. The variables are documented in README.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}.") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}.")
+    return value
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number of seconds, got {raw!r}.") from None
+    if value <= 0:
+        raise ImproperlyConfigured(f"{name} must be positive, got {value}.")
+    return value
+
+
+DEBUG = env_bool("DEBUG", False)
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set SECRET_KEY to a long random value, or DEBUG=1 for development."
+        )
+    SECRET_KEY = "django-insecure-codedrill-development-only-never-use-in-production"
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "http://localhost:8000,http://127.0.0.1:8000")
+
+# --- Clerk and the development sign-in -----------------------------------------------------------
+
+CLERK_PUBLISHABLE_KEY = os.environ.get("CLERK_PUBLISHABLE_KEY", "").strip()
+CLERK_SECRET_KEY = os.environ.get("CLERK_SECRET_KEY", "").strip()
+CLERK_JWT_KEY = os.environ.get("CLERK_JWT_KEY", "").strip().replace("\\n", "\n")
+CLERK_JWKS_URL = os.environ.get("CLERK_JWKS_URL", "").strip() or "https://api.clerk.com/v1/jwks"
+CLERK_AUTHORIZED_PARTIES = env_list("CLERK_AUTHORIZED_PARTIES")
+CLERK_WEBHOOK_SIGNING_SECRET = os.environ.get("CLERK_WEBHOOK_SIGNING_SECRET", "").strip()
+# JWKS fetch timeout (seconds) and the shortest gap between two fetches, however many unknown kids.
+CLERK_JWKS_TIMEOUT = env_float("CLERK_JWKS_TIMEOUT", 3.0)
+CLERK_JWKS_CACHE_SECONDS = env_int("CLERK_JWKS_CACHE_SECONDS", 600, minimum=300)
+CLERK_JWKS_MIN_REFETCH_SECONDS = env_int("CLERK_JWKS_MIN_REFETCH_SECONDS", 20, minimum=1)
+# Clock skew accepted on exp, nbf and iat, in seconds (Clerk's own SDKs use 5 s).
+CLERK_LEEWAY_SECONDS = 5
+
+
+# A DNS host name: it goes into script URLs and the Content-Security-Policy header verbatim.
+HOST_NAME = re.compile(
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
+
+
+def clerk_frontend_api_host(publishable_key: str) -> str:
+    """The Frontend API host encoded in a publishable key: `pk_test_` + base64(host + "$")."""
+    parts = publishable_key.split("_", 2)
+    if len(parts) != 3 or parts[0] != "pk" or parts[1] not in {"test", "live"}:
+        raise ImproperlyConfigured("CLERK_PUBLISHABLE_KEY must look like pk_test_… or pk_live_….")
+    encoded = parts[2]
+    try:
+        decoded = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ImproperlyConfigured("CLERK_PUBLISHABLE_KEY is not a valid Clerk publishable key.") from None
+    host = decoded.removesuffix("$")
+    if not decoded.endswith("$") or not HOST_NAME.fullmatch(host):
+        raise ImproperlyConfigured("CLERK_PUBLISHABLE_KEY does not encode a Frontend API host.")
+    return host
+
+
+CLERK_ENABLED = bool(CLERK_PUBLISHABLE_KEY)
+if CLERK_ENABLED:
+    CLERK_FRONTEND_API_HOST = clerk_frontend_api_host(CLERK_PUBLISHABLE_KEY)
+    CLERK_ISSUER = f"https://{CLERK_FRONTEND_API_HOST}"
+    if not (CLERK_JWT_KEY or CLERK_SECRET_KEY):
+        raise ImproperlyConfigured(
+            "Clerk is on (CLERK_PUBLISHABLE_KEY is set) but neither CLERK_JWT_KEY nor "
+            "CLERK_SECRET_KEY is set, so session tokens cannot be verified."
+        )
+    if not DEBUG and not CLERK_AUTHORIZED_PARTIES:
+        raise ImproperlyConfigured(
+            "CLERK_AUTHORIZED_PARTIES must list your site's origins (e.g. https://codedrill.example) "
+            "when Clerk is on and DEBUG is off."
+        )
+else:
+    CLERK_FRONTEND_API_HOST = ""
+    CLERK_ISSUER = ""
+
+DEV_SIGN_IN = env_bool("DEV_SIGN_IN", DEBUG and not CLERK_ENABLED)
+if CLERK_ENABLED:
+    DEV_SIGN_IN = False
+elif not DEV_SIGN_IN:
+    raise ImproperlyConfigured(
+        "No sign-in is configured: set the Clerk keys (CLERK_PUBLISHABLE_KEY and CLERK_JWT_KEY or "
+        "CLERK_SECRET_KEY), or set DEV_SIGN_IN=1 to use the built-in development sign-in "
+        "(anyone can sign in as anyone: never on a public site)."
+    )
+# The development sign-in signs its tokens with a key made on first run, kept outside tracked files.
+DEV_SIGNING_KEY_PATH = Path(
+    os.environ.get("DEV_SIGNING_KEY_PATH", "") or BASE_DIR / "var" / "dev-signing-key.pem"
+)
+DEV_ISSUER = "http://codedrill.localhost"
+DEV_SESSION_SECONDS = 60 * 60 * 24 * 7
+
+# --- Generation ------------------------------------------------------------------------------------
+
+OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "").strip()
+OPENAI_MODEL = os.environ.get("OPENAI_MODEL", "").strip() or "gpt-4.1-mini"
+OPENAI_TIMEOUT = env_float("OPENAI_TIMEOUT", 30.0)
+# A failed OpenAI generation can be answered with a clearly labelled bank challenge instead of an error.
+GENERATION_FALLBACK_TO_BANK = env_bool("GENERATION_FALLBACK_TO_BANK", False)
+# Generations in flight per process; the rest are told "busy, try again" at once.
+GENERATION_MAX_IN_FLIGHT = env_int("GENERATION_MAX_IN_FLIGHT", 32, minimum=1)
+
+DAILY_CHALLENGE_QUOTA = env_int("DAILY_CHALLENGE_QUOTA", 50, minimum=0)
+
+# --- Django ---------------------------------------------------------------------------------------
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "corsheaders",
+    "challengeapp",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Compresses pages (static files are precompressed by WhiteNoise). Django's GZipMiddleware
+    # pads responses randomly against BREACH, since pages carry a CSRF token.
+    "django.middleware.gzip.GZipMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "challengeapp.middleware.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "challengeapp.middleware.LearnerAuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "challengeapp.context_processors.codedrill",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", "") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=600,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside a writer; IMMEDIATE transactions make concurrent writers queue on
+    # the busy timeout instead of failing with "database is locked" when a read lock is upgraded.
+    # Connections stay open per thread (CONN_MAX_AGE): opening a file costs nothing remote.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A connection pool per process: threads borrow a connection per request and give it back, so
+    # a process holds at most DB_POOL_MAX_SIZE connections however many threads it runs, and
+    # generations waiting on the model hold none (see services/generation.py).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DB_POOL_MIN_SIZE", 2, minimum=0),
+        "max_size": env_int("DB_POOL_MAX_SIZE", 16, minimum=1),
+        "timeout": 10,
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = os.environ.get("TIME_ZONE", "").strip() or "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", "") or BASE_DIR / "staticfiles")
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+LOGIN_URL = "/admin/login/"
+
+# --- Security -------------------------------------------------------------------------------------
+
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_HSTS_SECONDS = 0 if DEBUG else env_int("SECURE_HSTS_SECONDS", 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Health checks come over plain HTTP from the platform, never redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = False
+
+# --- Logging: one line per event on stdout, which gunicorn and containers collect -----------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "INFO"},
+    },
+}

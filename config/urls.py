@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("challengeapp.urls")),
+]
+
+handler404 = "challengeapp.api.not_found"
+handler500 = "challengeapp.api.server_error"

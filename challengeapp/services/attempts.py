@@ -1,0 +1,38 @@
+"""Answering a challenge: graded on the server by option index; the first answer counts."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from challengeapp.models import Attempt, Challenge
+from challengeapp.services.drafts import OPTION_COUNT
+from challengeapp.services.errors import CodeDrillError
+
+INVALID_CHOICE = "Choose one of the four options."
+
+
+class InvalidChoice(CodeDrillError):
+    """The answer is not one of the four options."""
+
+
+def attempt_record(*, challenge: Challenge, chosen_index: int) -> tuple[Attempt, bool]:
+    """Grade and store the learner's answer. Returns the attempt that counts and whether this call
+    created it; answering again returns the first attempt unchanged."""
+    if isinstance(chosen_index, bool) or not isinstance(chosen_index, int):
+        raise InvalidChoice(INVALID_CHOICE)
+    if not 0 <= chosen_index < OPTION_COUNT:
+        raise InvalidChoice(INVALID_CHOICE)
+    existing = Attempt.objects.filter(challenge=challenge).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            attempt = Attempt.objects.create(
+                challenge=challenge,
+                chosen_index=chosen_index,
+                is_correct=chosen_index == challenge.correct_index,
+            )
+    except IntegrityError:
+        # Two answers raced; the one stored first counts.
+        return Attempt.objects.get(challenge=challenge), False
+    return attempt, True

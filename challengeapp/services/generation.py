@@ -1,0 +1,202 @@
+"""Generating a challenge: take a quota unit → ask the provider → shuffle → save.
+
+A failed generation costs the learner nothing: the unit goes back, nothing is stored, and the
+operator gets one log line with the cause and the upstream request id.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from contextlib import contextmanager
+from functools import cache
+
+from django.conf import settings
+from django.db import connection
+
+from challengeapp.models import Challenge, Difficulty, Provider, Topic
+from challengeapp.services.bank_provider import BankProvider
+from challengeapp.services.drafts import OPTION_COUNT, ChallengeDraft
+from challengeapp.services.errors import GenerationBusy, GenerationError
+from challengeapp.services.providers import ChallengeProvider, GeneratedChallenge, GenerationRequest
+from challengeapp.services.quota import quota_consume, quota_release
+
+logger = logging.getLogger("challengeapp.generation")
+
+GENERATION_BUSY = "CodeDrill is busy generating other challenges. Try again in a few seconds."
+UNKNOWN_DIFFICULTY = "Choose a difficulty: easy, medium or hard."
+UNKNOWN_TOPIC = "Choose one of the listed topics."
+
+RECENT_TITLES_FOR_PROMPT = 20
+
+# An unbiased shuffle (Fisher–Yates, as random.shuffle implements it) fed by the OS's randomness.
+_shuffle_rng = random.SystemRandom()
+
+
+def options_shuffle(draft: ChallengeDraft, *, rng: random.Random = _shuffle_rng) -> ChallengeDraft:
+    """The same challenge with its options in a uniformly random order; the correct index follows
+    the option text the provider marked correct."""
+    order = list(range(OPTION_COUNT))
+    rng.shuffle(order)
+    options = tuple(draft.options[i] for i in order)
+    return ChallengeDraft(
+        title=draft.title,
+        question=draft.question,
+        code=draft.code,
+        language=draft.language,
+        options=options,  # type: ignore[arg-type]
+        correct_index=order.index(draft.correct_index),
+        explanation=draft.explanation,
+    )
+
+
+def provider_for_settings() -> ChallengeProvider:
+    """OpenAI when a key is configured, the built-in bank otherwise."""
+    if settings.OPENAI_API_KEY:
+        # Imported here so that the bank-only product never loads the OpenAI SDK.
+        from challengeapp.services.openai_provider import OpenAIProvider
+
+        return OpenAIProvider()
+    return _bank_provider()
+
+
+@cache
+def _bank_provider() -> BankProvider:
+    return BankProvider()
+
+
+@cache
+def _in_flight_slots(limit: int) -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(limit)
+
+
+@contextmanager
+def _generation_slot():
+    """Bound the generations in flight in this process, so a slow model cannot tie up every
+    worker thread: past the bound, answer "busy" at once instead of queueing."""
+    slots = _in_flight_slots(settings.GENERATION_MAX_IN_FLIGHT)
+    if not slots.acquire(blocking=False):
+        raise GenerationBusy(GENERATION_BUSY)
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+def _request_for(*, user, difficulty: str, topic: str, provider: ChallengeProvider) -> GenerationRequest:
+    mine = Challenge.objects.filter(owner=user)
+    recent_titles = tuple(
+        mine.filter(topic=topic).order_by("-id").values_list("title", flat=True)[
+            :RECENT_TITLES_FOR_PROMPT
+        ]
+    )
+    # Only the bank picks among known entries; for a model, repeats are caught after the fact.
+    seen: frozenset[str] = frozenset()
+    if provider.name == Provider.BANK:
+        seen = frozenset(
+            mine.filter(difficulty=difficulty, topic=topic).values_list("source_key", flat=True)
+        )
+    return GenerationRequest(
+        difficulty=difficulty, topic=topic, recent_titles=recent_titles, seen_source_keys=seen
+    )
+
+
+def _release_pooled_connection() -> None:
+    """Give the database connection back to the pool before waiting seconds on a model, so slow
+    generations hold no connections. Only with a pool (PostgreSQL) and outside a transaction: a
+    persistent SQLite connection is cheaper kept, and a transaction must keep its connection."""
+    if connection.settings_dict.get("OPTIONS", {}).get("pool") and not connection.in_atomic_block:
+        connection.close()
+
+
+def _ask(provider: ChallengeProvider, request: GenerationRequest) -> GeneratedChallenge:
+    if provider.name != Provider.BANK:  # a model takes seconds
+        _release_pooled_connection()
+    return provider.generate(request)
+
+
+def _generate_new(*, provider: ChallengeProvider, user, request: GenerationRequest) -> GeneratedChallenge:
+    generated = _ask(provider, request)
+    # A question the learner already has is discarded and generated again, once.
+    if Challenge.objects.filter(owner=user, source_key=generated.source_key).exists():
+        generated = _ask(provider, request)
+    return generated
+
+
+def _log_failure(error: GenerationError, *, provider: str, user, difficulty: str, topic: str) -> None:
+    logger.warning(
+        "generation failed cause=%s provider=%s upstream_request_id=%s learner=%s "
+        "difficulty=%s topic=%s message=%r",
+        error.cause,
+        provider,
+        error.upstream_request_id or "-",
+        user.username,
+        difficulty,
+        topic,
+        error.message,
+    )
+
+
+def _save(*, user, difficulty: str, topic: str, generated: GeneratedChallenge, is_fallback: bool) -> Challenge:
+    draft = options_shuffle(generated.draft)
+    return Challenge.objects.create(
+        owner=user,
+        difficulty=difficulty,
+        topic=topic,
+        title=draft.title,
+        question=draft.question,
+        code=draft.code,
+        code_language=draft.language,
+        options=list(draft.options),
+        correct_index=draft.correct_index,
+        explanation=draft.explanation,
+        provider=generated.provider,
+        model_name=generated.model_name,
+        source_key=generated.source_key,
+        is_fallback=is_fallback,
+        prompt_tokens=generated.prompt_tokens,
+        completion_tokens=generated.completion_tokens,
+        total_tokens=generated.total_tokens,
+    )
+
+
+def challenge_generate(
+    *, user, difficulty: str, topic: str, provider: ChallengeProvider | None = None
+) -> Challenge:
+    """Generate, store and return a new challenge for the learner.
+
+    Raises QuotaExceeded when today's quota is spent, GenerationError when the provider failed
+    (the quota unit is given back first), ValueError for an unknown difficulty or topic.
+    """
+    if difficulty not in Difficulty.values:
+        raise ValueError(UNKNOWN_DIFFICULTY)
+    if topic not in Topic.values:
+        raise ValueError(UNKNOWN_TOPIC)
+    provider = provider or provider_for_settings()
+    day = quota_consume(user=user)
+    try:
+        with _generation_slot():
+            request = _request_for(user=user, difficulty=difficulty, topic=topic, provider=provider)
+            generated = _generate_new(provider=provider, user=user, request=request)
+        return _save(user=user, difficulty=difficulty, topic=topic, generated=generated, is_fallback=False)
+    except GenerationError as error:
+        quota_release(user=user, day=day)
+        _log_failure(error, provider=provider.name, user=user, difficulty=difficulty, topic=topic)
+        if not _should_fall_back(error, provider=provider):
+            raise
+        bank = _bank_provider()
+        fallback = bank.generate(_request_for(user=user, difficulty=difficulty, topic=topic, provider=bank))
+        # The bank costs nothing, so the fallback keeps the unit given back above.
+        return _save(user=user, difficulty=difficulty, topic=topic, generated=fallback, is_fallback=True)
+    except BaseException:
+        quota_release(user=user, day=day)
+        raise
+
+
+def _should_fall_back(error: GenerationError, *, provider: ChallengeProvider) -> bool:
+    return (
+        settings.GENERATION_FALLBACK_TO_BANK
+        and provider.name != Provider.BANK
+        and not isinstance(error, GenerationBusy)
+    )

@@ -1,0 +1,120 @@
+"""Daily quotas, enforced in the database.
+
+Taking a unit is one conditional UPDATE: it succeeds only while units remain today, and the first
+unit of a new day resets the count in the same statement. No read-then-write in Python, so it holds
+across threads, gunicorn workers and machines sharing PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from challengeapp.models import Quota
+from challengeapp.services.errors import QuotaExceeded
+from challengeapp.services.learners import quota_today
+
+QUOTA_EXCEEDED = "You have used all of today's challenges."
+
+
+@dataclass(frozen=True)
+class QuotaStatus:
+    daily_limit: int
+    used: int
+    day: dt.date
+    resets_at: dt.datetime
+
+    @property
+    def remaining(self) -> int:
+        return max(self.daily_limit - self.used, 0)
+
+    @property
+    def is_exhausted(self) -> bool:
+        return self.remaining == 0
+
+
+def _limit_expression():
+    return Coalesce(F("daily_limit"), Value(settings.DAILY_CHALLENGE_QUOTA))
+
+
+def quota_resets_at(day: dt.date) -> dt.datetime:
+    """The moment `day` ends in TIME_ZONE, when a new day's quota starts."""
+    next_day = day + dt.timedelta(days=1)
+    return timezone.make_aware(dt.datetime.combine(next_day, dt.time.min))
+
+
+def _ensure_row(user) -> None:
+    # Learners get their row when created; this only covers users made another way (the admin).
+    Quota.objects.get_or_create(user_id=user.pk, defaults={"day": quota_today()})
+
+
+def _loaded_quota(user) -> Quota | None:
+    """The quota row loaded with the user in this request (learner_get_or_create selects it),
+    unless a write below has made it stale."""
+    return user._state.fields_cache.get("quota")
+
+
+def _forget_loaded_quota(user) -> None:
+    user._state.fields_cache.pop("quota", None)
+
+
+def quota_status(*, user) -> QuotaStatus:
+    today = quota_today()
+    quota = _loaded_quota(user) or Quota.objects.filter(user=user).first()
+    if quota is None:
+        _ensure_row(user)
+        quota = Quota.objects.get(user=user)
+    limit = quota.daily_limit if quota.daily_limit is not None else settings.DAILY_CHALLENGE_QUOTA
+    used = quota.used if quota.day == today else 0
+    return QuotaStatus(daily_limit=limit, used=used, day=today, resets_at=quota_resets_at(today))
+
+
+def quota_consume(*, user) -> dt.date:
+    """Take one unit of today's quota, or raise QuotaExceeded. Returns the day it was taken for,
+    which quota_release needs to give it back."""
+    _forget_loaded_quota(user)
+    today = quota_today()
+    limit_is_positive = Q(daily_limit__gt=0)
+    if settings.DAILY_CHALLENGE_QUOTA > 0:
+        limit_is_positive |= Q(daily_limit__isnull=True)
+    units_left_today = Q(day=today, used__lt=_limit_expression())
+    first_unit_of_new_day = ~Q(day=today) & limit_is_positive
+    taken = (
+        Quota.objects.filter(user=user)
+        .filter(units_left_today | first_unit_of_new_day)
+        .update(
+            used=Case(When(day=today, then=F("used") + 1), default=Value(1)),
+            day=today,
+        )
+    )
+    if taken == 1:
+        return today
+    if not Quota.objects.filter(user=user).exists():
+        _ensure_row(user)
+        return quota_consume(user=user)
+    raise QuotaExceeded(QUOTA_EXCEEDED)
+
+
+def quota_release(*, user, day: dt.date) -> None:
+    """Give back a unit taken on `day` (a failed generation costs nothing). A unit taken on a day
+    that has since ended is not given back: that day's count no longer matters."""
+    _forget_loaded_quota(user)
+    Quota.objects.filter(user=user, day=day, used__gt=0).update(used=F("used") - 1)
+
+
+def quota_reset(*, user=None) -> int:
+    """Reset today's usage for one learner, or everyone. Returns how many quotas were reset."""
+    if user is not None:
+        _forget_loaded_quota(user)
+    quotas = Quota.objects.all() if user is None else Quota.objects.filter(user=user)
+    return quotas.update(used=0, day=quota_today())
+
+
+def quota_set_limit(*, user, daily_limit: int | None) -> None:
+    _forget_loaded_quota(user)
+    Quota.objects.filter(user=user).update(daily_limit=daily_limit)

@@ -1,0 +1,54 @@
+"""Shared fixtures. Tests never reach the network: fakes run on 127.0.0.1."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from challengeapp.middleware import SESSION_COOKIE
+from challengeapp.services.identity import dev_session_token_issue
+from challengeapp.services.learners import learner_get_or_create
+from challengeapp.tests.fakes.browser_fixtures import browser, page_factory  # noqa: F401
+from challengeapp.tests.fakes.clerk_fixtures import clerk_jwks, clerk_pem  # noqa: F401
+from challengeapp.tests.fakes.openai_fixtures import fake_openai  # noqa: F401
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    # Templates render without collectstatic in tests.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.SECURE_SSL_REDIRECT = False
+
+
+def make_learner(clerk_id: str = "user_ada", **profile):
+    return learner_get_or_create(clerk_id=clerk_id, **profile)
+
+
+def signed_in(client: Client, user) -> Client:
+    token = dev_session_token_issue(user_id=user.username, session_id="sess_test")
+    client.cookies[SESSION_COOKIE] = token
+    return client
+
+
+@pytest.fixture
+def learner(db):
+    return make_learner("user_ada", email="ada@example.com", first_name="Ada")
+
+
+@pytest.fixture
+def other_learner(db):
+    return make_learner("user_grace", email="grace@example.com", first_name="Grace")
+
+
+@pytest.fixture
+def learner_client(learner) -> Client:
+    return signed_in(Client(), learner)
+
+
+@pytest.fixture
+def csrf_client(learner) -> Client:
+    """A signed-in browser that enforces CSRF, as real browsers face it."""
+    return signed_in(Client(enforce_csrf_checks=True), learner)

@@ -1,0 +1,31 @@
+"""The `fake_openai` fixture: a fake OpenAI-compatible server, with settings pointing at it.
+
+Import it into a test module (or a conftest) with
+`from challengeapp.tests.fakes.openai_fixtures import fake_openai  # noqa: F401`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from challengeapp.tests.fakes.openai_server import FakeOpenAIServer
+
+FAKE_API_KEY = "sk-test"
+# Long enough for a loaded CI machine to answer a loopback request, short enough that a test of a
+# hanging server (which sets its own, shorter timeout) never waits long.
+FAKE_TIMEOUT_SECONDS = 2.0
+
+
+@pytest.fixture
+def fake_openai(settings, monkeypatch) -> Iterator[FakeOpenAIServer]:
+    server = FakeOpenAIServer().start()
+    settings.OPENAI_API_KEY = FAKE_API_KEY
+    settings.OPENAI_TIMEOUT = FAKE_TIMEOUT_SECONDS
+    # The SDK reads OPENAI_BASE_URL from the environment, as it does in production.
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    try:
+        yield server
+    finally:
+        server.stop()

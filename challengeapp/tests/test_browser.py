@@ -1,0 +1,101 @@
+"""The whole loop in a real browser (fixtures in fakes/browser_fixtures.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from challengeapp.models import Attempt, Challenge
+from challengeapp.tests.fakes.browser_fixtures import sign_in
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_whole_loop_with_the_keyboard(page_factory):
+    page = page_factory(color_scheme="light", viewport={"width": 1200, "height": 900})
+    sign_in(page)
+    from playwright.sync_api import expect
+
+    expect(page.locator("#quota-status")).to_contain_text("50 of 50 left today · resets in")
+    page.get_by_role("radio", name="Medium").check()
+    page.get_by_label("Topic").select_option("sql")
+    page.get_by_role("button", name="Generate challenge").click()
+    card = page.locator("#challenge-card")
+    expect(card).to_be_visible()
+    expect(page.locator("#quota-status")).to_contain_text("49 of 50 left today")
+    expect(page.locator("#challenge-card .badge").first).to_have_text("Medium")
+    # Nothing in the DOM marks the right option before the answer.
+    assert page.locator("#challenge-card .is-correct").count() == 0
+    assert page.locator('#challenge-card input[name="choice"]').count() == 4
+    title = card.locator("h2").inner_text()
+
+    page.locator("body").press("2")
+    expect(page.locator("#challenge-card [data-result]")).to_be_visible()
+    expect(page.locator("#challenge-card .is-correct")).to_have_count(1)
+    expect(page.locator("#challenge-card .is-picked")).to_have_count(1)
+    expect(page.locator("#challenge-card .explanation")).to_contain_text("Why")
+    challenge = Challenge.objects.get()
+    attempt = Attempt.objects.get(challenge=challenge)
+    assert attempt.chosen_index == 1
+    assert attempt.is_correct == (challenge.correct_index == 1)
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    page.get_by_role("link", name="History").click()
+    expect(page.locator(".history-entry")).to_have_count(1)
+    expect(page.locator(".history-entry h2")).to_have_text(title)
+    expect(page.locator(".history-entry .tag-picked")).to_have_text("Your answer")
+    page.get_by_label("Result").select_option("unanswered")
+    expect(page.locator(".empty-state")).to_contain_text("No challenges match these filters.")
+    assert "result=unanswered" in page.url
+
+
+def test_the_theme_follows_the_system_and_is_remembered(page_factory):
+    page = page_factory(color_scheme="dark")
+    sign_in(page, "Grace")
+    html = page.locator("html")
+    from playwright.sync_api import expect
+
+    expect(html).to_have_attribute("data-theme", "dark")
+    page.get_by_role("button", name="Switch to light theme").click()
+    expect(html).to_have_attribute("data-theme", "light")
+    # No flash: the remembered theme is set before the stylesheet and body are parsed.
+    page.add_init_script(
+        "document.addEventListener('readystatechange', () => {"
+        " if (document.readyState === 'interactive') window.__firstTheme = document.documentElement.dataset.theme; });"
+    )
+    page.reload()
+    assert page.evaluate("window.__firstTheme") == "light"
+    expect(html).to_have_attribute("data-theme", "light")
+
+
+def test_the_loop_works_without_javascript(page_factory):
+    page = page_factory(java_script_enabled=False)
+    sign_in(page, "No Script")
+    page.get_by_role("radio", name="Hard").check()
+    page.get_by_label("Topic").select_option("git")
+    page.get_by_role("button", name="Generate challenge").click()
+    page.wait_for_url("**/challenges/*/")
+    page.locator('input[name="choice"]').nth(3).check()
+    page.get_by_role("button", name="Submit answer").click()
+    page.wait_for_url("**/challenges/*/")
+    assert page.locator("[data-result]").count() == 1
+    assert page.locator(".is-correct").count() == 1
+    assert Attempt.objects.get().chosen_index == 3
+
+
+def test_the_generate_button_shows_progress_while_the_challenge_is_made(page_factory, settings):
+    page = page_factory()
+    sign_in(page, "Patient")
+    # Hold the generate request so the indicator can be seen.
+    page.route("**/challenges/generate/", lambda route: (page.wait_for_timeout(600), route.continue_()))
+    page.get_by_role("button", name="Generate challenge").click()
+    from playwright.sync_api import expect
+
+    expect(page.locator("#generate-progress")).to_be_visible()
+    expect(page.get_by_role("button", name="Generate challenge")).to_be_disabled()
+    expect(page.locator("#challenge-card")).to_be_visible()
+    expect(page.locator("#generate-progress")).to_be_hidden()

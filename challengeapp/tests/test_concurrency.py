@@ -1,0 +1,288 @@
+"""The daily quota under real concurrency: gunicorn workers and threads in a subprocess, on SQLite
+and on PostgreSQL, hammered by requests released together.
+
+Each backend gets one fresh database and one bank-backed server (2 workers × 8 threads, limit 5)
+for the module; every test uses its own learner. The test that needs failing generations starts a
+second server, with OpenAI pointed at a loopback fake, on the same database — as a second machine
+would share it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from challengeapp.services.identity import dev_session_token_issue
+from challengeapp.tests.fakes.live_server import (
+    LiveServer,
+    Response,
+    drop_database,
+    fire_concurrently,
+    postgres_available,
+    postgres_database,
+    run_sql,
+    sqlite_database,
+)
+
+LIMIT = 5
+QUOTA_EXCEEDED = "Daily quota exceeded"
+GENERATE = "/api/generate-challenge"
+
+_static_collected = False
+
+
+def _collect_static_once() -> bool:
+    """collectstatic takes seconds and its result is the same for every server: run it once."""
+    global _static_collected
+    first, _static_collected = not _static_collected, True
+    return first
+
+
+# --- fixtures ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def database_url(request, tmp_path_factory) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = sqlite_database(tmp_path_factory.mktemp("live-sqlite"))
+    else:
+        available, reason = postgres_available()
+        if not available:
+            if os.environ.get("REQUIRE_POSTGRES") == "1":
+                pytest.fail(f"REQUIRE_POSTGRES=1 but {reason}")
+            pytest.skip(f"{reason} (CI starts PostgreSQL; locally: pg_ctlcluster 15 main start)")
+        url = postgres_database()
+    try:
+        yield url
+    finally:
+        drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def signing_key_path(tmp_path_factory):
+    # Created by the first token the test process mints; the servers read the same file.
+    return tmp_path_factory.mktemp("live-keys") / "dev-signing-key.pem"
+
+
+def live_server(database_url: str, signing_key_path, **options) -> LiveServer:
+    return LiveServer(
+        database_url=database_url,
+        signing_key_path=signing_key_path,
+        daily_quota=LIMIT,
+        workers=2,
+        threads=8,
+        collectstatic=_collect_static_once(),
+        **options,
+    )
+
+
+@pytest.fixture(scope="module")
+def bank_server(database_url, signing_key_path) -> Iterator[LiveServer]:
+    with live_server(database_url, signing_key_path) as server:
+        yield server
+
+
+@pytest.fixture
+def mint_token(settings, signing_key_path):
+    """Sign development tokens in this process with the key file the servers use."""
+    settings.DEV_SIGN_IN = True
+    settings.DEV_SIGNING_KEY_PATH = signing_key_path
+
+    def mint(user_id: str) -> str:
+        return dev_session_token_issue(user_id=user_id, session_id=f"sess_{user_id}")
+
+    return mint
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+
+
+def utc_today() -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date()  # the servers run with TIME_ZONE=UTC
+
+
+def signed_in_learner(server: LiveServer, token: str, database_url: str, clerk_id: str) -> int:
+    """First sight of the token creates the learner (and their quota row); their user id."""
+    response = server.request("GET", "/api/quota", token=token)
+    assert response.status == 200, response
+    assert response.body["quota_remaining"] == LIMIT
+    rows = run_sql(database_url, "SELECT id FROM auth_user WHERE username = %s", [clerk_id])
+    assert len(rows) == 1, rows
+    return rows[0][0]
+
+
+def burst(server: LiveServer, token: str, count: int) -> list[Response]:
+    results = fire_concurrently(
+        count, lambda: server.request("POST", GENERATE, token=token, body={"difficulty": "easy"})
+    )
+    errors = [result for result in results if isinstance(result, BaseException)]
+    assert not errors, f"{len(errors)} requests failed without an answer: {errors[:3]!r}"
+    return results  # type: ignore[return-value]
+
+
+def statuses(responses: list[Response]) -> Counter:
+    return Counter(response.status for response in responses)
+
+
+def challenge_count(database_url: str, user_id: int) -> int:
+    return run_sql(database_url, "SELECT COUNT(*) FROM challengeapp_challenge WHERE owner_id = %s", [user_id])[0][0]
+
+
+def quota_row(database_url: str, user_id: int) -> tuple[int, str]:
+    rows = run_sql(database_url, "SELECT used, day FROM challengeapp_quota WHERE user_id = %s", [user_id])
+    assert len(rows) == 1, rows
+    used, day = rows[0]
+    return used, str(day)
+
+
+def assert_refusals(responses: list[Response]) -> None:
+    for response in responses:
+        if response.status == 429:
+            assert response.detail == QUOTA_EXCEEDED, response
+            assert response.body.get("resets_at"), response
+
+
+# --- a) taking a unit -------------------------------------------------------------------------------
+
+
+def test_fifty_concurrent_generations_take_exactly_the_daily_limit(bank_server, database_url, mint_token):
+    token = mint_token("user_burst_fifty")
+    user_id = signed_in_learner(bank_server, token, database_url, "user_burst_fifty")
+
+    responses = burst(bank_server, token, 50)
+
+    assert statuses(responses) == {201: LIMIT, 429: 50 - LIMIT}, [(r.status, r.body) for r in responses if r.status not in (201, 429)]
+    assert_refusals(responses)
+    created_ids = {response.body["id"] for response in responses if response.status == 201}
+    assert len(created_ids) == LIMIT
+    quota = bank_server.request("GET", "/api/quota", token=token)
+    assert quota.status == 200 and quota.body["quota_remaining"] == 0, quota
+    assert challenge_count(database_url, user_id) == LIMIT
+    assert quota_row(database_url, user_id) == (LIMIT, str(utc_today()))
+
+
+# --- b) the first requests of a new day reset the count once ---------------------------------------
+
+
+def test_concurrent_first_requests_of_a_new_day_reset_the_count_once(bank_server, database_url, mint_token):
+    token = mint_token("user_new_day")
+    user_id = signed_in_learner(bank_server, token, database_url, "user_new_day")
+    for _ in range(LIMIT):
+        response = bank_server.request("POST", GENERATE, token=token, body={"difficulty": "easy"})
+        assert response.status == 201, response
+    assert bank_server.request("POST", GENERATE, token=token, body={"difficulty": "easy"}).status == 429
+
+    yesterday = utc_today() - dt.timedelta(days=1)
+    run_sql(database_url, "UPDATE challengeapp_quota SET day = %s WHERE user_id = %s", [yesterday, user_id])
+    assert quota_row(database_url, user_id) == (LIMIT, str(yesterday))
+    assert bank_server.request("GET", "/api/quota", token=token).body["quota_remaining"] == LIMIT
+
+    responses = burst(bank_server, token, 20)
+
+    # A second reset among the racing requests would let more than LIMIT through.
+    assert statuses(responses) == {201: LIMIT, 429: 20 - LIMIT}, [(r.status, r.body) for r in responses if r.status not in (201, 429)]
+    assert_refusals(responses)
+    assert quota_row(database_url, user_id) == (LIMIT, str(utc_today()))
+    assert challenge_count(database_url, user_id) == 2 * LIMIT
+
+
+# --- c) giving a unit back --------------------------------------------------------------------------
+
+
+class FailingOpenAI:
+    """A loopback OpenAI-compatible server that answers every chat completion with HTTP 500 and
+    counts how many requests it holds at once."""
+
+    def __init__(self, delay: float = 0.05) -> None:
+        self.delay = delay
+        self.requests = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"
+
+            def log_message(self, format, *args):  # noqa: A002
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with fake._lock:
+                    fake.requests += 1
+                    fake.in_flight += 1
+                    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+                try:
+                    time.sleep(fake.delay)  # long enough for overlapping requests to be seen
+                    status = 500 if self.path.split("?")[0] == "/v1/chat/completions" else 404
+                    payload = json.dumps(
+                        {"error": {"message": "The fake always fails.", "type": "server_error", "param": None, "code": None}}
+                    ).encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                finally:
+                    with fake._lock:
+                        fake.in_flight -= 1
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def __enter__(self) -> FailingOpenAI:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+
+def test_failed_generations_give_every_unit_back(database_url, signing_key_path, mint_token):
+    token = mint_token("user_upstream_down")
+    with FailingOpenAI() as upstream, live_server(
+        database_url,
+        signing_key_path,
+        extra_env={
+            "OPENAI_API_KEY": "sk-live-server-test",
+            "OPENAI_BASE_URL": upstream.base_url,
+            "OPENAI_TIMEOUT": "2",
+        },
+    ) as server:
+        user_id = signed_in_learner(server, token, database_url, "user_upstream_down")
+
+        responses = burst(server, token, 30)
+
+        counts = statuses(responses)
+        # A unit is held while its generation is in flight, so requests racing those first five
+        # are refused (429) at that moment; every unit taken comes back once its generation fails.
+        assert set(counts) <= {502, 503, 429}, [(r.status, r.body) for r in responses]
+        assert counts[502] >= LIMIT, counts
+        assert_refusals(responses)
+        assert upstream.requests >= counts[502]
+        # Never more generations in flight than units: taking a unit is atomic.
+        assert upstream.max_in_flight <= LIMIT, upstream.max_in_flight
+
+        assert quota_row(database_url, user_id) == (0, str(utc_today()))
+        assert challenge_count(database_url, user_id) == 0
+        quota = server.request("GET", "/api/quota", token=token)
+        assert quota.status == 200 and quota.body["quota_remaining"] == LIMIT, quota

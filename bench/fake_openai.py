@@ -1,0 +1,190 @@
+"""A fake OpenAI-compatible server for the benchmark, meant to run in its own process.
+
+    python bench/fake_openai.py [--port 0] [--delay 0]
+
+It prints `PORT <n>` on stdout once it listens on 127.0.0.1, then serves until stdin closes or it
+is terminated:
+
+- POST /v1/chat/completions: after the current delay, a 200 `chat.completion` whose message is a
+  challenge the app's validator accepts (title, question, code, language, four distinct options,
+  correct_index, explanation) plus `usage`. The question carries a per-process nonce and a counter,
+  so no two answers are the same question and the app's duplicate check never asks again.
+- PUT /_bench/delay with {"seconds": 2.0}: the delay for the requests that arrive from now on.
+- GET /_bench/stats: {"requests", "in_flight", "max_in_flight", "delay"}; POST /_bench/reset zeroes
+  the counters.
+
+ThreadingHTTPServer, a thread per connection, HTTP/1.1 keep-alive and a deep listen backlog: 32 and
+more slow requests at once are answered together, not one after another. It runs in a process of
+its own so that it never shares a GIL with the server under test or with the load generator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import secrets
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+CHAT_COMPLETIONS_PATH = "/v1/chat/completions"
+MODEL = "bench-fake-model"
+
+_state_lock = threading.Lock()
+_state = {"delay": 0.0, "requests": 0, "in_flight": 0, "max_in_flight": 0}
+_counter = itertools.count(1)
+_NONCE = secrets.token_hex(4)
+
+_OPTIONS = [
+    "It prints the list sorted in place and returns None",
+    "It raises TypeError before printing anything",
+    "It prints a new sorted list and leaves the original unchanged",
+    "It prints the original list because sorted() is lazy",
+]
+
+
+def challenge_content(number: int) -> str:
+    """A valid challenge (per challengeapp/services/drafts.py) unique to `number`."""
+    return json.dumps(
+        {
+            "title": f"Sorting, copy or in place? (#{number})",
+            "question": (
+                f"Benchmark question {_NONCE}-{number}: what does this snippet print, and what happens "
+                "to the original list?"
+            ),
+            "code": f"items = [3, 1, 2, {number}]\nresult = sorted(items)\nprint(result)",
+            "language": "python",
+            "options": _OPTIONS,
+            "correct_index": 2,
+            "explanation": (
+                "sorted() always builds and returns a new list; list.sort() is the one that sorts in "
+                "place and returns None. The original list keeps its order."
+            ),
+        }
+    )
+
+
+def completion_body(number: int) -> bytes:
+    return json.dumps(
+        {
+            "id": f"chatcmpl-bench-{_NONCE}-{number}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": MODEL,
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                    "message": {"role": "assistant", "content": challenge_content(number), "refusal": None},
+                }
+            ],
+            "usage": {"prompt_tokens": 310, "completion_tokens": 180, "total_tokens": 490},
+        }
+    ).encode()
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 512  # the listen backlog: 5 by default would drop bursts of 32 connections
+    allow_reuse_address = True
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: the SDK's connection pool reuses connections
+    # Headers and body go out in two writes: with Nagle's algorithm on, the body would wait for the
+    # client's delayed ACK (up to 40 ms), a latency no real API adds.
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002
+        pass
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status: int, payload: bytes, request_id: str = "") -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            if request_id:
+                self.send_header("x-request-id", request_id)
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def do_GET(self) -> None:
+        if self.path == "/_bench/stats":
+            with _state_lock:
+                payload = json.dumps(_state).encode()
+            self._send(200, payload)
+        else:
+            self._send(404, b'{"error": {"message": "Not found.", "type": "invalid_request_error"}}')
+
+    def do_PUT(self) -> None:
+        raw = self._body()
+        if self.path != "/_bench/delay":
+            self._send(404, b"{}")
+            return
+        seconds = float(json.loads(raw or b"{}").get("seconds", 0))
+        with _state_lock:
+            _state["delay"] = max(seconds, 0.0)
+        self._send(200, json.dumps({"delay": _state["delay"]}).encode())
+
+    def do_POST(self) -> None:
+        raw = self._body()
+        if self.path == "/_bench/reset":
+            with _state_lock:
+                _state.update(requests=0, in_flight=0, max_in_flight=0)
+            self._send(200, b"{}")
+            return
+        if self.path.split("?", 1)[0] != CHAT_COMPLETIONS_PATH:
+            self._send(404, b'{"error": {"message": "Not found.", "type": "invalid_request_error"}}')
+            return
+        try:
+            json.loads(raw)
+        except ValueError:
+            self._send(400, b'{"error": {"message": "Invalid JSON.", "type": "invalid_request_error"}}')
+            return
+        with _state_lock:
+            _state["requests"] += 1
+            _state["in_flight"] += 1
+            _state["max_in_flight"] = max(_state["max_in_flight"], _state["in_flight"])
+            delay = _state["delay"]
+        try:
+            if delay > 0:
+                time.sleep(delay)
+            number = next(_counter)
+            self._send(200, completion_body(number), request_id=f"req_bench_{number}")
+        finally:
+            with _state_lock:
+                _state["in_flight"] -= 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--delay", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    _state["delay"] = args.delay
+    server = Server(("127.0.0.1", args.port), Handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+    print(f"PORT {server.server_address[1]}", flush=True)
+    # Serve until the parent closes our stdin (or kills us): never outlives the benchmark.
+    try:
+        sys.stdin.read()
+    except KeyboardInterrupt:
+        pass
+    server.shutdown()
+    server.server_close()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from challengeapp.services.learners import learner_display_name
+
+
+def codedrill(request: HttpRequest) -> dict:
+    user = getattr(request, "user", None)
+    signed_in = user is not None and user.is_authenticated
+    return {
+        "clerk_enabled": settings.CLERK_ENABLED,
+        "clerk_frontend_api_host": settings.CLERK_FRONTEND_API_HOST,
+        "clerk_publishable_key": settings.CLERK_PUBLISHABLE_KEY,
+        "dev_sign_in": settings.DEV_SIGN_IN,
+        "learner_name": learner_display_name(user) if signed_in else "",
+    }

@@ -1,0 +1,130 @@
+"""CodeDrill's domain: challenges, the learner's attempts, daily quotas and webhook deliveries."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Difficulty(models.TextChoices):
+    EASY = "easy", "Easy"
+    MEDIUM = "medium", "Medium"
+    HARD = "hard", "Hard"
+
+
+class Topic(models.TextChoices):
+    """The curated topics: the only topic text that ever reaches a model prompt."""
+
+    PYTHON = "python", "Python"
+    JAVASCRIPT = "javascript", "JavaScript"
+    SQL = "sql", "SQL"
+    ALGORITHMS = "algorithms", "Algorithms and complexity"
+    DATA_STRUCTURES = "data-structures", "Data structures"
+    WEB = "web", "HTTP and the web"
+    GIT = "git", "Git"
+    SYSTEM_DESIGN = "system-design", "System design"
+
+
+class Provider(models.TextChoices):
+    BANK = "bank", "Built-in bank"
+    OPENAI = "openai", "OpenAI"
+
+
+class Challenge(models.Model):
+    """A generated challenge. Immutable once created; `correct_index` is after the server's shuffle."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="challenges"
+    )
+    difficulty = models.CharField(max_length=10, choices=Difficulty.choices)
+    topic = models.CharField(max_length=20, choices=Topic.choices)
+    title = models.CharField(max_length=200)
+    question = models.TextField()
+    code = models.TextField(blank=True)
+    code_language = models.CharField(max_length=30, blank=True)
+    options = models.JSONField(help_text="Exactly four option texts, in the order shown.")
+    correct_index = models.PositiveSmallIntegerField()
+    explanation = models.TextField()
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    model_name = models.CharField(max_length=100, blank=True)
+    # Where the content came from, to avoid repeats: a bank entry id, a procedural snippet hash,
+    # or a hash of the normalized question for model output.
+    source_key = models.CharField(max_length=120)
+    # Set when a model failure was answered with a bank challenge, so the page can say so.
+    is_fallback = models.BooleanField(default=False)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    total_tokens = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at", "-id"], name="challenge_owner_recent"),
+            models.Index(fields=["owner", "source_key"], name="challenge_owner_source"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(correct_index__gte=0, correct_index__lte=3),
+                name="challenge_correct_index_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.get_difficulty_display()}, {self.get_topic_display()})"
+
+
+class Attempt(models.Model):
+    """The learner's answer to a challenge. One per challenge: the first answer counts."""
+
+    challenge = models.OneToOneField(Challenge, on_delete=models.CASCADE, related_name="attempt")
+    chosen_index = models.PositiveSmallIntegerField()
+    is_correct = models.BooleanField()
+    answered_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(chosen_index__gte=0, chosen_index__lte=3),
+                name="attempt_chosen_index_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{'Right' if self.is_correct else 'Wrong'} answer to {self.challenge_id}"
+
+
+class Quota(models.Model):
+    """How many challenges a learner generated on `day`, against their daily limit.
+
+    `used` only means something for `day`: taking the first unit on a later day resets it, in the
+    same UPDATE statement (see services/quota.py).
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quota"
+    )
+    daily_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Leave empty to use DAILY_CHALLENGE_QUOTA."
+    )
+    used = models.PositiveIntegerField(default=0)
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(used__gte=0), name="quota_used_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Quota of {self.user}"
+
+
+class WebhookEvent(models.Model):
+    """A processed svix delivery: its id makes at-least-once delivery take effect once."""
+
+    svix_id = models.CharField(max_length=100, unique=True)
+    event_type = models.CharField(max_length=100)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.event_type} ({self.svix_id})"

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from challengeapp import api, views, webhooks
+
+urlpatterns = [
+    path("", views.practice, name="practice"),
+    path("challenges/generate/", views.challenge_generate_view, name="challenge-generate"),
+    path("challenges/<int:challenge_id>/", views.challenge_detail, name="challenge-detail"),
+    path("challenges/<int:challenge_id>/answer/", views.challenge_answer, name="challenge-answer"),
+    path("history/", views.history, name="history"),
+    path("sign-in/", views.sign_in, name="sign-in"),
+    path("sign-out/", views.sign_out, name="sign-out"),
+    path("healthz", views.healthz, name="healthz"),
+    path("webhooks/clerk", webhooks.clerk_webhook, name="clerk-webhook"),
+    path("api/quota", api.quota, name="api-quota"),
+    path("api/generate-challenge", api.generate_challenge, name="api-generate"),
+    path("api/challenges/<int:challenge_id>/answer", api.answer, name="api-answer"),
+    path("api/history", api.history, name="api-history"),
+]

@@ -99,3 +99,25 @@ def test_the_generate_button_shows_progress_while_the_challenge_is_made(page_fac
     expect(page.get_by_role("button", name="Generate challenge")).to_be_disabled()
     expect(page.locator("#challenge-card")).to_be_visible()
     expect(page.locator("#generate-progress")).to_be_hidden()
+
+
+def test_history_filters_work_before_htmx_has_loaded(page_factory):
+    # On a slow connection a learner can change a filter before htmx is ready; the change must
+    # still filter (a plain page load), not be lost. htmx is held back here until that happened.
+    from playwright.sync_api import expect
+
+    page = page_factory()
+    sign_in(page, "Hasty")
+    page.get_by_role("button", name="Generate challenge").click()
+    expect(page.locator("#challenge-card")).to_be_visible()
+    page.route("**/htmx*.js", lambda route: route.fulfill(content_type="text/javascript", body=""))
+    page.goto("/history/")
+    assert page.evaluate("typeof window.htmx") == "undefined"
+    expect(page.locator(".history-entry")).to_have_count(1)
+    page.get_by_label("Result").select_option("unanswered")
+    page.wait_for_url("**/history/?*result=unanswered*")
+    expect(page.locator(".history-entry")).to_have_count(1)
+    expect(page.locator(".history-entry .tag-picked")).to_have_count(0)
+    page.get_by_label("Result").select_option("right")
+    page.wait_for_url("**/history/?*result=right*")
+    expect(page.locator(".empty-state")).to_contain_text("No challenges match these filters.")

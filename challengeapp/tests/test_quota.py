@@ -117,3 +117,45 @@ def test_learner_creation_is_idempotent(db):
     second = make_learner("user_twice")
     assert first.pk == second.pk
     assert Quota.objects.filter(user=first).count() == 1
+
+
+def _fields(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
+
+
+def test_the_learner_loads_with_their_quota_exactly_as_the_orm_would(db, django_assert_num_queries):
+    from django.contrib.auth import get_user_model
+
+    from challengeapp.services.learners import learner_with_quota
+
+    User = get_user_model()
+    made = make_learner("user_exact", email="é@example.com", first_name="Zoë", last_name="O'Brien")
+    User.objects.filter(pk=made.pk).update(last_login=timezone.now(), is_staff=True)
+    Quota.objects.filter(user=made).update(used=3, daily_limit=7, day=dt.date(2026, 2, 28))
+    expected = User.objects.select_related("quota").get(username="user_exact")
+
+    with django_assert_num_queries(1):
+        user = learner_with_quota("user_exact")
+        quota = user.quota  # loaded with the user: no second query
+    assert _fields(user) == _fields(expected)
+    assert _fields(quota) == _fields(expected.quota)
+    assert user.last_login.tzinfo is not None and user.date_joined.tzinfo is not None
+    assert isinstance(user.is_staff, bool) and user.is_staff is True
+    assert quota.user is user
+    assert user._state.adding is False and user._state.db == expected._state.db
+    # A loaded learner saves as an update of the same row.
+    user.first_name = "Zoe"
+    user.save(update_fields=["first_name"])
+    assert User.objects.get(pk=made.pk).first_name == "Zoe"
+
+
+def test_an_unknown_learner_or_one_without_a_quota_row(db):
+    from django.contrib.auth import get_user_model
+
+    from challengeapp.services.learners import learner_with_quota
+
+    assert learner_with_quota("user_nobody") is None
+    get_user_model().objects.create(username="operator_made")
+    user = learner_with_quota("operator_made")
+    assert user.username == "operator_made"
+    assert quota_status(user=user).remaining == quota_status(user=make_learner("user_other")).remaining

@@ -21,6 +21,7 @@ from challengeapp.services.drafts import OPTION_COUNT, ChallengeDraft
 from challengeapp.services.errors import GenerationBusy, GenerationError
 from challengeapp.services.providers import ChallengeProvider, GeneratedChallenge, GenerationRequest
 from challengeapp.services.quota import quota_consume, quota_release
+from challengeapp.services.turns import step_aside
 
 logger = logging.getLogger("challengeapp.generation")
 
@@ -111,9 +112,12 @@ def _release_pooled_connection() -> None:
 
 
 def _ask(provider: ChallengeProvider, request: GenerationRequest) -> GeneratedChallenge:
-    if provider.name != Provider.BANK:  # a model takes seconds
-        _release_pooled_connection()
-    return provider.generate(request)
+    if provider.name == Provider.BANK:
+        return provider.generate(request)
+    # A model takes seconds: hold no database connection and let other requests run meanwhile.
+    _release_pooled_connection()
+    with step_aside():
+        return provider.generate(request)
 
 
 def _generate_new(*, provider: ChallengeProvider, user, request: GenerationRequest) -> GeneratedChallenge:

@@ -46,6 +46,7 @@ from django.conf import settings
 from jwt.algorithms import RSAAlgorithm
 
 from challengeapp.services.errors import IdentityUnavailable, InvalidToken
+from challengeapp.services.turns import step_aside
 
 logger = logging.getLogger("challengeapp.identity")
 
@@ -376,11 +377,14 @@ class _JwksCache:
             if not self._lock.acquire(blocking=False):
                 return keys[kid]
             try:
-                self._refresh_locked()
+                with step_aside():  # a fetch waits on the network
+                    self._refresh_locked()
             finally:
                 self._lock.release()
         else:
-            with self._lock:
+            # Out of the request turn before waiting for the lock: its holder may be fetching,
+            # and will need the turn back when done (services/turns.py).
+            with step_aside(), self._lock:
                 if kid not in self._keys:
                     self._refresh_locked()
         key = self._keys.get(kid)

@@ -77,10 +77,8 @@ def live_server(database_url: str, signing_key_path, **options) -> LiveServer:
         database_url=database_url,
         signing_key_path=signing_key_path,
         daily_quota=LIMIT,
-        workers=2,
-        threads=8,
         collectstatic=_collect_static_once(),
-        **options,
+        **{"workers": 2, "threads": 8, **options},
     )
 
 
@@ -201,8 +199,9 @@ class FailingOpenAI:
     """A loopback OpenAI-compatible server that answers every chat completion with HTTP 500 and
     counts how many requests it holds at once."""
 
-    def __init__(self, delay: float = 0.05) -> None:
+    def __init__(self, delay: float = 0.05, gate: threading.Event | None = None) -> None:
         self.delay = delay
+        self.gate = gate  # when given, every answer waits until it is set
         self.requests = 0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -223,6 +222,8 @@ class FailingOpenAI:
                     fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
                 try:
                     time.sleep(fake.delay)  # long enough for overlapping requests to be seen
+                    if fake.gate is not None:
+                        fake.gate.wait(timeout=30)
                     status = 500 if self.path.split("?")[0] == "/v1/chat/completions" else 404
                     payload = json.dumps(
                         {"error": {"message": "The fake always fails.", "type": "server_error", "param": None, "code": None}}
@@ -286,3 +287,46 @@ def test_failed_generations_give_every_unit_back(database_url, signing_key_path,
         assert challenge_count(database_url, user_id) == 0
         quota = server.request("GET", "/api/quota", token=token)
         assert quota.status == 200 and quota.body["quota_remaining"] == LIMIT, quota
+
+
+def test_pages_go_on_while_generations_wait_on_the_model(database_url, signing_key_path, mint_token):
+    # One process: its request threads take turns running Django (services/turns.py), and one
+    # waiting on the model must step aside. The fake model answers only once the test has seen
+    # all four generations waiting on it at once and a quota read answered meanwhile.
+    token = mint_token("user_patient")
+    gate = threading.Event()
+    with FailingOpenAI(gate=gate) as upstream, live_server(
+        database_url,
+        signing_key_path,
+        workers=1,
+        extra_env={
+            "OPENAI_API_KEY": "sk-live-server-test",
+            "OPENAI_BASE_URL": upstream.base_url,
+            "OPENAI_TIMEOUT": "20",
+        },
+    ) as server:
+        signed_in_learner(server, token, database_url, "user_patient")
+        results: list[Response | BaseException] = []
+
+        def generate() -> None:
+            try:
+                results.append(server.request("POST", GENERATE, token=token, body={"difficulty": "easy"}))
+            except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+                results.append(error)
+
+        generators = [threading.Thread(target=generate) for _ in range(4)]
+        for thread in generators:
+            thread.start()
+        try:
+            deadline = time.monotonic() + 15
+            while upstream.in_flight < 4 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert upstream.in_flight == 4, f"only {upstream.in_flight} generations reached the model"
+            quota = server.request("GET", "/api/quota", token=token)
+            assert quota.status == 200, quota
+            assert upstream.in_flight == 4  # the read did not wait for them
+        finally:
+            gate.set()
+            for thread in generators:
+                thread.join(timeout=30)
+        assert [getattr(result, "status", result) for result in results] == [502] * 4

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 from challengeapp.services import identity
 from challengeapp.services.errors import IdentityUnavailable, InvalidToken
 from challengeapp.services.identity import SessionClaims, dev_session_token_issue, session_token_verify
+from challengeapp.services.turns import turn
 from challengeapp.tests.fakes.clerk import (
     JWT_TEMPLATE_CATEGORY,
     OMIT,
@@ -358,11 +359,12 @@ def run_in_threads(count: int, work) -> list:
         except Exception as error:  # noqa: BLE001 (collected for the assertions)
             results[index] = error
 
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    threads = [threading.Thread(target=run, args=(index,), daemon=True) for index in range(count)]
     for thread in threads:
         thread.start()
+    deadline = time.monotonic() + 10
     for thread in threads:
-        thread.join(10)
+        thread.join(max(deadline - time.monotonic(), 0))
     return results
 
 
@@ -386,6 +388,55 @@ def test_threads_with_unknown_kids_share_one_refetch(clerk_jwks, clock):
 
     assert all(isinstance(result, InvalidToken) for result in results), results
     assert clerk_jwks.jwks.request_count == 2
+
+
+def settings_cache_seconds() -> float:
+    from django.conf import settings
+
+    return settings.CLERK_JWKS_CACHE_SECONDS
+
+
+def verify_in_turn(token: str):
+    # As in a gunicorn thread: the request runs in its process's turn (services/turns.py).
+    with turn():
+        return session_token_verify(token)
+
+
+def test_in_request_turns_a_cold_cache_fetch_blocks_no_one(clerk_jwks):
+    clerk_jwks.jwks.delay = 0.3
+    tokens = [mint_token() for _ in range(16)]
+
+    results = run_in_threads(16, lambda index: verify_in_turn(tokens[index]))
+
+    assert all(isinstance(result, SessionClaims) for result in results), results
+    assert clerk_jwks.jwks.request_count == 1
+
+
+def test_in_request_turns_a_stale_refresh_and_unknown_kids_do_not_deadlock(clerk_jwks, clock):
+    # A stale key is refreshed by the thread holding the cache's lock, out of its turn; threads
+    # meeting an unknown kid meanwhile must not wait for that lock while holding the turn, or the
+    # refresher could never take its turn back.
+    session_token_verify(mint_token())
+    clock.advance(settings_cache_seconds() + 1)
+    clerk_jwks.jwks.delay = 0.5
+    fetches_before = clerk_jwks.jwks.request_count
+    results: dict[str, object] = {}
+
+    def refresher() -> None:
+        results["refresher"] = verify_in_turn(mint_token(sid="sess_refresher"))
+
+    refreshing = threading.Thread(target=refresher, daemon=True)
+    refreshing.start()
+    deadline = time.monotonic() + 5
+    while clerk_jwks.jwks.request_count == fetches_before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert clerk_jwks.jwks.request_count > fetches_before, "the stale key was not refreshed"
+    unknown = [mint_token(kid=f"ins_{uuid.uuid4().hex}", sid=f"sess_{index}") for index in range(8)]
+    others = run_in_threads(8, lambda index: verify_in_turn(unknown[index]))
+    refreshing.join(5)
+
+    assert isinstance(results.get("refresher"), SessionClaims), results
+    assert all(isinstance(result, InvalidToken) for result in others), others
 
 
 @pytest.mark.parametrize("mode", ["error", "garbage", "hang", "trickle"])

@@ -23,7 +23,7 @@ from challengeapp.models import Challenge, Difficulty, Topic
 from challengeapp.services.attempts import attempt_record
 from challengeapp.services.errors import GenerationError, QuotaExceeded
 from challengeapp.services.generation import challenge_generate
-from challengeapp.services.history import challenge_history
+from challengeapp.services.history import history_slice
 from challengeapp.services.quota import quota_status
 
 MALFORMED_JSON = "The request body is not valid JSON."
@@ -186,7 +186,7 @@ def _query_int(request: HttpRequest, name: str, default: int, *, low: int, high:
 def history(request: HttpRequest) -> HttpResponse:
     limit = _query_int(request, "limit", HISTORY_DEFAULT_LIMIT, low=1, high=HISTORY_MAX_LIMIT, message=INVALID_LIMIT)
     offset = _query_int(request, "offset", 0, low=0, high=None, message=INVALID_OFFSET)
-    challenges = challenge_history(user=request.user)[offset : offset + limit]
+    challenges = history_slice(user=request.user, limit=limit, offset=offset)
     items = []
     for challenge in challenges:
         # No attempt raises RelatedObjectDoesNotExist, an AttributeError: getattr's default applies.

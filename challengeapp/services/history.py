@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from challengeapp.models import Challenge
+from challengeapp.services.prepared import PreparedSelect, prepared_per_database
 
 RESULT_RIGHT = "right"
 RESULT_WRONG = "wrong"
@@ -35,6 +36,21 @@ def challenge_history(
     elif result == RESULT_UNANSWERED:
         challenges = challenges.filter(attempt__isnull=True)
     return challenges
+
+
+def history_slice(*, user, limit: int, offset: int) -> list[Challenge]:
+    """Unfiltered history from `offset`, newest first: the JSON API's page, compiled once."""
+    return _unfiltered_history()(user.pk, limit=limit, offset=offset)
+
+
+_OWNER_PLACEHOLDER = -1
+
+
+@prepared_per_database
+def _unfiltered_history() -> PreparedSelect:
+    return PreparedSelect(
+        challenge_history(user=_OWNER_PLACEHOLDER), placeholders=[_OWNER_PLACEHOLDER], paginated=True
+    )
 
 
 def history_page(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, connections, router, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from challengeapp.models import Quota
+from challengeapp.services.prepared import PreparedSelect, prepared_per_database
 
 User = get_user_model()
 
@@ -50,64 +49,18 @@ def learner_get_or_create(
 
 
 def learner_with_quota(clerk_id: str) -> User | None:
-    """The learner with this Clerk id and their quota row (None if either is missing), in one query.
-
-    This runs on every signed-in request, so it skips the ORM's query compiler, which costs about
-    20 times the query itself here: the SQL is the ORM's own, compiled once per database, and rows
-    become model instances through Model.from_db with each field's database converters, as the ORM
-    does. Equivalent to `User.objects.select_related("quota").filter(username=clerk_id).first()`.
-    """
-    alias = router.db_for_read(User)
-    lookup = _learner_lookup(alias)
-    with connections[alias].cursor() as cursor:
-        cursor.execute(lookup.sql, [clerk_id])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    connection = connections[alias]
-    values = []
-    for value, (column, converters) in zip(row, lookup.columns, strict=True):
-        for convert in converters:
-            value = convert(value, column, connection)
-        values.append(value)
-    user = User.from_db(alias, lookup.user_fields, values[: len(lookup.user_fields)])
-    quota_values = values[len(lookup.user_fields) :]
-    if quota_values[0] is not None:
-        quota = Quota.from_db(alias, lookup.quota_fields, quota_values)
-        Quota.user.field.set_cached_value(quota, user)
-        User.quota.related.set_cached_value(user, quota)
-    return user
+    """The learner with this Clerk id, their quota row loaded with them: one query, compiled once
+    (it runs on every signed-in request; services/prepared.py)."""
+    found = _learner_with_quota()(clerk_id)
+    return found[0] if found else None
 
 
-class _LearnerLookup:
-    """The learner query for one database: its SQL, and each column with its converters."""
-
-    def __init__(self, alias: str) -> None:
-        connection = connections[alias]
-        queryset = User.objects.using(alias).select_related("quota").filter(username="")
-        compiler = queryset.query.get_compiler(using=alias)
-        self.sql, params = compiler.as_sql()
-        if params != ("",) and params != [""]:
-            raise RuntimeError(f"unexpected parameters in the learner query: {params!r}")
-        user_columns = [field for field in User._meta.concrete_fields]
-        quota_columns = [field for field in Quota._meta.concrete_fields]
-        selected = [column.target for column, _sql, _alias in compiler.select]
-        if selected != user_columns + quota_columns:
-            raise RuntimeError("the learner query does not select the columns expected")
-        self.user_fields = [field.attname for field in user_columns]
-        self.quota_fields = [field.attname for field in quota_columns]
-        self.columns = [
-            (
-                column,
-                connection.ops.get_db_converters(column) + column.get_db_converters(connection),
-            )
-            for column, _sql, _alias in compiler.select
-        ]
-
-
-@functools.cache
-def _learner_lookup(alias: str) -> _LearnerLookup:
-    return _LearnerLookup(alias)
+@prepared_per_database
+def _learner_with_quota() -> PreparedSelect:
+    return PreparedSelect(
+        User.objects.select_related("quota").filter(username="user_placeholder"),
+        placeholders=["user_placeholder"],
+    )
 
 
 def learner_update(*, clerk_id: str, email: str, first_name: str, last_name: str) -> bool:

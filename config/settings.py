@@ -149,9 +149,6 @@ OPENAI_TIMEOUT = env_float("OPENAI_TIMEOUT", 30.0)
 GENERATION_FALLBACK_TO_BANK = env_bool("GENERATION_FALLBACK_TO_BANK", False)
 # Generations in flight per process; the rest are told "busy, try again" at once.
 GENERATION_MAX_IN_FLIGHT = env_int("GENERATION_MAX_IN_FLIGHT", 32, minimum=1)
-# Request threads of a process take turns running Django, stepping aside while they wait on a
-# model (challengeapp/services/turns.py). 0 lets them all run at once, competing for the GIL.
-REQUEST_TURNS = env_bool("REQUEST_TURNS", True)
 
 DAILY_CHALLENGE_QUOTA = env_int("DAILY_CHALLENGE_QUOTA", 50, minimum=0)
 
@@ -233,6 +230,12 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "max_size": env_int("DB_POOL_MAX_SIZE", 16, minimum=1),
         "timeout": 10,
     }
+
+# Request threads of a process take turns running Django, stepping aside while they wait on a
+# model (challengeapp/services/turns.py). On by default with SQLite, whose queries run inside the
+# process; off with PostgreSQL, where a query is a wait on the network that other threads should
+# overlap (measured with bench/turns.py; figures in the README).
+REQUEST_TURNS = env_bool("REQUEST_TURNS", DATABASES["default"]["ENGINE"].endswith("sqlite3"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -303,6 +303,7 @@ def test_pages_go_on_while_generations_wait_on_the_model(database_url, signing_k
             "OPENAI_API_KEY": "sk-live-server-test",
             "OPENAI_BASE_URL": upstream.base_url,
             "OPENAI_TIMEOUT": "20",
+            "REQUEST_TURNS": "1",  # the default with SQLite only; PostgreSQL must work with it too
         },
     ) as server:
         signed_in_learner(server, token, database_url, "user_patient")

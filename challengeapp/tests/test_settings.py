@@ -240,3 +240,27 @@ def test_deploy_check_fails_with_a_weak_secret_key(production):
 
     assert result.returncode != 0
     assert "security.W009" in result.stdout + result.stderr
+
+
+# --- request turns ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("database_url", "turns", "expected"),
+    [
+        (None, None, "True"),  # SQLite: queries run in the process
+        ("postgres://codedrill@127.0.0.1:5432/codedrill", None, "False"),  # a query waits on the network
+        ("postgres://codedrill@127.0.0.1:5432/codedrill", "1", "True"),
+        (None, "0", "False"),
+    ],
+)
+def test_request_turns_default_to_the_database_and_can_be_set(base_env, database_url, turns, expected):
+    env = {**base_env, "DEBUG": "1"}
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    if turns is not None:
+        env["REQUEST_TURNS"] = turns
+    result = django_setup(env, then="print(settings.REQUEST_TURNS)")
+
+    assert_starts(result)
+    assert result.stdout.split() == [expected]

@@ -60,7 +60,9 @@ class Challenge(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["owner", "-created_at", "-id"], name="challenge_owner_recent"),
+            # A learner's challenges newest first (history, the practice page, recent titles):
+            # every such query orders by -id, which follows creation order.
+            models.Index(fields=["owner", "-id"], name="challenge_owner_newest"),
             models.Index(fields=["owner", "source_key"], name="challenge_owner_source"),
         ]
         constraints = [

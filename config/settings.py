@@ -225,7 +225,10 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # a process holds at most DB_POOL_MAX_SIZE connections however many threads it runs, and
     # generations waiting on the model hold none (see services/generation.py).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+    # Parameters travel apart from the SQL, so psycopg prepares a statement on a pooled connection
+    # once it has run a few times: PostgreSQL then skips parsing and planning it.
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+    DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": env_int("DB_POOL_MIN_SIZE", 2, minimum=0),
         "max_size": env_int("DB_POOL_MAX_SIZE", 16, minimum=1),
         "timeout": 10,

@@ -159,6 +159,11 @@ class _VerifiedTokens:
                 return None
             return claims
 
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._configuration = None
+
     def put(self, configuration: tuple, token: str, claims: SessionClaims) -> None:
         with self._lock:
             if configuration != self._configuration:
@@ -469,6 +474,13 @@ def _jwks_parsed(body: bytes) -> dict[str, rsa.RSAPublicKey]:
 _jwks_caches: dict[tuple, _JwksCache] = {}
 _jwks_caches_lock = threading.Lock()
 MAX_JWKS_CACHES = 8  # one per configuration; more than one only happens in tests
+
+
+def identity_caches_clear() -> None:
+    """Forget every fetched JWKS and verified token (tests start each Clerk setup from cold)."""
+    with _jwks_caches_lock:
+        _jwks_caches.clear()
+    _verified_tokens.clear()
 
 
 def _jwks_cache() -> _JwksCache:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from challengeapp.services.identity import identity_caches_clear
 from challengeapp.tests.fakes.clerk import (
     TEST_AUTHORIZED_PARTY,
     TEST_FRONTEND_API_HOST,
@@ -36,6 +37,8 @@ class ClerkTestSetup:
 
 
 def _use_clerk(settings, *, jwt_key: str, jwks_url: str, secret_key: str) -> None:
+    # A fake JWKS server of an earlier test may have had the same port, hence the same URL.
+    identity_caches_clear()
     settings.DEV_SIGN_IN = False
     settings.CLERK_ENABLED = True
     settings.CLERK_PUBLISHABLE_KEY = TEST_PUBLISHABLE_KEY

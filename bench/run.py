@@ -502,20 +502,28 @@ class BackendBench:
         duration = duration or self.args.duration
         self.wait_for_quiet(label)
         runner(self.server.url, duration=self.args.warmup, **kwargs)  # warm-up: connections, code paths
-        meter = self.cpu_meter()
         safe = label.replace(" ", "_").replace("/", "_").replace(",", "")
-        sampler = ConnectionSampler(self.server.port, self.worker_pids(), duration / 2)
-        with Profiler(self.args.profile, self.worker_pids(), f"{self.name}-{safe}", duration):
-            meter.start()
-            sampler.start()
-            result = runner(self.server.url, duration=duration, **kwargs)
-            result.cpu = meter.stop()
-        self.result.loads[label] = {**asdict(result), "rps": result.rps, "errors": result.errors,
+        # Each run opens its own connections, so how they split between the workers is drawn again:
+        # the median run is reported, with every run's figure beside it.
+        runs = []
+        for number in range(self.args.repeat):
+            meter = self.cpu_meter()
+            sampler = ConnectionSampler(self.server.port, self.worker_pids(), duration / 2)
+            with Profiler(self.args.profile if number == 0 else None, self.worker_pids(), f"{self.name}-{safe}", duration):
+                meter.start()
+                sampler.start()
+                result = runner(self.server.url, duration=duration, **kwargs)
+                result.cpu = meter.stop()
+            runs.append((result, sampler.split()))
+            log(f"{self.name}: {label} (run {number + 1} of {self.args.repeat}): {result.rps:,.0f} req/s, "
+                f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, errors {result.errors} "
+                f"{result.bad_statuses or ''}, connections per worker {runs[-1][1]}, cpu {result.cpu}")
+        result, split = sorted(runs, key=lambda run: run[0].rps)[len(runs) // 2]
+        self.result.loads[label] = {**asdict(result), "rps": result.rps,
+                                    "errors": sum(run.errors for run, _split in runs),
+                                    "runs_rps": [run.rps for run, _split in runs],
                                     "method": method, "path": path, "connections": connections,
-                                    "split": sampler.split(), "db_connections": self.database_connections()}
-        log(f"{self.name}: {label}: {result.rps:,.0f} req/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
-            f"errors {result.errors} {result.bad_statuses or ''}, connections per worker "
-            f"{self.result.loads[label]['split']}, cpu {result.cpu}")
+                                    "split": split, "db_connections": self.database_connections()}
         return result
 
     def generation(self, label: str, learners: list[str], probe_token: str, window: float) -> dict:
@@ -641,8 +649,10 @@ def evaluate(result: BackendResult) -> None:
         load = loads.get(label)
         if load is None:
             return
+        runs = load.get("runs_rps", [])
+        all_runs = f"; runs {' / '.join(fmt_int(rps) for rps in runs)} req/s" if len(runs) > 1 else ""
         measured = (f"{fmt_int(load['rps'])} req/s (p50 {fmt_ms(load['p50_ms'])}, p99 {fmt_ms(load['p99_ms'])}; "
-                    f"connections per worker {load['split']})" + busy_note(load["cpu"]))
+                    f"connections per worker {load['split']}{all_runs})" + busy_note(load["cpu"]))
         if rps_target is not None:
             rows.append(Row(f"{short}: throughput", f"≥ {fmt_int(rps_target)} req/s", measured, load["rps"] >= rps_target))
         else:
@@ -735,7 +745,9 @@ def markdown_report(*, results: list[BackendResult], machine: dict, command: str
             f"{'on (as in production)' if args.access_log else 'off'}, GENERATION_MAX_IN_FLIGHT={in_flight} per process, "
             f"DAILY_CHALLENGE_QUOTA={DAILY_QUOTA:,}")
     add(f"- **Load**: {'wrk' if args.use_wrk else 'an asyncio keep-alive client (bench/loadgen.py) instead of wrk; its CPU is the load generator column'}, "
-        f"{CONNECTIONS} keep-alive connections, {args.duration:g} s per run after a {args.warmup:g} s warm-up; "
+        f"{CONNECTIONS} keep-alive connections, {args.duration:g} s per run after a {args.warmup:g} s warm-up, "
+        f"{args.repeat} run{'s' if args.repeat > 1 else ''} per measurement on new connections "
+        f"(the median run is reported, every run's req/s beside it; errors count over all runs); "
         f"non-2xx answers count as errors. Slow-model runs: one Python thread and one keep-alive connection per "
         f"learner, each looping POST /api/generate-challenge for {args.generation_window:g} s (a request under way "
         f"when the window closes is waited for), while a separate process GETs /api/quota every 100 ms.")
@@ -886,6 +898,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a short smoke run (~2 minutes)")
     parser.add_argument("--backends", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
     parser.add_argument("--duration", type=float, default=None, help="seconds per wrk run (10; 3 with --quick)")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="wrk runs per measurement, the median reported (3; 1 with --quick)")
     parser.add_argument("--generation-window", type=float, default=None,
                         help="seconds the slow-model learners keep generating (16; 6 with --quick)")
     parser.add_argument("--profile", type=Path, default=None, help="py-spy every worker during each run into DIR")
@@ -905,6 +919,7 @@ def main(argv: list[str] | None = None) -> int:
     args.duration = args.duration or (3.0 if args.quick else 10.0)
     args.generation_window = args.generation_window or (6.0 if args.quick else 16.0)
     args.warmup = 1.0 if args.quick else 2.0
+    args.repeat = max(args.repeat or (1 if args.quick else 3), 1)
     args.quiet_spent = 0.0
     args.only = {item.strip() for item in args.only.split(",") if item.strip()}
     if args.only - set(MEASUREMENTS):

@@ -368,11 +368,18 @@ def run_in_threads(count: int, work) -> list:
     return results
 
 
-def test_threads_on_a_cold_cache_share_one_fetch(clerk_jwks):
+def verify_in_turn(token: str):
+    # As in a gunicorn thread: the request runs in its process's turn (services/turns.py).
+    with turn():
+        return session_token_verify(token)
+
+
+@pytest.mark.parametrize("verify", [session_token_verify, verify_in_turn], ids=["threads", "request-turns"])
+def test_threads_on_a_cold_cache_share_one_fetch(clerk_jwks, verify):
     clerk_jwks.jwks.delay = 0.2  # so that every thread arrives while the fetch is in flight
     tokens = [mint_token() for _ in range(16)]
 
-    results = run_in_threads(16, lambda index: session_token_verify(tokens[index]))
+    results = run_in_threads(16, lambda index: verify(tokens[index]))
 
     assert all(isinstance(result, SessionClaims) for result in results), results
     assert clerk_jwks.jwks.request_count == 1
@@ -390,34 +397,12 @@ def test_threads_with_unknown_kids_share_one_refetch(clerk_jwks, clock):
     assert clerk_jwks.jwks.request_count == 2
 
 
-def settings_cache_seconds() -> float:
-    from django.conf import settings
-
-    return settings.CLERK_JWKS_CACHE_SECONDS
-
-
-def verify_in_turn(token: str):
-    # As in a gunicorn thread: the request runs in its process's turn (services/turns.py).
-    with turn():
-        return session_token_verify(token)
-
-
-def test_in_request_turns_a_cold_cache_fetch_blocks_no_one(clerk_jwks):
-    clerk_jwks.jwks.delay = 0.3
-    tokens = [mint_token() for _ in range(16)]
-
-    results = run_in_threads(16, lambda index: verify_in_turn(tokens[index]))
-
-    assert all(isinstance(result, SessionClaims) for result in results), results
-    assert clerk_jwks.jwks.request_count == 1
-
-
-def test_in_request_turns_a_stale_refresh_and_unknown_kids_do_not_deadlock(clerk_jwks, clock):
+def test_in_request_turns_a_stale_refresh_and_unknown_kids_do_not_deadlock(clerk_jwks, clock, settings):
     # A stale key is refreshed by the thread holding the cache's lock, out of its turn; threads
     # meeting an unknown kid meanwhile must not wait for that lock while holding the turn, or the
     # refresher could never take its turn back.
     session_token_verify(mint_token())
-    clock.advance(settings_cache_seconds() + 1)
+    clock.advance(settings.CLERK_JWKS_CACHE_SECONDS + 1)
     clerk_jwks.jwks.delay = 0.5
     fetches_before = clerk_jwks.jwks.request_count
     results: dict[str, object] = {}

@@ -152,7 +152,7 @@ def generate_challenge(request: HttpRequest) -> HttpResponse:
 
 @api_view("POST")
 def answer(request: HttpRequest, challenge_id: int) -> HttpResponse:
-    challenge = Challenge.objects.filter(id=challenge_id, owner=request.user).first()
+    challenge = Challenge.objects.select_related("attempt").filter(id=challenge_id, owner=request.user).first()
     if challenge is None:
         raise ApiError(404, NOT_FOUND)
     data = json_body(request)

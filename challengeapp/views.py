@@ -105,7 +105,6 @@ def challenge_answer(request: HtmxHttpRequest, challenge_id: int) -> HttpRespons
         attempt_record(challenge=challenge, chosen_index=answer_form.cleaned_data["choice"])
         if not request.htmx:
             return redirect("challenge-detail", challenge_id=challenge.id)
-        challenge = Challenge.objects.select_related("attempt").get(id=challenge.id)
     else:
         status = 400
     context = {

@@ -22,9 +22,10 @@ def attempt_record(*, challenge: Challenge, chosen_index: int) -> tuple[Attempt,
         raise InvalidChoice(INVALID_CHOICE)
     if not 0 <= chosen_index < OPTION_COUNT:
         raise InvalidChoice(INVALID_CHOICE)
-    existing = Attempt.objects.filter(challenge=challenge).first()
+    existing = _attempt_of(challenge)
     if existing is not None:
         return existing, False
+    created = True
     try:
         with transaction.atomic():
             attempt = Attempt.objects.create(
@@ -34,5 +35,18 @@ def attempt_record(*, challenge: Challenge, chosen_index: int) -> tuple[Attempt,
             )
     except IntegrityError:
         # Two answers raced; the one stored first counts.
-        return Attempt.objects.get(challenge=challenge), False
-    return attempt, True
+        attempt, created = Attempt.objects.get(challenge=challenge), False
+    # The caller renders the challenge with its answer next: no need to load it again.
+    _ATTEMPT.set_cached_value(challenge, attempt)
+    return attempt, created
+
+
+_ATTEMPT = Challenge.attempt.related  # the challenge -> attempt side of the one-to-one
+
+
+def _attempt_of(challenge: Challenge) -> Attempt | None:
+    """The challenge's stored attempt: the one loaded with it (select_related), else from the
+    database."""
+    if _ATTEMPT.is_cached(challenge):
+        return _ATTEMPT.get_cached_value(challenge)
+    return Attempt.objects.filter(challenge=challenge).first()

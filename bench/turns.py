@@ -1,10 +1,11 @@
 """Why request threads take turns (challengeapp/services/turns.py): CPU per request, in one process.
 
-    python bench/turns.py [--requests 4000]
+    python bench/turns.py [--requests 4000] [--database-url postgres://postgres@127.0.0.1:5432/scratch]
 
 Calls the WSGI app directly (no server, no sockets) from 1, 2, 4 and 8 threads at once, with and
 without TakeTurns, for GET /api/quota and GET /api/history?limit=10 (a learner with 10 challenges),
-on a throwaway SQLite database with DEBUG off. Prints requests per second and the process's CPU
+on a throwaway SQLite database (or an empty PostgreSQL database you name, which it fills) with
+DEBUG off. Prints requests per second and the process's CPU
 time per request. Without turns, the threads' competition for the GIL costs CPU on every hand-over;
 with turns, CPU per request stays near the one-thread figure.
 """
@@ -26,7 +27,7 @@ PATHS = ("/api/quota", "/api/history?limit=10")
 THREAD_COUNTS = (1, 2, 4, 8)
 
 
-def setup(directory: Path) -> str:
+def setup(directory: Path, database_url: str) -> str:
     """Django on a fresh database in `directory`, a learner with 10 challenges; their token."""
     os.environ.update(
         DJANGO_SETTINGS_MODULE="config.settings",
@@ -35,7 +36,7 @@ def setup(directory: Path) -> str:
         DEV_SIGN_IN="1",
         SECURE_SSL_REDIRECT="0",
         ALLOWED_HOSTS="127.0.0.1",
-        DATABASE_URL=f"sqlite:///{directory / 'db.sqlite3'}",
+        DATABASE_URL=database_url or f"sqlite:///{directory / 'db.sqlite3'}",
         DEV_SIGNING_KEY_PATH=str(directory / "dev-signing-key.pem"),
         STATIC_ROOT=str(directory / "static"),
         DAILY_CHALLENGE_QUOTA="100000000",
@@ -99,9 +100,10 @@ def run(app, url: str, token: str, threads: int, requests: int) -> tuple[float, 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=4000, help="requests per measurement")
+    parser.add_argument("--database-url", default="", help="an empty database to use instead of SQLite")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="codedrill-turns-") as directory:
-        token = setup(Path(directory))
+        token = setup(Path(directory), args.database_url)
         from django.core.wsgi import get_wsgi_application
 
         from challengeapp.services.turns import TakeTurns

@@ -9,10 +9,13 @@ So the WSGI app runs under a per-process turn (`TakeTurns`), and code that waits
 outside the process, a model call or a fetch of Clerk's keys, steps aside (`step_aside()`) so the
 other threads go on meanwhile. Gunicorn's own socket reading and writing happens outside the turn.
 
-The one rule: never block on another lock, or on the network, while holding the turn. A thread
-that steps aside may hold such a lock and then wait for the turn; if the turn's holder waited for
-that lock, neither would move. Only the request's own work runs in the turn: database queries
-(which hold no lock another thread keeps across a step aside) and Python code.
+The one rule: never wait for another lock while holding the turn, unless no thread ever steps
+aside holding it. A thread that steps aside may hold such a lock and then wait for the turn; if the
+turn's holder waited for that lock, neither would move. Database queries run in the turn: with
+SQLite they are work inside the process. With PostgreSQL a query is a wait on the network, which is
+why turns are off there by default (REQUEST_TURNS); if turned on, no thread waiting for the turn
+holds a pooled connection (one is taken at a request's first query and given back when its
+response is closed, outside the turn), so the pool cannot run dry behind the turn.
 """
 
 from __future__ import annotations

@@ -290,7 +290,9 @@ class FakeModel:
 
 class Profiler:
     """py-spy record (raw collapsed stacks) on every gunicorn worker for one run, then a summary of
-    the hottest functions (self time and inclusive time) in DIR/<backend>-<run>-summary.txt."""
+    the hottest functions (self time and inclusive time) in DIR/<backend>-<run>-summary.txt.
+    Only the thread holding the GIL is sampled (--gil), so the shares are of the Python CPU time,
+    not of wall time with idle threads waiting in it."""
 
     def __init__(self, directory: Path | None, pids: list[int], name: str, seconds: float) -> None:
         self.directory, self.pids, self.name, self.seconds = directory, pids, name, seconds
@@ -308,7 +310,7 @@ class Profiler:
         for pid in self.pids:
             out = self.directory / f"{self.name}-{pid}.txt"
             command = [str(py_spy), "record", "--pid", str(pid), "--duration", str(max(int(self.seconds), 1)),
-                       "--rate", "100", "--format", "raw", "--nonblocking", "-o", str(out)]
+                       "--rate", "100", "--format", "raw", "--nonblocking", "--gil", "-o", str(out)]
             self.processes.append((subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out))
         return self
 

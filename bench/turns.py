@@ -4,10 +4,10 @@
 
 Calls the WSGI app directly (no server, no sockets) from 1, 2, 4 and 8 threads at once, with and
 without TakeTurns, for GET /api/quota and GET /api/history?limit=10 (a learner with 10 challenges),
-on a throwaway SQLite database (or an empty PostgreSQL database you name, which it fills) with
-DEBUG off. Prints requests per second and the process's CPU
-time per request. Without turns, the threads' competition for the GIL costs CPU on every hand-over;
-with turns, CPU per request stays near the one-thread figure.
+on a throwaway SQLite database (or an empty PostgreSQL database you name, which it fills), DEBUG
+off. Prints requests per second and the process's CPU time per request. Without turns, the
+threads' competition for the GIL costs CPU on every hand-over; with turns, CPU per request stays
+nearer the one-thread figure.
 """
 
 from __future__ import annotations

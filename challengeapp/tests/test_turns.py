@@ -31,7 +31,7 @@ def test_a_turn_is_reentrant_and_given_back_on_errors():
         with turn():
             taken.set()
 
-    other = threading.Thread(target=take)
+    other = threading.Thread(target=take, daemon=True)
     other.start()
     other.join(5)
     assert taken.is_set()
@@ -54,7 +54,7 @@ def test_others_run_while_a_thread_steps_aside_and_it_gets_its_turn_back():
         with turn():  # would wait forever if the waiter still held the turn
             others_ran.set()
 
-    threads = [threading.Thread(target=waiter), threading.Thread(target=other)]
+    threads = [threading.Thread(target=waiter, daemon=True), threading.Thread(target=other, daemon=True)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -79,7 +79,7 @@ def test_only_one_thread_runs_the_app_at_a_time():
 
     wrapped = TakeTurns(app)
     threads = [
-        threading.Thread(target=lambda: [wrapped({}, lambda *args: None) for _ in range(5)])
+        threading.Thread(target=lambda: [wrapped({}, lambda *args: None) for _ in range(5)], daemon=True)
         for _ in range(8)
     ]
     for thread in threads:

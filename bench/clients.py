@@ -33,7 +33,9 @@ class KeepAliveClient:
         self.host, self.port, self.timeout = parts.hostname, parts.port, timeout
         self.connection: http.client.HTTPConnection | None = None
 
-    def request(self, method: str, path: str, *, headers: dict[str, str], body: bytes | None = None) -> tuple[int, bytes]:
+    def request(
+        self, method: str, path: str, *, headers: dict[str, str], body: bytes | None = None
+    ) -> tuple[int, bytes]:
         if self.connection is None:
             self.connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
@@ -76,8 +78,14 @@ class GenerationRun:
         return self.created / self.elapsed_s if self.elapsed_s else 0.0
 
 
-def generation_load(base_url: str, tokens: list[str], *, window: float, timeout: float = 40.0,
-                    pause_after_failure: float = 1.0) -> GenerationRun:
+def generation_load(
+    base_url: str,
+    tokens: list[str],
+    *,
+    window: float,
+    timeout: float = 40.0,
+    pause_after_failure: float = 1.0,
+) -> GenerationRun:
     """Every learner loops POST /api/generate-challenge on its own keep-alive connection until the
     window closes; requests under way then are waited for. A failed request (any status but 201, a
     timeout, a broken connection) is counted and the learner waits `pause_after_failure` seconds
@@ -89,15 +97,21 @@ def generation_load(base_url: str, tokens: list[str], *, window: float, timeout:
 
     def learner(token: str) -> None:
         client = KeepAliveClient(base_url, timeout)
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": "application/json"}
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
         barrier.wait()
         deadline = start_at[0] + window
         while time.monotonic() < deadline:
             began = time.monotonic()
             failure = ""
             try:
-                status, payload = client.request("POST", "/api/generate-challenge", headers=headers, body=GENERATE_BODY)
-            except (TimeoutError, socket.timeout):
+                status, payload = client.request(
+                    "POST", "/api/generate-challenge", headers=headers, body=GENERATE_BODY
+                )
+            except TimeoutError:
                 with lock:
                     run.timeouts += 1
                     run.first_failure = run.first_failure or "timeout"
@@ -165,7 +179,8 @@ def probe(base_url: str, token: str, *, interval: float, duration: float) -> dic
     client.close()
     return {
         "samples": len(latencies),
-        "errors": errors + sum(count for status, count in statuses.items() if status != "200" and status != "0"),
+        "errors": errors
+        + sum(count for status, count in statuses.items() if status != "200" and status != "0"),
         "statuses": statuses,
         "p50_ms": percentile(latencies, 50),
         "p99_ms": percentile(latencies, 99),
@@ -178,21 +193,32 @@ class Prober:
 
     def __init__(self, base_url: str, token: str, *, interval: float, duration: float) -> None:
         self.command = [
-            sys.executable, __file__, "probe", "--url", base_url, "--token", token,
-            "--interval", str(interval), "--duration", str(duration),
+            sys.executable,
+            __file__,
+            "probe",
+            "--url",
+            base_url,
+            "--token",
+            token,
+            "--interval",
+            str(interval),
+            "--duration",
+            str(duration),
         ]
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            self.command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
 
     def result(self) -> dict:
         assert self.process is not None
         out, err = self.process.communicate(timeout=300)
-        line = next((l for l in out.splitlines() if l.startswith("BENCH_JSON ")), None)
+        line = next((row for row in out.splitlines() if row.startswith("BENCH_JSON ")), None)
         if line is None:
             raise RuntimeError(f"the prober failed: {err[-2000:]}")
-        return json.loads(line[len("BENCH_JSON "):])
+        return json.loads(line[len("BENCH_JSON ") :])
 
 
 # --- a first visit ---------------------------------------------------------------------------------
@@ -207,7 +233,11 @@ class _Assets(HTMLParser):
         attributes = dict(attrs)
         if tag == "script" and attributes.get("src"):
             self.urls.append(attributes["src"])
-        elif tag == "link" and "stylesheet" in (attributes.get("rel") or "").lower().split() and attributes.get("href"):
+        elif (
+            tag == "link"
+            and "stylesheet" in (attributes.get("rel") or "").lower().split()
+            and attributes.get("href")
+        ):
             self.urls.append(attributes["href"])
 
 
@@ -244,9 +274,14 @@ def _fetch_raw(base_url: str, path: str, headers: dict[str, str]) -> dict:
     else:
         decoded = body
     return {
-        "path": path, "status": status, "encoding": encoding or "identity",
-        "wire_bytes": len(raw), "header_bytes": len(head) + 4, "body_bytes": len(body),
-        "decoded_bytes": len(decoded), "decoded": decoded,
+        "path": path,
+        "status": status,
+        "encoding": encoding or "identity",
+        "wire_bytes": len(raw),
+        "header_bytes": len(head) + 4,
+        "body_bytes": len(body),
+        "decoded_bytes": len(decoded),
+        "decoded": decoded,
         "content_type": response_headers.get("content-type", ""),
         "cache_control": response_headers.get("cache-control", ""),
     }

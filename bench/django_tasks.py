@@ -30,9 +30,19 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 def django_setup(database_url: str) -> None:
     os.environ["DEBUG"] = "1"
     for name in (
-        "SECRET_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CLERK_PUBLISHABLE_KEY", "CLERK_SECRET_KEY",
-        "CLERK_JWT_KEY", "CLERK_JWKS_URL", "CLERK_AUTHORIZED_PARTIES", "CLERK_WEBHOOK_SIGNING_SECRET",
-        "DEV_SIGN_IN", "TIME_ZONE", "CORS_ALLOWED_ORIGINS", "SECURE_SSL_REDIRECT",
+        "SECRET_KEY",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "CLERK_PUBLISHABLE_KEY",
+        "CLERK_SECRET_KEY",
+        "CLERK_JWT_KEY",
+        "CLERK_JWKS_URL",
+        "CLERK_AUTHORIZED_PARTIES",
+        "CLERK_WEBHOOK_SIGNING_SECRET",
+        "DEV_SIGN_IN",
+        "TIME_ZONE",
+        "CORS_ALLOWED_ORIGINS",
+        "SECURE_SSL_REDIRECT",
     ):
         os.environ.pop(name, None)
     os.environ["DAILY_CHALLENGE_QUOTA"] = "100000000"

@@ -100,7 +100,7 @@ class Handler(BaseHTTPRequestHandler):
     # client's delayed ACK (up to 40 ms), a latency no real API adds.
     disable_nagle_algorithm = True
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002
+    def log_message(self, format: str, *args) -> None:
         pass
 
     def _body(self) -> bytes:

@@ -53,7 +53,11 @@ def lua_string(value: str) -> str:
 
 
 def wrk_script(
-    *, method: str, path: str, headers: Mapping[str, str], body: str | None,
+    *,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: str | None,
     rotate_header: tuple[str, Sequence[str]] | None = None,
 ) -> str:
     """The Lua for one run. rotate_header=(name, values): each request carries the next value
@@ -141,8 +145,17 @@ def ensure_wrk(log=print) -> bool:
 
 
 def run_wrk(
-    base_url: str, *, method: str, path: str, headers: Mapping[str, str], body: str | None,
-    connections: int, duration: float, threads: int = 2, rotate_header=None, timeout_s: int = 10,
+    base_url: str,
+    *,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: str | None,
+    connections: int,
+    duration: float,
+    threads: int = 2,
+    rotate_header=None,
+    timeout_s: int = 10,
 ) -> LoadResult:
     script = wrk_script(method=method, path=path, headers=headers, body=body, rotate_header=rotate_header)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="codedrill-bench-", delete=False) as handle:
@@ -150,16 +163,24 @@ def run_wrk(
         script_path = handle.name
     try:
         command = [
-            WRK, f"-t{min(threads, connections)}", f"-c{connections}", f"-d{max(int(round(duration)), 1)}s",
-            f"--timeout={timeout_s}s", "-s", script_path, base_url.rstrip("/") + path,
+            WRK,
+            f"-t{min(threads, connections)}",
+            f"-c{connections}",
+            f"-d{max(int(round(duration)), 1)}s",
+            f"--timeout={timeout_s}s",
+            "-s",
+            script_path,
+            base_url.rstrip("/") + path,
         ]
         finished = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60)
     finally:
         os.unlink(script_path)
-    line = next((l for l in finished.stdout.splitlines() if l.startswith("BENCH_JSON ")), None)
+    line = next((row for row in finished.stdout.splitlines() if row.startswith("BENCH_JSON ")), None)
     if line is None:
-        raise RuntimeError(f"wrk printed no result (exit {finished.returncode}):\n{finished.stdout}\n{finished.stderr}")
-    data = json.loads(line[len("BENCH_JSON "):])
+        raise RuntimeError(
+            f"wrk printed no result (exit {finished.returncode}):\n{finished.stdout}\n{finished.stderr}"
+        )
+    data = json.loads(line[len("BENCH_JSON ") :])
     bad: dict[str, int] = {}
     for status in filter(None, data["bad"].split(",")):
         bad[status] = bad.get(status, 0) + 1
@@ -219,7 +240,7 @@ async def _connection_loop(host, port, payloads, deadline, latencies, counters, 
                     close = True
             if length:
                 await reader.readexactly(length)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             counters["timeout"] += 1
             writer.close()
             writer = None
@@ -242,8 +263,16 @@ async def _connection_loop(host, port, payloads, deadline, latencies, counters, 
 
 
 def run_asyncio(
-    base_url: str, *, method: str, path: str, headers: Mapping[str, str], body: str | None,
-    connections: int, duration: float, rotate_header=None, **_ignored,
+    base_url: str,
+    *,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: str | None,
+    connections: int,
+    duration: float,
+    rotate_header=None,
+    **_ignored,
 ) -> LoadResult:
     parts = urlsplit(base_url)
     values = rotate_header[1] if rotate_header else [None]
@@ -255,7 +284,11 @@ def run_asyncio(
         encoded_body = (body or "").encode()
         if body is not None:
             all_headers["Content-Length"] = str(len(encoded_body))
-        head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in all_headers.items()) + "\r\n"
+        head = (
+            f"{method} {path} HTTP/1.1\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in all_headers.items())
+            + "\r\n"
+        )
         payloads.append(head.encode() + encoded_body)
     latencies: list[float] = []
     counters = {"requests": 0, "non2xx": 0, "socket": 0, "timeout": 0}
@@ -264,10 +297,12 @@ def run_asyncio(
     async def main() -> float:
         started = time.monotonic()
         deadline = started + duration
-        await asyncio.gather(*(
-            _connection_loop(parts.hostname, parts.port, payloads, deadline, latencies, counters, bad, i)
-            for i in range(connections)
-        ))
+        await asyncio.gather(
+            *(
+                _connection_loop(parts.hostname, parts.port, payloads, deadline, latencies, counters, bad, i)
+                for i in range(connections)
+            )
+        )
         return time.monotonic() - started
 
     elapsed = asyncio.run(main())
@@ -364,8 +399,12 @@ class CpuMeter:
         # Children of this process that ended in between (wrk, the prober) are gone from /proc:
         # their CPU is in our RUSAGE_CHILDREN.
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        reaped = (children.ru_utime + children.ru_stime) - (self._children_before.ru_utime + self._children_before.ru_stime)
-        result[self.reaped_children_as] = round(result.get(self.reaped_children_as, 0.0) + 100 * reaped / elapsed, 1)
+        reaped = (children.ru_utime + children.ru_stime) - (
+            self._children_before.ru_utime + self._children_before.ru_stime
+        )
+        result[self.reaped_children_as] = round(
+            result.get(self.reaped_children_as, 0.0) + 100 * reaped / elapsed, 1
+        )
         # Everything else that ran on the machine meanwhile (other users' processes, the kernel).
         machine = 100 * (self._busy_ticks() - self._machine_before) / CLOCK_TICKS / elapsed
         result["other"] = round(max(machine - sum(v for k, v in result.items()), 0.0), 1)

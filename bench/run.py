@@ -89,10 +89,23 @@ def django_for_tokens(signing_key_path: Path) -> None:
     development sign-in, the key the server checks tokens with."""
     os.environ["DEBUG"] = "1"
     for name in (
-        "SECRET_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CLERK_PUBLISHABLE_KEY", "CLERK_SECRET_KEY",
-        "CLERK_JWT_KEY", "CLERK_JWKS_URL", "CLERK_AUTHORIZED_PARTIES", "CLERK_WEBHOOK_SIGNING_SECRET",
-        "DEV_SIGN_IN", "DAILY_CHALLENGE_QUOTA", "TIME_ZONE", "CORS_ALLOWED_ORIGINS", "DATABASE_URL",
-        "GENERATION_MAX_IN_FLIGHT", "WEB_CONCURRENCY", "GUNICORN_THREADS",
+        "SECRET_KEY",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "CLERK_PUBLISHABLE_KEY",
+        "CLERK_SECRET_KEY",
+        "CLERK_JWT_KEY",
+        "CLERK_JWKS_URL",
+        "CLERK_AUTHORIZED_PARTIES",
+        "CLERK_WEBHOOK_SIGNING_SECRET",
+        "DEV_SIGN_IN",
+        "DAILY_CHALLENGE_QUOTA",
+        "TIME_ZONE",
+        "CORS_ALLOWED_ORIGINS",
+        "DATABASE_URL",
+        "GENERATION_MAX_IN_FLIGHT",
+        "WEB_CONCURRENCY",
+        "GUNICORN_THREADS",
     ):
         os.environ.pop(name, None)
     os.environ["DEV_SIGNING_KEY_PATH"] = str(signing_key_path)
@@ -115,7 +128,9 @@ def _first(path: str, key: str) -> str:
     try:
         for line in Path(path).read_text().splitlines():
             if line.startswith(key):
-                return line.split(":", 1)[1].strip() if ":" in line else line.split("=", 1)[1].strip().strip('"')
+                return (
+                    line.split(":", 1)[1].strip() if ":" in line else line.split("=", 1)[1].strip().strip('"')
+                )
     except OSError:
         pass
     return "?"
@@ -127,12 +142,15 @@ def machine_info() -> dict[str, str]:
 
     mem_kb = _first("/proc/meminfo", "MemTotal").split()[0]
     try:
-        wrk_version = subprocess.run([loadgen.WRK, "-v"], capture_output=True, text=True).stdout.split("\n")[0]
+        wrk_version = subprocess.run([loadgen.WRK, "-v"], capture_output=True, text=True).stdout.split("\n")[
+            0
+        ]
         wrk_version = wrk_version.split(" Copyright")[0].strip() or "wrk (version unknown)"
     except OSError:
         wrk_version = "not installed"
     return {
-        "nproc": subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip() or str(os.cpu_count()),
+        "nproc": subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+        or str(os.cpu_count()),
         "cpu": _first("/proc/cpuinfo", "model name"),
         "memory": f"{int(mem_kb) / 1024 / 1024:.1f} GiB" if mem_kb.isdigit() else "?",
         "os": f"{_first('/etc/os-release', 'PRETTY_NAME=')}, kernel {platform.release()}",
@@ -165,8 +183,12 @@ def gunicorn_defaults(overrides: dict[str, str]) -> tuple[int, int, str]:
 def connections_per_worker(port: int, workers: list[int]) -> dict[int, int]:
     """Established client connections each gunicorn worker holds right now (from `ss`)."""
     try:
-        out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
-                             capture_output=True, text=True, timeout=10).stdout
+        out = subprocess.run(
+            ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return {}
     return {pid: out.count(f"pid={pid},") for pid in workers}
@@ -178,7 +200,8 @@ class ConnectionSampler:
     def __init__(self, port: int, workers: list[int], delay: float) -> None:
         self.result: dict[int, int] = {}
         self._thread = threading.Thread(
-            target=lambda: (time.sleep(delay), self.result.update(connections_per_worker(port, workers))), daemon=True
+            target=lambda: (time.sleep(delay), self.result.update(connections_per_worker(port, workers))),
+            daemon=True,
         )
 
     def start(self) -> ConnectionSampler:
@@ -232,7 +255,9 @@ def fmt_ms(value: float) -> str:
 
 def busy_note(cpu: dict) -> str:
     other = cpu.get("other", 0.0)
-    return f" ⚠ other processes used {other:.0f}% of a core meanwhile" if other >= BUSY_MACHINE_PERCENT else ""
+    return (
+        f" ⚠ other processes used {other:.0f}% of a core meanwhile" if other >= BUSY_MACHINE_PERCENT else ""
+    )
 
 
 def verdict(passed: bool | None) -> str:
@@ -246,7 +271,9 @@ class FakeModel:
     def __init__(self) -> None:
         self.process = subprocess.Popen(
             [sys.executable, str(BENCH_DIR / "fake_openai.py")],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         line = self.process.stdout.readline()
         if not line.startswith("PORT "):
@@ -309,9 +336,25 @@ class Profiler:
         self.directory.mkdir(parents=True, exist_ok=True)
         for pid in self.pids:
             out = self.directory / f"{self.name}-{pid}.txt"
-            command = [str(py_spy), "record", "--pid", str(pid), "--duration", str(max(int(self.seconds), 1)),
-                       "--rate", "100", "--format", "raw", "--nonblocking", "--gil", "-o", str(out)]
-            self.processes.append((subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out))
+            command = [
+                str(py_spy),
+                "record",
+                "--pid",
+                str(pid),
+                "--duration",
+                str(max(int(self.seconds), 1)),
+                "--rate",
+                "100",
+                "--format",
+                "raw",
+                "--nonblocking",
+                "--gil",
+                "-o",
+                str(out),
+            ]
+            self.processes.append(
+                (subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out)
+            )
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -337,9 +380,13 @@ class Profiler:
             for frame in set(frames):
                 inclusive[frame] = inclusive.get(frame, 0) + count
         lines = [f"{self.name}: {total} samples over {len(self.pids)} workers", "", "self time:"]
-        lines += [f"{100 * c / total:5.1f}%  {f}" for f, c in sorted(self_time.items(), key=lambda i: -i[1])[:40]]
+        lines += [
+            f"{100 * c / total:5.1f}%  {f}" for f, c in sorted(self_time.items(), key=lambda i: -i[1])[:40]
+        ]
         lines += ["", "inclusive time:"]
-        lines += [f"{100 * c / total:5.1f}%  {f}" for f, c in sorted(inclusive.items(), key=lambda i: -i[1])[:80]]
+        lines += [
+            f"{100 * c / total:5.1f}%  {f}" for f, c in sorted(inclusive.items(), key=lambda i: -i[1])[:80]
+        ]
         (self.directory / f"{self.name}-summary.txt").write_text("\n".join(lines) + "\n")
 
 
@@ -347,9 +394,24 @@ class Profiler:
 
 
 class BackendBench:
-    def __init__(self, *, name: str, args: argparse.Namespace, tmp: Path, signing_key: Path, fake: FakeModel,
-                 stack: ExitStack) -> None:
-        self.name, self.args, self.tmp, self.signing_key, self.fake, self.stack = name, args, tmp, signing_key, fake, stack
+    def __init__(
+        self,
+        *,
+        name: str,
+        args: argparse.Namespace,
+        tmp: Path,
+        signing_key: Path,
+        fake: FakeModel,
+        stack: ExitStack,
+    ) -> None:
+        self.name, self.args, self.tmp, self.signing_key, self.fake, self.stack = (
+            name,
+            args,
+            tmp,
+            signing_key,
+            fake,
+            stack,
+        )
         self.result = BackendResult(name=name)
         self.server = None
         self.database_url = ""
@@ -392,8 +454,10 @@ class BackendBench:
             log_path=self.tmp / f"gunicorn-{self.name}.log",
             startup_timeout=60,
         )
-        log(f"{self.name}: starting gunicorn (migrate, collectstatic, {self.server_config[0]} workers × "
-            f"{self.server_config[1]} threads, {self.server_config[2]})")
+        log(
+            f"{self.name}: starting gunicorn (migrate, collectstatic, {self.server_config[0]} workers × "
+            f"{self.server_config[1]} threads, {self.server_config[2]})"
+        )
         self.server.start()
         self.stack.callback(self.server.stop)
         workers = children_of(self.server.process.pid)
@@ -409,7 +473,7 @@ class BackendBench:
 
         try:
             drop_database(url)
-        except Exception as error:  # noqa: BLE001 - cleanup must not hide the results
+        except Exception as error:
             log(f"could not drop {url}: {error}")
 
     def database_connections(self) -> int | None:
@@ -418,8 +482,11 @@ class BackendBench:
             return None
         from challengeapp.tests.fakes.live_server import run_sql
 
-        rows = run_sql(self.database_url, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                          "AND pid <> pg_backend_pid()")
+        rows = run_sql(
+            self.database_url,
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()",
+        )
         count = int(rows[0][0])
         self.result.max_db_connections = max(self.result.max_db_connections or 0, count)
         return count
@@ -441,13 +508,17 @@ class BackendBench:
             cmdline = loadgen.cmdline(pid)
             return f" {database} " in cmdline or not POSTGRES_BACKEND.search(cmdline)
 
-        return loadgen.CpuMeter({
-            "gunicorn": lambda pid, comm, ppid, pgid: pgid == master,
-            "postgres": ours_postgres,
-            "fake model": lambda pid, comm, ppid, pgid: pid == fake_pid,
-            # wrk / the prober (children that ended are added from RUSAGE_CHILDREN) and our threads
-            "load generator": lambda pid, comm, ppid, pgid: pid == me or (ppid == me and comm != "py-spy"),
-        })
+        return loadgen.CpuMeter(
+            {
+                "gunicorn": lambda pid, comm, ppid, pgid: pgid == master,
+                "postgres": ours_postgres,
+                "fake model": lambda pid, comm, ppid, pgid: pid == fake_pid,
+                # wrk / the prober (children that ended are added from RUSAGE_CHILDREN) and our threads
+                "load generator": lambda pid, comm, ppid, pgid: (
+                    pid == me or (ppid == me and comm != "py-spy")
+                ),
+            }
+        )
 
     def wait_for_quiet(self, label: str) -> float:
         """Wait (within --quiet-wait per run and --quiet-budget overall) until processes that are not
@@ -462,8 +533,10 @@ class BackendBench:
             if other < BUSY_MACHINE_PERCENT:
                 break
             if waited >= self.args.quiet_wait or self.args.quiet_spent + waited >= self.args.quiet_budget:
-                log(f"{self.name}: {label}: the machine is still busy (other processes {other:.0f}% of a core); "
-                    f"measuring anyway")
+                log(
+                    f"{self.name}: {label}: the machine is still busy (other processes {other:.0f}% of a core); "
+                    f"measuring anyway"
+                )
                 break
             if waited < 1.5:
                 log(f"{self.name}: {label}: other processes use {other:.0f}% of a core; waiting for quiet")
@@ -474,21 +547,37 @@ class BackendBench:
         env = {**os.environ, "DEV_SIGNING_KEY_PATH": str(self.signing_key)}
         finished = subprocess.run(
             [sys.executable, str(BENCH_DIR / "django_tasks.py"), *task_args],
-            cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=600,
+            cwd=BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
-        line = next((l for l in finished.stdout.splitlines() if l.startswith("BENCH_JSON ")), None)
+        line = next((row for row in finished.stdout.splitlines() if row.startswith("BENCH_JSON ")), None)
         if finished.returncode != 0 or line is None:
-            raise RuntimeError(f"django_tasks {task_args[0]} failed:\n{finished.stdout[-3000:]}\n{finished.stderr[-3000:]}")
-        return json.loads(line[len("BENCH_JSON "):])
+            raise RuntimeError(
+                f"django_tasks {task_args[0]} failed:\n{finished.stdout[-3000:]}\n{finished.stderr[-3000:]}"
+            )
+        return json.loads(line[len("BENCH_JSON ") :])
 
     def request(self, method: str, path: str, **kwargs):
         return self.server.request(method, path, **kwargs)
 
     # the measurements
 
-    def load(self, label: str, *, method: str = "GET", path: str, token: str | None = None, cookie: str | None = None,
-             body: dict | None = None, rotate_tokens: list[str] | None = None, duration: float | None = None,
-             connections: int = CONNECTIONS) -> LoadResult:
+    def load(
+        self,
+        label: str,
+        *,
+        method: str = "GET",
+        path: str,
+        token: str | None = None,
+        cookie: str | None = None,
+        body: dict | None = None,
+        rotate_tokens: list[str] | None = None,
+        duration: float | None = None,
+        connections: int = CONNECTIONS,
+    ) -> LoadResult:
         headers = {"Accept": "application/json" if path.startswith("/api/") else "text/html"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -500,7 +589,14 @@ class BackendBench:
             headers["Content-Type"] = "application/json"
         rotate = ("Authorization", [f"Bearer {t}" for t in rotate_tokens]) if rotate_tokens else None
         runner = loadgen.run_wrk if self.use_wrk else loadgen.run_asyncio
-        kwargs = dict(method=method, path=path, headers=headers, body=payload, connections=connections, rotate_header=rotate)
+        kwargs = dict(
+            method=method,
+            path=path,
+            headers=headers,
+            body=payload,
+            connections=connections,
+            rotate_header=rotate,
+        )
         duration = duration or self.args.duration
         self.wait_for_quiet(label)
         runner(self.server.url, duration=self.args.warmup, **kwargs)  # warm-up: connections, code paths
@@ -511,21 +607,34 @@ class BackendBench:
         for number in range(self.args.repeat):
             meter = self.cpu_meter()
             sampler = ConnectionSampler(self.server.port, self.worker_pids(), duration / 2)
-            with Profiler(self.args.profile if number == 0 else None, self.worker_pids(), f"{self.name}-{safe}", duration):
+            with Profiler(
+                self.args.profile if number == 0 else None,
+                self.worker_pids(),
+                f"{self.name}-{safe}",
+                duration,
+            ):
                 meter.start()
                 sampler.start()
                 result = runner(self.server.url, duration=duration, **kwargs)
                 result.cpu = meter.stop()
             runs.append((result, sampler.split()))
-            log(f"{self.name}: {label} (run {number + 1} of {self.args.repeat}): {result.rps:,.0f} req/s, "
+            log(
+                f"{self.name}: {label} (run {number + 1} of {self.args.repeat}): {result.rps:,.0f} req/s, "
                 f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, errors {result.errors} "
-                f"{result.bad_statuses or ''}, connections per worker {runs[-1][1]}, cpu {result.cpu}")
+                f"{result.bad_statuses or ''}, connections per worker {runs[-1][1]}, cpu {result.cpu}"
+            )
         result, split = sorted(runs, key=lambda run: run[0].rps)[len(runs) // 2]
-        self.result.loads[label] = {**asdict(result), "rps": result.rps,
-                                    "errors": sum(run.errors for run, _split in runs),
-                                    "runs_rps": [run.rps for run, _split in runs],
-                                    "method": method, "path": path, "connections": connections,
-                                    "split": split, "db_connections": self.database_connections()}
+        self.result.loads[label] = {
+            **asdict(result),
+            "rps": result.rps,
+            "errors": sum(run.errors for run, _split in runs),
+            "runs_rps": [run.rps for run, _split in runs],
+            "method": method,
+            "path": path,
+            "connections": connections,
+            "split": split,
+            "db_connections": self.database_connections(),
+        }
         return result
 
     def generation(self, label: str, learners: list[str], probe_token: str, window: float) -> dict:
@@ -536,7 +645,9 @@ class BackendBench:
         self.wait_for_quiet(label)
         self.fake.set_delay(MODEL_SLOW_SECONDS)
         self.fake.reset()
-        prober = clients.Prober(self.server.url, probe_token, interval=PROBE_INTERVAL, duration=window + MODEL_SLOW_SECONDS)
+        prober = clients.Prober(
+            self.server.url, probe_token, interval=PROBE_INTERVAL, duration=window + MODEL_SLOW_SECONDS
+        )
         meter = self.cpu_meter()
         safe = label.replace(" ", "_")
         sampler = ConnectionSampler(self.server.port, self.worker_pids(), window / 2)
@@ -551,18 +662,31 @@ class BackendBench:
         self.fake.set_delay(0)
         latencies = sorted(run.latencies_ms)
         result = {
-            "learners": len(learners), "window_s": window, "elapsed_s": run.elapsed_s, "created": run.created,
-            "per_second": run.per_second, "ideal_per_second": len(learners) / MODEL_SLOW_SECONDS,
-            "lost": run.lost, "failures": run.failures, "timeouts": run.timeouts,
-            "latency_p50_ms": loadgen.percentile(latencies, 50), "latency_p99_ms": loadgen.percentile(latencies, 99),
-            "model_calls": stats["requests"], "model_max_in_flight": stats["max_in_flight"],
-            "probe": probe, "cpu": cpu, "split": sampler.split(), "db_connections": self.database_connections(),
+            "learners": len(learners),
+            "window_s": window,
+            "elapsed_s": run.elapsed_s,
+            "created": run.created,
+            "per_second": run.per_second,
+            "ideal_per_second": len(learners) / MODEL_SLOW_SECONDS,
+            "lost": run.lost,
+            "failures": run.failures,
+            "timeouts": run.timeouts,
+            "latency_p50_ms": loadgen.percentile(latencies, 50),
+            "latency_p99_ms": loadgen.percentile(latencies, 99),
+            "model_calls": stats["requests"],
+            "model_max_in_flight": stats["max_in_flight"],
+            "probe": probe,
+            "cpu": cpu,
+            "split": sampler.split(),
+            "db_connections": self.database_connections(),
         }
         self.result.generation[label] = result
-        log(f"{self.name}: {label}: {run.created} created in {run.elapsed_s:.1f} s = {run.per_second:.2f}/s, "
+        log(
+            f"{self.name}: {label}: {run.created} created in {run.elapsed_s:.1f} s = {run.per_second:.2f}/s, "
             f"lost {run.lost} {run.failures or ''}, model calls {stats['requests']} (max {stats['max_in_flight']} at once), "
             f"quota probe p99 {probe['p99_ms']:.1f} ms over {probe['samples']} samples, errors {probe['errors']}, "
-            f"connections per worker {result['split']}")
+            f"connections per worker {result['split']}"
+        )
         return result
 
     def sanity(self, tokens: dict[str, str]) -> None:
@@ -571,23 +695,46 @@ class BackendBench:
         assert quota.status == 200 and quota.body["daily_limit"] == DAILY_QUOTA, quota
         for key, expected in (("hist10", 10), ("hist1000", 50)):
             history = self.request("GET", "/api/history", token=tokens[key])
-            assert history.status == 200 and len(history.body) == expected, (key, history.status, str(history.body)[:300])
+            assert history.status == 200 and len(history.body) == expected, (
+                key,
+                history.status,
+                str(history.body)[:300],
+            )
         for path in ("/", "/history/"):
-            page = self.request("GET", path, headers={"Cookie": f"__session={tokens['hist1000']}", "Accept": "text/html"})
+            page = self.request(
+                "GET", path, headers={"Cookie": f"__session={tokens['hist1000']}", "Accept": "text/html"}
+            )
             assert page.status == 200 and "Sign out" in page.body, (path, page.status, str(page.body)[:300])
         self.fake.set_delay(0)
-        generated = self.request("POST", "/api/generate-challenge", token=tokens["reader"], body={"difficulty": "easy"})
-        assert generated.status == 201 and generated.body["provider"] == "openai", (generated.status, generated.body)
+        generated = self.request(
+            "POST", "/api/generate-challenge", token=tokens["reader"], body={"difficulty": "easy"}
+        )
+        assert generated.status == 201 and generated.body["provider"] == "openai", (
+            generated.status,
+            generated.body,
+        )
 
     def run(self) -> BackendResult:
         args = self.args
         if not self.start():
             return self.result
-        users = {"reader": "user_bench_reader", "hist10": "user_bench_hist10", "hist1000": "user_bench_hist1000"}
+        users = {
+            "reader": "user_bench_reader",
+            "hist10": "user_bench_hist10",
+            "hist1000": "user_bench_hist1000",
+        }
         log(f"{self.name}: seeding histories of 10 and 1,000 challenges")
-        self.django_task("seed", "--database-url", self.database_url,
-                         "--learner", f"{users['hist10']}:10", "--learner", f"{users['hist1000']}:1000",
-                         "--learner", f"{users['reader']}:0")
+        self.django_task(
+            "seed",
+            "--database-url",
+            self.database_url,
+            "--learner",
+            f"{users['hist10']}:10",
+            "--learner",
+            f"{users['hist1000']}:1000",
+            "--learner",
+            f"{users['reader']}:0",
+        )
         tokens = {key: token_for(user) for key, user in users.items()}
         self.sanity(tokens)
         fast_learners = [token_for(f"user_bench_fast_{i:02d}") for i in range(1, 9)]
@@ -597,35 +744,63 @@ class BackendBench:
         if "reads" in args.only:
             self.load("GET /api/quota", path="/api/quota", token=tokens["reader"])
             self.load("GET /api/history (10 items)", path="/api/history", token=tokens["hist10"])
-            self.load("GET /api/history (1,000 items, first page of 50)", path="/api/history", token=tokens["hist1000"])
+            self.load(
+                "GET /api/history (1,000 items, first page of 50)",
+                path="/api/history",
+                token=tokens["hist1000"],
+            )
             self.load("GET / practice page", path="/", cookie=tokens["hist1000"])
-            self.load("GET /history/ history page (1,000 items, 20 shown)", path="/history/", cookie=tokens["hist1000"])
+            self.load(
+                "GET /history/ history page (1,000 items, 20 shown)",
+                path="/history/",
+                cookie=tokens["hist1000"],
+            )
         if "generate" in args.only:
             self.fake.set_delay(0)
             self.fake.reset()
             label = "POST /api/generate-challenge, model instant, 8 learners"
-            self.load(label, method="POST", path="/api/generate-challenge", body={"difficulty": "easy"},
-                      rotate_tokens=fast_learners)
+            self.load(
+                label,
+                method="POST",
+                path="/api/generate-challenge",
+                body={"difficulty": "easy"},
+                rotate_tokens=fast_learners,
+            )
             self.result.loads[label]["model_calls"] = self.fake.stats()["requests"]
         if "visit" in args.only:
             log(f"{self.name}: first visit of the practice page")
             self.result.first_visit = clients.first_visit(self.server.url, tokens["hist10"])
         if "slow" in args.only:
             window = args.generation_window
-            self.generation("model 2 s, 8 learners", [f"user_bench_slow8_{i:02d}" for i in range(1, 9)],
-                            tokens["reader"], window)
-            self.generation("model 2 s, 32 learners", [f"user_bench_slow32_{i:02d}" for i in range(1, 33)],
-                            tokens["reader"], window)
+            self.generation(
+                "model 2 s, 8 learners",
+                [f"user_bench_slow8_{i:02d}" for i in range(1, 9)],
+                tokens["reader"],
+                window,
+            )
+            self.generation(
+                "model 2 s, 32 learners",
+                [f"user_bench_slow32_{i:02d}" for i in range(1, 33)],
+                tokens["reader"],
+                window,
+            )
 
         if self.server.process.poll() is not None:
             self.result.notes.append(f"gunicorn exited during the run (code {self.server.process.poll()})")
         problems: dict[str, int] = {}
         for line in self.server.log_tail(5_000_000).splitlines():
-            if any(marker in line for marker in ("Traceback", "ERROR", "CRITICAL", "WORKER TIMEOUT", "Worker exiting")) \
-                    and "Handling signal" not in line:
+            if (
+                any(
+                    marker in line
+                    for marker in ("Traceback", "ERROR", "CRITICAL", "WORKER TIMEOUT", "Worker exiting")
+                )
+                and "Handling signal" not in line
+            ):
                 message = LOG_PREFIX.sub("", line).strip()[:240]
                 problems[message] = problems.get(message, 0) + 1
-        self.result.server_log_problems = [f"{count}× {message}" for message, count in list(problems.items())[:20]]
+        self.result.server_log_problems = [
+            f"{count}× {message}" for message, count in list(problems.items())[:20]
+        ]
 
         if "queries" not in args.only:
             return self.result
@@ -647,88 +822,150 @@ def evaluate(result: BackendResult) -> None:
     rows = result.rows
     loads = result.loads
 
-    def load_rows(label: str, short: str, rps_target: float | None = None, p99_target: float | None = None) -> None:
+    def load_rows(
+        label: str, short: str, rps_target: float | None = None, p99_target: float | None = None
+    ) -> None:
         load = loads.get(label)
         if load is None:
             return
         runs = load.get("runs_rps", [])
         all_runs = f"; runs {' / '.join(fmt_int(rps) for rps in runs)} req/s" if len(runs) > 1 else ""
-        measured = (f"{fmt_int(load['rps'])} req/s (p50 {fmt_ms(load['p50_ms'])}, p99 {fmt_ms(load['p99_ms'])}; "
-                    f"connections per worker {load['split']}{all_runs})" + busy_note(load["cpu"]))
+        measured = (
+            f"{fmt_int(load['rps'])} req/s (p50 {fmt_ms(load['p50_ms'])}, p99 {fmt_ms(load['p99_ms'])}; "
+            f"connections per worker {load['split']}{all_runs})" + busy_note(load["cpu"])
+        )
         if rps_target is not None:
-            rows.append(Row(f"{short}: throughput", f"≥ {fmt_int(rps_target)} req/s", measured, load["rps"] >= rps_target))
+            rows.append(
+                Row(
+                    f"{short}: throughput",
+                    f"≥ {fmt_int(rps_target)} req/s",
+                    measured,
+                    load["rps"] >= rps_target,
+                )
+            )
         else:
             rows.append(Row(f"{short}", "—", measured, None))
         if p99_target is not None:
-            rows.append(Row(f"{short}: p99 latency", f"< {p99_target} ms", fmt_ms(load["p99_ms"]) + busy_note(load["cpu"]),
-                            load["p99_ms"] < p99_target))
+            rows.append(
+                Row(
+                    f"{short}: p99 latency",
+                    f"< {p99_target} ms",
+                    fmt_ms(load["p99_ms"]) + busy_note(load["cpu"]),
+                    load["p99_ms"] < p99_target,
+                )
+            )
 
     load_rows("GET /api/quota", "GET /api/quota, 8 connections", TARGET_QUOTA_RPS, TARGET_QUOTA_P99_MS)
-    load_rows("GET /api/history (10 items)", "GET /api/history, 10 items, 8 connections", TARGET_HISTORY10_RPS)
-    load_rows("GET /api/history (1,000 items, first page of 50)", "GET /api/history, 1,000 items (first page of 50), 8 connections")
+    load_rows(
+        "GET /api/history (10 items)", "GET /api/history, 10 items, 8 connections", TARGET_HISTORY10_RPS
+    )
+    load_rows(
+        "GET /api/history (1,000 items, first page of 50)",
+        "GET /api/history, 1,000 items (first page of 50), 8 connections",
+    )
     load_rows("GET / practice page", "GET / (practice page, signed in), 8 connections")
-    load_rows("GET /history/ history page (1,000 items, 20 shown)", "GET /history/ (1,000 items, 20 shown), 8 connections")
-    load_rows("POST /api/generate-challenge, model instant, 8 learners",
-              "POST /api/generate-challenge, model instant, 8 connections / 8 learners", TARGET_GENERATE_RPS)
+    load_rows(
+        "GET /history/ history page (1,000 items, 20 shown)",
+        "GET /history/ (1,000 items, 20 shown), 8 connections",
+    )
+    load_rows(
+        "POST /api/generate-challenge, model instant, 8 learners",
+        "POST /api/generate-challenge, model instant, 8 connections / 8 learners",
+        TARGET_GENERATE_RPS,
+    )
 
     for label, target in (("model 2 s, 8 learners", TARGET_GEN_8), ("model 2 s, 32 learners", TARGET_GEN_32)):
         gen = result.generation.get(label)
         if gen is None:
             continue
         learners = gen["learners"]
-        rows.append(Row(
-            f"Generations/s, model 2 s, {learners} learners at once",
-            f"≥ {target} /s, none lost",
-            f"{gen['per_second']:.2f} /s ({gen['created']} in {gen['elapsed_s']:.1f} s; ideal {gen['ideal_per_second']:.0f}/s), "
-            f"lost {gen['lost']}" + (
-                " (" + ", ".join(f"{count}× HTTP {failure.split(':')[0]}" for failure, count in gen["failures"].items())
-                + (f", {gen['timeouts']}× timeout" if gen["timeouts"] else "") + ")" if gen["lost"] else "")
-            + busy_note(gen["cpu"]),
-            gen["per_second"] >= target and gen["lost"] == 0,
-        ))
+        rows.append(
+            Row(
+                f"Generations/s, model 2 s, {learners} learners at once",
+                f"≥ {target} /s, none lost",
+                f"{gen['per_second']:.2f} /s ({gen['created']} in {gen['elapsed_s']:.1f} s; ideal {gen['ideal_per_second']:.0f}/s), "
+                f"lost {gen['lost']}"
+                + (
+                    " ("
+                    + ", ".join(
+                        f"{count}× HTTP {failure.split(':')[0]}" for failure, count in gen["failures"].items()
+                    )
+                    + (f", {gen['timeouts']}× timeout" if gen["timeouts"] else "")
+                    + ")"
+                    if gen["lost"]
+                    else ""
+                )
+                + busy_note(gen["cpu"]),
+                gen["per_second"] >= target and gen["lost"] == 0,
+            )
+        )
         probe = gen["probe"]
-        rows.append(Row(
-            f"GET /api/quota every 100 ms while {learners} generate: p99",
-            f"< {TARGET_PROBE_P99_MS} ms" if learners == 32 else "—",
-            f"{fmt_ms(probe['p99_ms'])} (p50 {fmt_ms(probe['p50_ms'])}, max {fmt_ms(probe['max_ms'])}, {probe['samples']} probes)"
-            + busy_note(gen["cpu"]),
-            probe["p99_ms"] < TARGET_PROBE_P99_MS if learners == 32 else None,
-        ))
+        rows.append(
+            Row(
+                f"GET /api/quota every 100 ms while {learners} generate: p99",
+                f"< {TARGET_PROBE_P99_MS} ms" if learners == 32 else "—",
+                f"{fmt_ms(probe['p99_ms'])} (p50 {fmt_ms(probe['p50_ms'])}, max {fmt_ms(probe['max_ms'])}, {probe['samples']} probes)"
+                + busy_note(gen["cpu"]),
+                probe["p99_ms"] < TARGET_PROBE_P99_MS if learners == 32 else None,
+            )
+        )
 
     visit = result.first_visit
     if visit:
-        rows.append(Row(
-            "First visit of the practice page (HTML + CSS + JS, gzip/br as served)",
-            f"≤ {TARGET_FIRST_VISIT_BYTES // 1024} KB",
-            f"{visit['wire_bytes'] / 1024:.1f} KB on the wire: {visit['body_bytes'] / 1024:.1f} KB bodies + "
-            f"{(visit['wire_bytes'] - visit['body_bytes']) / 1024:.1f} KB headers, {len(visit['resources'])} responses "
-            f"({visit['decoded_bytes'] / 1024:.1f} KB uncompressed)",
-            visit["wire_bytes"] <= TARGET_FIRST_VISIT_BYTES,
-        ))
+        rows.append(
+            Row(
+                "First visit of the practice page (HTML + CSS + JS, gzip/br as served)",
+                f"≤ {TARGET_FIRST_VISIT_BYTES // 1024} KB",
+                f"{visit['wire_bytes'] / 1024:.1f} KB on the wire: {visit['body_bytes'] / 1024:.1f} KB bodies + "
+                f"{(visit['wire_bytes'] - visit['body_bytes']) / 1024:.1f} KB headers, {len(visit['resources'])} responses "
+                f"({visit['decoded_bytes'] / 1024:.1f} KB uncompressed)",
+                visit["wire_bytes"] <= TARGET_FIRST_VISIT_BYTES,
+            )
+        )
 
     if result.queries:
         pages = result.queries["pages"]
         for page in pages:
             counts = page["counts"]
             ok = counts["10"] == counts["1000"] and all(status == 200 for status in page["statuses"].values())
-            rows.append(Row(
-                f"SQL queries: {page['label']}", "equal for 10 and 1,000 items",
-                f"{counts['10']} / {counts['1000']}", ok,
-            ))
+            rows.append(
+                Row(
+                    f"SQL queries: {page['label']}",
+                    "equal for 10 and 1,000 items",
+                    f"{counts['10']} / {counts['1000']}",
+                    ok,
+                )
+            )
 
     if result.error:
         rows.append(Row("The whole run completed", "yes", f"no: {result.error[:200]}", False))
     errors = sum(load["errors"] for load in loads.values())
     errors += sum(gen["lost"] + gen["probe"]["errors"] for gen in result.generation.values())
     errors += visit.get("errors", 0) if visit else 0
-    rows.append(Row("Errors under every load (non-2xx, socket errors, timeouts, lost generations)", "0", str(errors), errors == 0))
+    rows.append(
+        Row(
+            "Errors under every load (non-2xx, socket errors, timeouts, lost generations)",
+            "0",
+            str(errors),
+            errors == 0,
+        )
+    )
 
 
 # --- the report -------------------------------------------------------------------------------------
 
 
-def markdown_report(*, results: list[BackendResult], machine: dict, command: str, started: dt.datetime,
-                    wall_s: float, args: argparse.Namespace, server_config, in_flight: int) -> str:
+def markdown_report(
+    *,
+    results: list[BackendResult],
+    machine: dict,
+    command: str,
+    started: dt.datetime,
+    wall_s: float,
+    args: argparse.Namespace,
+    server_config,
+    in_flight: int,
+) -> str:
     out: list[str] = []
     add = out.append
     add("# CodeDrill benchmarks")
@@ -737,40 +974,60 @@ def markdown_report(*, results: list[BackendResult], machine: dict, command: str
     add("")
     add(f"- **Date**: {started.strftime('%Y-%m-%d %H:%M UTC')}")
     add(f"- **Command**: `{command}` (wall time of the script: {wall_s / 60:.1f} min)")
-    add(f"- **Machine**: {machine['nproc']} CPUs ({machine['cpu']}), {machine['memory']} RAM, {machine['os']}")
-    add(f"- **Software**: Python {machine['python']}, Django {machine['django']}, gunicorn {machine['gunicorn']}, "
-        f"SQLite {machine['sqlite']}, {machine['wrk']}")
+    add(
+        f"- **Machine**: {machine['nproc']} CPUs ({machine['cpu']}), {machine['memory']} RAM, {machine['os']}"
+    )
+    add(
+        f"- **Software**: Python {machine['python']}, Django {machine['django']}, gunicorn {machine['gunicorn']}, "
+        f"SQLite {machine['sqlite']}, {machine['wrk']}"
+    )
     if server_config:
         workers, threads, worker_class = server_config
-        add(f"- **Server**: gunicorn `-c config/gunicorn.conf.py` at its defaults: {workers} workers × {threads} threads "
+        add(
+            f"- **Server**: gunicorn `-c config/gunicorn.conf.py` at its defaults: {workers} workers × {threads} threads "
             f"({worker_class}), DEBUG=0, static files collected (WhiteNoise), access log "
             f"{'on (as in production)' if args.access_log else 'off'}, GENERATION_MAX_IN_FLIGHT={in_flight} per process, "
-            f"DAILY_CHALLENGE_QUOTA={DAILY_QUOTA:,}")
-    add(f"- **Load**: {'wrk' if args.use_wrk else 'an asyncio keep-alive client (bench/loadgen.py) instead of wrk; its CPU is the load generator column'}, "
+            f"DAILY_CHALLENGE_QUOTA={DAILY_QUOTA:,}"
+        )
+    add(
+        f"- **Load**: {'wrk' if args.use_wrk else 'an asyncio keep-alive client (bench/loadgen.py) instead of wrk; its CPU is the load generator column'}, "
         f"{CONNECTIONS} keep-alive connections, {args.duration:g} s per run after a {args.warmup:g} s warm-up, "
         f"{args.repeat} run{'s' if args.repeat > 1 else ''} per measurement on new connections "
         f"(the median run is reported, every run's req/s beside it; errors count over all runs); "
         f"non-2xx answers count as errors. Slow-model runs: one Python thread and one keep-alive connection per "
         f"learner, each looping POST /api/generate-challenge for {args.generation_window:g} s (a request under way "
-        f"when the window closes is waited for), while a separate process GETs /api/quota every 100 ms.")
+        f"when the window closes is waited for), while a separate process GETs /api/quota every 100 ms."
+    )
     if set(args.only) != set(MEASUREMENTS):
         add(f"- **PARTIAL RUN**: only {', '.join(sorted(args.only))}")
     if args.server_env:
-        add(f"- **EXPERIMENT — not the production configuration**: the server ran with "
-            f"{', '.join(f'`{k}={v}`' for k, v in args.server_env.items())}")
-    add("- **Model**: a fake OpenAI-compatible server on 127.0.0.1 (bench/fake_openai.py, its own process, a thread "
+        add(
+            f"- **EXPERIMENT — not the production configuration**: the server ran with "
+            f"{', '.join(f'`{k}={v}`' for k, v in args.server_env.items())}"
+        )
+    add(
+        "- **Model**: a fake OpenAI-compatible server on 127.0.0.1 (bench/fake_openai.py, its own process, a thread "
         "per connection) answering valid challenges after 0 s or 2 s; the app's real OpenAI provider and SDK call it "
-        "through OPENAI_BASE_URL.")
-    add("- Everything shares the same machine: the load generator, the fake model and PostgreSQL take CPU from "
-        "gunicorn (see the CPU column: % of one core, over the measured run).")
-    add("- *Connections per worker*: the load's established connections held by each gunicorn worker, sampled "
+        "through OPENAI_BASE_URL."
+    )
+    add(
+        "- Everything shares the same machine: the load generator, the fake model and PostgreSQL take CPU from "
+        "gunicorn (see the CPU column: % of one core, over the measured run)."
+    )
+    add(
+        "- *Connections per worker*: the load's established connections held by each gunicorn worker, sampled "
         "mid-run. A keep-alive connection stays with the worker that accepted it, and one worker is one GIL, so "
-        "at most one core: `8 / 0` means a single worker served the whole run.")
-    add(f"- *Other* in the CPU column: processes that are not part of the benchmark (someone else's work on the "
+        "at most one core: `8 / 0` means a single worker served the whole run."
+    )
+    add(
+        f"- *Other* in the CPU column: processes that are not part of the benchmark (someone else's work on the "
         f"machine, the kernel). Each run first waits (briefly) for it to drop below {BUSY_MACHINE_PERCENT:.0f}% of a "
-        f"core; a run marked ⚠ still shared the CPU, and its figures understate the app.")
-    add("- KB = 1,024 bytes. The first visit counts the bytes on the wire (status lines, headers and bodies) of the "
-        "page and of every script and stylesheet it links, fetched with `Accept-Encoding: gzip, br` and no cache.")
+        f"core; a run marked ⚠ still shared the CPU, and its figures understate the app."
+    )
+    add(
+        "- KB = 1,024 bytes. The first visit counts the bytes on the wire (status lines, headers and bodies) of the "
+        "page and of every script and stylesheet it links, fetched with `Accept-Encoding: gzip, br` and no cache."
+    )
     add("")
     summary = []
     for result in results:
@@ -801,47 +1058,67 @@ def markdown_report(*, results: list[BackendResult], machine: dict, command: str
         if result.loads:
             add("Load runs in detail:")
             add("")
-            add("| run | req/s | p50 | p90 | p99 | max | errors | connections per worker | CPU (% of one core) |")
+            add(
+                "| run | req/s | p50 | p90 | p99 | max | errors | connections per worker | CPU (% of one core) |"
+            )
             add("|---|---:|---:|---:|---:|---:|---:|---:|---|")
             for label, load in result.loads.items():
-                cpu = ", ".join(f"{k} {v:.0f}" for k, v in load["cpu"].items() if not k.startswith("_") and v >= 1)
+                cpu = ", ".join(
+                    f"{k} {v:.0f}" for k, v in load["cpu"].items() if not k.startswith("_") and v >= 1
+                )
                 errors = str(load["errors"]) + (f" {load['bad_statuses']}" if load["bad_statuses"] else "")
-                add(f"| {label} | {fmt_int(load['rps'])} | {fmt_ms(load['p50_ms'])} | {fmt_ms(load['p90_ms'])} | "
-                    f"{fmt_ms(load['p99_ms'])} | {fmt_ms(load['max_ms'])} | {errors} | {load['split']} | {cpu} |")
+                add(
+                    f"| {label} | {fmt_int(load['rps'])} | {fmt_ms(load['p50_ms'])} | {fmt_ms(load['p90_ms'])} | "
+                    f"{fmt_ms(load['p99_ms'])} | {fmt_ms(load['max_ms'])} | {errors} | {load['split']} | {cpu} |"
+                )
             add("")
         if result.generation:
             add("Slow model (2 s per answer):")
             add("")
-            add("| learners at once | created | generations/s (ideal) | request p50 / p99 | lost (why) | model calls (max at once) | quota probe p50 / p99 / max | connections per worker | CPU (% of one core) |")
+            add(
+                "| learners at once | created | generations/s (ideal) | request p50 / p99 | lost (why) | model calls (max at once) | quota probe p50 / p99 / max | connections per worker | CPU (% of one core) |"
+            )
             add("|---:|---:|---:|---:|---|---:|---:|---:|---|")
             for gen in result.generation.values():
                 why = "; ".join(f"{count}× {failure}" for failure, count in gen["failures"].items())
                 if gen["timeouts"]:
                     why = f"{why}; {gen['timeouts']}× timeout".strip("; ")
-                cpu = ", ".join(f"{k} {v:.0f}" for k, v in gen["cpu"].items() if not k.startswith("_") and v >= 1)
+                cpu = ", ".join(
+                    f"{k} {v:.0f}" for k, v in gen["cpu"].items() if not k.startswith("_") and v >= 1
+                )
                 probe = gen["probe"]
-                add(f"| {gen['learners']} | {gen['created']} | {gen['per_second']:.2f} ({gen['ideal_per_second']:.0f}) | "
+                add(
+                    f"| {gen['learners']} | {gen['created']} | {gen['per_second']:.2f} ({gen['ideal_per_second']:.0f}) | "
                     f"{fmt_ms(gen['latency_p50_ms'])} / {fmt_ms(gen['latency_p99_ms'])} | {gen['lost']}{f' ({why})' if why else ''} | "
                     f"{gen['model_calls']} ({gen['model_max_in_flight']}) | {fmt_ms(probe['p50_ms'])} / {fmt_ms(probe['p99_ms'])} / "
-                    f"{fmt_ms(probe['max_ms'])} | {gen['split']} | {cpu} |")
+                    f"{fmt_ms(probe['max_ms'])} | {gen['split']} | {cpu} |"
+                )
             add("")
         if result.first_visit:
             visit = result.first_visit
-            add("First visit of the practice page (signed in, a challenge on the page; `Accept-Encoding: gzip, br`):")
+            add(
+                "First visit of the practice page (signed in, a challenge on the page; `Accept-Encoding: gzip, br`):"
+            )
             add("")
             add("| resource | status | encoding | body bytes | headers | uncompressed | Cache-Control |")
             add("|---|---:|---|---:|---:|---:|---|")
             for resource in visit["resources"]:
-                add(f"| `{resource['path']}` | {resource['status']} | {resource['encoding']} | {resource['body_bytes']:,} | "
-                    f"{resource['header_bytes']:,} | {resource['decoded_bytes']:,} | {resource['cache_control'] or '—'} |")
-            add(f"| **total** | | | {visit['body_bytes']:,} | {visit['wire_bytes'] - visit['body_bytes']:,} | "
-                f"{visit['decoded_bytes']:,} | |")
+                add(
+                    f"| `{resource['path']}` | {resource['status']} | {resource['encoding']} | {resource['body_bytes']:,} | "
+                    f"{resource['header_bytes']:,} | {resource['decoded_bytes']:,} | {resource['cache_control'] or '—'} |"
+                )
+            add(
+                f"| **total** | | | {visit['body_bytes']:,} | {visit['wire_bytes'] - visit['body_bytes']:,} | "
+                f"{visit['decoded_bytes']:,} | |"
+            )
             add("")
             add(f"(The HTML would be {visit['html_gzip_bytes']:,} bytes gzipped.)")
             add("")
         if result.queries:
-            add(f"SQL queries per request (Django test client + CaptureQueriesContext, {result.queries['vendor']}, "
-                f"after one warm-up request):")
+            add(
+                f"SQL queries per request (Django test client + CaptureQueriesContext, {result.queries['vendor']}, "
+                f"after one warm-up request):"
+            )
             add("")
             add("| request | 10 items | 1,000 items |")
             add("|---|---:|---:|")
@@ -849,9 +1126,11 @@ def markdown_report(*, results: list[BackendResult], machine: dict, command: str
                 add(f"| {page['label']} | {page['counts']['10']} | {page['counts']['1000']} |")
             add("")
         if result.max_db_connections is not None:
-            add(f"PostgreSQL connections held by the server after the runs: up to {result.max_db_connections} "
+            add(
+                f"PostgreSQL connections held by the server after the runs: up to {result.max_db_connections} "
                 f"(the server's max_connections is {result.max_connections_setting}; CONN_MAX_AGE keeps one per "
-                f"gunicorn thread that touched the database).")
+                f"gunicorn thread that touched the database)."
+            )
             add("")
         if result.server_log_problems:
             add("Problems in the server's log (identical lines counted):")
@@ -883,7 +1162,9 @@ def console_tables(results: list[BackendResult]) -> str:
         width = max((len(r.what) for r in result.rows), default=10)
         twidth = max((len(r.target) for r in result.rows), default=6)
         for row in result.rows:
-            lines.append(f"{row.what:<{width}}  {row.target:<{twidth}}  {verdict(row.passed).strip('*'):<4}  {row.measured}")
+            lines.append(
+                f"{row.what:<{width}}  {row.target:<{twidth}}  {verdict(row.passed).strip('*'):<4}  {row.measured}"
+            )
     return "\n".join(lines)
 
 
@@ -891,7 +1172,9 @@ def command_line() -> str:
     python = " ".join(shlex.quote(part) for part in ["python", "bench/run.py", *sys.argv[1:]])
     if os.environ.get("MAKELEVEL"):
         bench_args = " ".join(sys.argv[1:])
-        return "make bench" + (f" BENCH_ARGS={shlex.quote(bench_args)}" if bench_args else "") + f"` → `{python}"
+        return (
+            "make bench" + (f" BENCH_ARGS={shlex.quote(bench_args)}" if bench_args else "") + f"` → `{python}"
+        )
     return python
 
 
@@ -899,22 +1182,54 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="CodeDrill under load (make bench).")
     parser.add_argument("--quick", action="store_true", help="a short smoke run (~2 minutes)")
     parser.add_argument("--backends", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
-    parser.add_argument("--duration", type=float, default=None, help="seconds per wrk run (10; 3 with --quick)")
-    parser.add_argument("--repeat", type=int, default=None,
-                        help="wrk runs per measurement, the median reported (3; 1 with --quick)")
-    parser.add_argument("--generation-window", type=float, default=None,
-                        help="seconds the slow-model learners keep generating (16; 6 with --quick)")
-    parser.add_argument("--profile", type=Path, default=None, help="py-spy every worker during each run into DIR")
-    parser.add_argument("--no-access-log", dest="access_log", action="store_false",
-                        help="turn gunicorn's access log off (production has it on)")
-    parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
-                        help="an experiment: run the server with this variable set (say so in the report)")
-    parser.add_argument("--only", default=",".join(MEASUREMENTS),
-                        help=f"comma-separated subset of: {', '.join(MEASUREMENTS)} (a partial run, for experiments)")
-    parser.add_argument("--quiet-wait", type=float, default=30.0,
-                        help="seconds a run waits at most for other processes to leave the CPU (30)")
-    parser.add_argument("--quiet-budget", type=float, default=150.0,
-                        help="seconds all runs together wait at most for a quiet machine (150)")
+    parser.add_argument(
+        "--duration", type=float, default=None, help="seconds per wrk run (10; 3 with --quick)"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="wrk runs per measurement, the median reported (3; 1 with --quick)",
+    )
+    parser.add_argument(
+        "--generation-window",
+        type=float,
+        default=None,
+        help="seconds the slow-model learners keep generating (16; 6 with --quick)",
+    )
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="py-spy every worker during each run into DIR"
+    )
+    parser.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        help="turn gunicorn's access log off (production has it on)",
+    )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an experiment: run the server with this variable set (say so in the report)",
+    )
+    parser.add_argument(
+        "--only",
+        default=",".join(MEASUREMENTS),
+        help=f"comma-separated subset of: {', '.join(MEASUREMENTS)} (a partial run, for experiments)",
+    )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=30.0,
+        help="seconds a run waits at most for other processes to leave the CPU (30)",
+    )
+    parser.add_argument(
+        "--quiet-budget",
+        type=float,
+        default=150.0,
+        help="seconds all runs together wait at most for a quiet machine (150)",
+    )
     parser.add_argument("--asyncio", action="store_true", help="use the asyncio client instead of wrk")
     parser.add_argument("--output", type=Path, default=BASE_DIR / "docs" / "BENCHMARKS.md")
     args = parser.parse_args(argv)
@@ -933,7 +1248,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown backends: {', '.join(sorted(unknown))}")
 
     started_wall = time.monotonic()
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     command = command_line()
     args.use_wrk = not args.asyncio and loadgen.ensure_wrk(log)
     if not args.use_wrk:
@@ -956,10 +1271,12 @@ def main(argv: list[str] | None = None) -> int:
         log(f"fake OpenAI server on {fake.base_url} (pid {fake.process.pid})")
         for name in backends:
             with ExitStack() as stack:
-                bench = BackendBench(name=name, args=args, tmp=tmp, signing_key=signing_key, fake=fake, stack=stack)
+                bench = BackendBench(
+                    name=name, args=args, tmp=tmp, signing_key=signing_key, fake=fake, stack=stack
+                )
                 try:
                     result = bench.run()
-                except Exception as error:  # noqa: BLE001 - report what was measured, and why it stopped
+                except Exception as error:
                     traceback.print_exc()
                     result = bench.result
                     result.error = f"{type(error).__name__}: {str(error)[:500]}"
@@ -969,8 +1286,16 @@ def main(argv: list[str] | None = None) -> int:
             evaluate(result)
             results.append(result)
         wall = time.monotonic() - started_wall
-        report = markdown_report(results=results, machine=machine, command=command, started=started, wall_s=wall,
-                                 args=args, server_config=server_config, in_flight=in_flight)
+        report = markdown_report(
+            results=results,
+            machine=machine,
+            command=command,
+            started=started,
+            wall_s=wall,
+            args=args,
+            server_config=server_config,
+            in_flight=in_flight,
+        )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(report)
     print(console_tables(results))

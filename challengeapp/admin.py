@@ -54,7 +54,9 @@ class ExhaustedFilter(admin.SimpleListFilter):
 
 class SetLimitForm(forms.Form):
     daily_limit = forms.IntegerField(
-        min_value=0, max_value=100_000, required=False,
+        min_value=0,
+        max_value=100_000,
+        required=False,
         help_text="Challenges per day for the selected learners. Leave empty to use the default.",
     )
 
@@ -109,7 +111,11 @@ class QuotaAdmin(admin.ModelAdmin):
             for quota in queryset.select_related("user"):
                 quota_set_limit(user=quota.user, daily_limit=limit)
             shown = "the default" if limit is None else str(limit)
-            self.message_user(request, f"Set the daily limit to {shown} for {queryset.count()} learner(s).", messages.SUCCESS)
+            self.message_user(
+                request,
+                f"Set the daily limit to {shown} for {queryset.count()} learner(s).",
+                messages.SUCCESS,
+            )
             return None
         return render(
             request,
@@ -135,16 +141,47 @@ class AttemptInline(admin.StackedInline):
 
 @admin.register(Challenge)
 class ChallengeAdmin(admin.ModelAdmin):
-    list_display = ["title", "owner", "difficulty", "topic", "provider", "correct_index", "answered", "total_tokens", "created_at"]
-    list_filter = ["difficulty", "topic", "provider", "is_fallback", ("created_at", admin.DateFieldListFilter)]
+    list_display = [
+        "title",
+        "owner",
+        "difficulty",
+        "topic",
+        "provider",
+        "correct_index",
+        "answered",
+        "total_tokens",
+        "created_at",
+    ]
+    list_filter = [
+        "difficulty",
+        "topic",
+        "provider",
+        "is_fallback",
+        ("created_at", admin.DateFieldListFilter),
+    ]
     search_fields = ["title"]
     date_hierarchy = "created_at"
     list_select_related = ["owner", "attempt"]
     inlines = [AttemptInline]
     readonly_fields = [
-        "owner", "difficulty", "topic", "title", "question", "code", "code_language", "options",
-        "correct_index", "explanation", "provider", "model_name", "source_key", "is_fallback",
-        "prompt_tokens", "completion_tokens", "total_tokens", "created_at",
+        "owner",
+        "difficulty",
+        "topic",
+        "title",
+        "question",
+        "code",
+        "code_language",
+        "options",
+        "correct_index",
+        "explanation",
+        "provider",
+        "model_name",
+        "source_key",
+        "is_fallback",
+        "prompt_tokens",
+        "completion_tokens",
+        "total_tokens",
+        "created_at",
     ]
     change_list_template = "admin/challengeapp/challenge/change_list.html"
 
@@ -183,8 +220,11 @@ class ChallengeAdmin(admin.ModelAdmin):
         )
         total = sum(positions.values())
         position_rows = [
-            {"position": index + 1, "count": positions.get(index, 0),
-             "share": (100 * positions.get(index, 0) / total) if total else 0.0}
+            {
+                "position": index + 1,
+                "count": positions.get(index, 0),
+                "share": (100 * positions.get(index, 0) / total) if total else 0.0,
+            }
             for index in range(4)
         ]
         context = {
@@ -210,4 +250,3 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
-

@@ -152,7 +152,9 @@ def generate_challenge(request: HttpRequest) -> HttpResponse:
 
 @api_view("POST")
 def answer(request: HttpRequest, challenge_id: int) -> HttpResponse:
-    challenge = Challenge.objects.select_related("attempt").filter(id=challenge_id, owner=request.user).first()
+    challenge = (
+        Challenge.objects.select_related("attempt").filter(id=challenge_id, owner=request.user).first()
+    )
     if challenge is None:
         raise ApiError(404, NOT_FOUND)
     data = json_body(request)
@@ -170,7 +172,9 @@ def answer(request: HttpRequest, challenge_id: int) -> HttpResponse:
     )
 
 
-def _query_int(request: HttpRequest, name: str, default: int, *, low: int, high: int | None, message: str) -> int:
+def _query_int(
+    request: HttpRequest, name: str, default: int, *, low: int, high: int | None, message: str
+) -> int:
     raw = request.GET.get(name)
     if raw is None or raw == "":
         return default
@@ -184,7 +188,9 @@ def _query_int(request: HttpRequest, name: str, default: int, *, low: int, high:
 
 @api_view("GET")
 def history(request: HttpRequest) -> HttpResponse:
-    limit = _query_int(request, "limit", HISTORY_DEFAULT_LIMIT, low=1, high=HISTORY_MAX_LIMIT, message=INVALID_LIMIT)
+    limit = _query_int(
+        request, "limit", HISTORY_DEFAULT_LIMIT, low=1, high=HISTORY_MAX_LIMIT, message=INVALID_LIMIT
+    )
     offset = _query_int(request, "offset", 0, low=0, high=None, message=INVALID_OFFSET)
     challenges = history_slice(user=request.user, limit=limit, offset=offset)
     items = []

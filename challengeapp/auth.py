@@ -37,17 +37,20 @@ def learner_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
         error = getattr(request, "auth_error", None)
         if isinstance(error, IdentityUnavailable):
             return render(
-                request, "challengeapp/problem.html",
-                {"title": "Sign-in unavailable", "message": IDENTITY_UNAVAILABLE}, status=503,
+                request,
+                "challengeapp/problem.html",
+                {"title": "Sign-in unavailable", "message": IDENTITY_UNAVAILABLE},
+                status=503,
             )
         next_path = request.get_full_path() if request.method == "GET" else "/"
         if (
-            isinstance(error, InvalidToken) and error.expired and settings.CLERK_ENABLED
-            and request.method == "GET" and not request.htmx
+            isinstance(error, InvalidToken)
+            and error.expired
+            and settings.CLERK_ENABLED
+            and request.method == "GET"
+            and not request.htmx
         ):
-            return render(
-                request, "challengeapp/session_refresh.html", {"next": next_path}, status=401
-            )
+            return render(request, "challengeapp/session_refresh.html", {"next": next_path}, status=401)
         if request.htmx:
             return HttpResponseClientRedirect(sign_in_url(request.htmx.current_url_abs_path or "/"))
         return redirect(sign_in_url(next_path))

@@ -33,9 +33,7 @@ class Provider(models.TextChoices):
 class Challenge(models.Model):
     """A generated challenge. Immutable once created; `correct_index` is after the server's shuffle."""
 
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="challenges"
-    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="challenges")
     difficulty = models.CharField(max_length=10, choices=Difficulty.choices)
     topic = models.CharField(max_length=20, choices=Topic.choices)
     title = models.CharField(max_length=200)
@@ -103,9 +101,7 @@ class Quota(models.Model):
     same UPDATE statement (see services/quota.py).
     """
 
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quota"
-    )
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quota")
     daily_limit = models.PositiveIntegerField(
         null=True, blank=True, help_text="Leave empty to use DAILY_CHALLENGE_QUOTA."
     )

@@ -38,14 +38,14 @@ def _practice_context(request: HtmxHttpRequest, *, form: GenerateForm, **extra) 
 @require_GET
 @learner_required
 def practice(request: HtmxHttpRequest) -> HttpResponse:
-    latest = (
-        Challenge.objects.filter(owner=request.user).select_related("attempt").order_by("-id").first()
-    )
+    latest = Challenge.objects.filter(owner=request.user).select_related("attempt").order_by("-id").first()
     # The last challenge stays on the page until it is answered, so a reload loses nothing.
     current = latest if latest is not None and not hasattr(latest, "attempt") else None
     initial = {"difficulty": latest.difficulty, "topic": latest.topic} if latest else None
     form = GenerateForm(initial=initial)
-    return render(request, "challengeapp/practice.html", _practice_context(request, form=form, challenge=current))
+    return render(
+        request, "challengeapp/practice.html", _practice_context(request, form=form, challenge=current)
+    )
 
 
 @require_POST
@@ -67,7 +67,10 @@ def challenge_generate_view(request: HtmxHttpRequest) -> HttpResponse:
         except QuotaExceeded as error:
             status, context = 429, {"problem": str(error), "quota_problem": True}
         except GenerationError as error:
-            status, context = (503 if error.cause == "busy" else 502), {"problem": error.message, "can_retry": True}
+            status, context = (
+                (503 if error.cause == "busy" else 502),
+                {"problem": error.message, "can_retry": True},
+            )
         else:
             if not request.htmx:
                 return redirect("challenge-detail", challenge_id=challenge.id)

@@ -38,9 +38,7 @@ def _entry_from(raw: object, *, path: Path) -> BankEntry:
         draft = challenge_draft_validate(raw)
     except InvalidModelOutput as error:
         raise BankDataError(f"{path.name}: {entry_id}: {error}") from error
-    return BankEntry(
-        entry_id=str(entry_id), difficulty=raw["difficulty"], topic=raw["topic"], draft=draft
-    )
+    return BankEntry(entry_id=str(entry_id), difficulty=raw["difficulty"], topic=raw["topic"], draft=draft)
 
 
 @cache

@@ -86,7 +86,7 @@ def run_snippet(code: str) -> str:
     snippet_builtins = dict(vars(builtins))
     snippet_builtins["print"] = functools.partial(print, file=buffer)
     namespace = {"__builtins__": snippet_builtins}
-    exec(compile(code, "<snippet>", "exec"), namespace)  # noqa: S102 - our own generated code
+    exec(compile(code, "<snippet>", "exec"), namespace)
     return buffer.getvalue().removesuffix("\n")
 
 
@@ -179,13 +179,33 @@ def _ordinal(n: int) -> str:
 
 
 WORDS = (
-    "python", "closure", "iterator", "generator", "keyword", "lambda",
-    "decorator", "function", "variable", "package", "module", "binding",
+    "python",
+    "closure",
+    "iterator",
+    "generator",
+    "keyword",
+    "lambda",
+    "decorator",
+    "function",
+    "variable",
+    "package",
+    "module",
+    "binding",
 )
 COLOURS = ("red", "green", "blue", "cyan", "pink", "gold", "teal", "gray", "lime", "navy")
 FRUITS = (
-    "apple", "pear", "fig", "kiwi", "plum", "lime", "mango", "grape", "peach", "melon",
-    "cherry", "date",
+    "apple",
+    "pear",
+    "fig",
+    "kiwi",
+    "plum",
+    "lime",
+    "mango",
+    "grape",
+    "peach",
+    "melon",
+    "cherry",
+    "date",
 )
 
 
@@ -214,7 +234,9 @@ def build_slicing(rng: random.Random) -> ProceduralChallenge:
         var = rng.choice(("word", "text", "name"))
         literal = f'"{seq}"'
     empty = "[]" if kind != "word" else None  # an empty string prints nothing: no option
-    error = "IndexError: string index out of range" if kind == "word" else "IndexError: list index out of range"
+    error = (
+        "IndexError: string index out of range" if kind == "word" else "IndexError: list index out of range"
+    )
     fmt = str
 
     pattern = rng.choice(("negative_window", "mixed", "reverse_step", "stride_back"))
@@ -245,7 +267,7 @@ def build_slicing(rng: random.Random) -> ProceduralChallenge:
         candidates = [
             (fmt(seq[a : (b + 1) or None]), f"treating the stop index {b} as inclusive"),
             (fmt(seq[a - 1 : b]), "counting positions from 1, which starts the slice one element early"),
-            (fmt(seq[a : -b]) or empty, "reading the negative stop as a position counted from the start"),
+            (fmt(seq[a:-b]) or empty, "reading the negative stop as a position counted from the start"),
         ]
     elif pattern == "reverse_step":
         start = rng.randint(3, n - 1)
@@ -259,9 +281,18 @@ def build_slicing(rng: random.Random) -> ProceduralChallenge:
             + (", taking every second element." if step == 2 else ", which is excluded.")
         )
         candidates = [
-            (fmt(seq[start:stop:-step][::-1]), "expecting the elements in their original left-to-right order"),
-            (fmt(seq[start : (stop - 1) if stop else None : -step]), f"treating the stop index {stop} as inclusive"),
-            (empty, "believing a slice whose start is after its stop is always empty, even with a negative step"),
+            (
+                fmt(seq[start:stop:-step][::-1]),
+                "expecting the elements in their original left-to-right order",
+            ),
+            (
+                fmt(seq[start : (stop - 1) if stop else None : -step]),
+                f"treating the stop index {stop} as inclusive",
+            ),
+            (
+                empty,
+                "believing a slice whose start is after its stop is always empty, even with a negative step",
+            ),
             (fmt(seq[start - 1 : stop : -step]), "starting the walk one element too early"),
         ]
     else:
@@ -269,7 +300,9 @@ def build_slicing(rng: random.Random) -> ProceduralChallenge:
         start = rng.choice((None, -2))
         expr = f"{var}[::-{step}]" if start is None else f"{var}[{start}::-{step}]"
         origin = "the last element" if start is None else "the second-to-last element"
-        why = f"a negative step starts at {origin} and walks backwards, taking every {_ordinal(step)} element."
+        why = (
+            f"a negative step starts at {origin} and walks backwards, taking every {_ordinal(step)} element."
+        )
         candidates = [
             (
                 fmt(seq[::step][::-1]),
@@ -300,8 +333,20 @@ def build_slicing(rng: random.Random) -> ProceduralChallenge:
 # --- string methods -----------------------------------------------------------------------------
 
 REPEATED_WORDS = (
-    "banana", "abracadabra", "mississippi", "bookkeeper", "referee", "parallel", "committee",
-    "alfalfa", "cocoa", "successes", "assesses", "tattoo", "papaya", "coconut",
+    "banana",
+    "abracadabra",
+    "mississippi",
+    "bookkeeper",
+    "referee",
+    "parallel",
+    "committee",
+    "alfalfa",
+    "cocoa",
+    "successes",
+    "assesses",
+    "tattoo",
+    "papaya",
+    "coconut",
 )
 SYMBOLS = ("_", "*", "#", "+", "-", "=")
 
@@ -322,7 +367,10 @@ def build_string_methods(rng: random.Random) -> ProceduralChallenge:
         )
         candidates: list[Candidate] = [
             (str(line.rsplit(sep, maxsplit)), "thinking maxsplit counts its splits from the right-hand end"),
-            (str(line.split(sep, maxsplit - 1)), "reading maxsplit as the number of pieces instead of the number of splits"),
+            (
+                str(line.split(sep, maxsplit - 1)),
+                "reading maxsplit as the number of pieces instead of the number of splits",
+            ),
             (str(line.split(sep)), "ignoring maxsplit and splitting at every separator"),
         ]
         fallbacks: tuple[str | None, ...] = (str(parts[: maxsplit + 1]), str([line]), "TypeError")
@@ -343,7 +391,10 @@ def build_string_methods(rng: random.Random) -> ProceduralChallenge:
         candidates = [
             (word.replace(old, new), "ignoring the count argument and replacing every occurrence"),
             (word[::-1].replace(old, new, count)[::-1], "thinking the count applies to the last occurrences"),
-            (word.replace(old, new, count + 1), "treating the count as zero-based, which replaces one extra occurrence"),
+            (
+                word.replace(old, new, count + 1),
+                "treating the count as zero-based, which replaces one extra occurrence",
+            ),
         ]
         fallbacks = (word, "TypeError: replace() takes at most 2 arguments")
     elif variant == "immutable":
@@ -369,7 +420,10 @@ def build_string_methods(rng: random.Random) -> ProceduralChallenge:
                 "believing str.replace() changes the string in place",
             ),
             (word.replace(second, new2) if two_calls else None, "thinking only the last call takes effect"),
-            (word.replace(first, new1) if two_calls else word.replace(first, new1, 1), "thinking only one change sticks"),
+            (
+                word.replace(first, new1) if two_calls else word.replace(first, new1, 1),
+                "thinking only one change sticks",
+            ),
         ]
         fallbacks = ("None", word.replace(first, ""))
     elif variant == "strip_chars":
@@ -393,7 +447,10 @@ def build_string_methods(rng: random.Random) -> ProceduralChallenge:
                 text.removeprefix(arg).removesuffix(arg),
                 "treating the argument as an exact prefix and suffix rather than a set of characters",
             ),
-            ("".join(ch for ch in text if ch not in pad), "thinking strip() removes those characters everywhere"),
+            (
+                "".join(ch for ch in text if ch not in pad),
+                "thinking strip() removes those characters everywhere",
+            ),
             (text.lstrip(arg), "thinking strip() only trims the left end"),
             (text.rstrip(arg), "thinking strip() only trims the right end"),
         ]
@@ -416,7 +473,9 @@ def build_string_methods(rng: random.Random) -> ProceduralChallenge:
             (sep + joined + sep, "expecting separators around both ends as well"),
         ]
         if source != "word":
-            candidates.insert(2, (sep.join(word), f"forgetting that {source.split('(')[0]}() reorders the characters"))
+            candidates.insert(
+                2, (sep.join(word), f"forgetting that {source.split('(')[0]}() reorders the characters")
+            )
         fallbacks = (word + sep, "TypeError")
     return _finish(
         rng,
@@ -473,7 +532,10 @@ def build_division(rng: random.Random) -> ProceduralChallenge:
         why = f"// rounds down toward negative infinity, giving {floor_q}, while / always gives a float, {true}."
         candidates = [
             (f"{trunc_q} {true}", "assuming // truncates toward zero, as integer division does in C or Java"),
-            (f"{floor_q} {floor_q}", "assuming / between two ints also gives a rounded-down int, as in Python 2"),
+            (
+                f"{floor_q} {floor_q}",
+                "assuming / between two ints also gives a rounded-down int, as in Python 2",
+            ),
             (f"{float(floor_q)} {true}", "expecting // to return a float, like /"),
         ]
         fallbacks = (f"{trunc_q} {trunc_q}", f"{floor_q} {float(trunc_q)}")
@@ -519,7 +581,10 @@ def build_division(rng: random.Random) -> ProceduralChallenge:
             (f"{floor_q} {abs_r} {floor_q * b + abs_r}", "thinking % ignores the signs of its operands"),
             (f"{float(floor_q)} {floor_r} {float(a)}", "expecting // to return a float, like /"),
         ]
-        fallbacks = (f"{trunc_q} {floor_r} {trunc_q * b + floor_r}", f"{floor_q} {trunc_r} {floor_q * b + trunc_r}")
+        fallbacks = (
+            f"{trunc_q} {floor_r} {trunc_q * b + floor_r}",
+            f"{floor_q} {trunc_r} {floor_q * b + trunc_r}",
+        )
     code = f"{x} = {a}\n{y} = {b_literal}\n{body}"
     return _finish(
         rng,
@@ -560,13 +625,10 @@ def build_dict_order(rng: random.Random) -> ProceduralChallenge:
         order = list(dict.fromkeys(words))
         tally = {key: words.count(key) for key in order}
         last_seen = sorted(order, key=lambda key: max(i for i, w in enumerate(words) if w == key))
-        why = (
-            "a dict keeps keys in the order they were first inserted, and "
-            + (
-                "setdefault() only inserts 0 for a missing key, so existing counts keep growing."
-                if use_setdefault
-                else "get() returns the current count (or 0 for a new key), so each word is tallied."
-            )
+        why = "a dict keeps keys in the order they were first inserted, and " + (
+            "setdefault() only inserts 0 for a missing key, so existing counts keep growing."
+            if use_setdefault
+            else "get() returns the current count (or 0 for a new key), so each word is tallied."
         )
         candidates: list[Candidate] = [
             (_dict_text(sorted(tally.items())), "assuming a dict keeps its keys sorted"),
@@ -593,7 +655,9 @@ def build_dict_order(rng: random.Random) -> ProceduralChallenge:
         get_default = rng.choice((0, None, rng.randint(10, 20)))
         add_value = rng.randint(1, 9)
         overwrite_value = rng.choice([v for v in range(1, 10) if v != existing_value])
-        get_call = f'stock.get("{missing}")' if get_default is None else f'stock.get("{missing}", {get_default})'
+        get_call = (
+            f'stock.get("{missing}")' if get_default is None else f'stock.get("{missing}", {get_default})'
+        )
         code = "\n".join(
             (
                 f'stock = {{"{k1}": {v1}, "{k2}": {v2}}}',
@@ -615,7 +679,10 @@ def build_dict_order(rng: random.Random) -> ProceduralChallenge:
 
         candidates = [
             (line(overwrite_value, keys), "thinking setdefault() overwrites a key that already exists"),
-            (line(existing_value, [k1, k2, missing, added]), "believing get() with a default also inserts the missing key"),
+            (
+                line(existing_value, [k1, k2, missing, added]),
+                "believing get() with a default also inserts the missing key",
+            ),
             (line(existing_value, [k1, k2]), "thinking setdefault() returns the default without storing it"),
             (line(existing_value, sorted(keys)), "assuming a dict lists its keys in sorted order"),
         ]
@@ -633,7 +700,12 @@ def build_dict_order(rng: random.Random) -> ProceduralChallenge:
         if update_first:
             steps.reverse()
         code = "\n".join(
-            (f"d = {literal}", f'd.pop("{removed}")' if use_pop else f'del d["{removed}"]', *steps, "print(d)")
+            (
+                f"d = {literal}",
+                f'd.pop("{removed}")' if use_pop else f'del d["{removed}"]',
+                *steps,
+                "print(d)",
+            )
         )
         title = "Dict order after deleting and re-adding"
         why = (
@@ -646,7 +718,7 @@ def build_dict_order(rng: random.Random) -> ProceduralChallenge:
         original_order = list(keys)
         # "Every assignment moves the key to the end": replay the assignments in order.
         moved = [key for key in keys if key not in (removed, updated)]
-        for key in ((updated, removed) if update_first else (removed, updated)):
+        for key in (updated, removed) if update_first else (removed, updated):
             moved.append(key)
         candidates = [
             (
@@ -729,7 +801,9 @@ def build_mutable_default(rng: random.Random) -> ProceduralChallenge:
         return " ".join(str(item) for item in out)
 
     shared_really = kind in ("append", "iadd")
-    own_list = "; the call that passes its own list works on a separate list" if explicit_at is not None else ""
+    own_list = (
+        "; the call that passes its own list works on a separate list" if explicit_at is not None else ""
+    )
     snapshot = (
         "forgetting that every name bound to the default refers to the same list object, "
         "which keeps growing after it is returned"
@@ -761,7 +835,10 @@ def build_mutable_default(rng: random.Random) -> ProceduralChallenge:
             shared = "assuming the list is shared between calls as with a mutable default"
         candidates = [
             (simulate("shared"), shared),
-            (simulate("snapshot"), "thinking one list is shared but each result is a copy taken at return time"),
+            (
+                simulate("snapshot"),
+                "thinking one list is shared but each result is a copy taken at return time",
+            ),
         ]
     fallbacks = (
         " ".join(["None"] * calls),
@@ -845,7 +922,10 @@ def build_late_binding(rng: random.Random) -> ProceduralChallenge:
             f"its own value of {v}."
         )
         candidates = [
-            (late, f"forgetting that the default argument {v}={v} freezes the current value at creation time"),
+            (
+                late,
+                f"forgetting that the default argument {v}={v} freezes the current value at creation time",
+            ),
             (first, f"thinking every lambda sees the first value of {v}"),
             (f"TypeError: <lambda>() missing 1 required positional argument: '{v}'", None),
         ]
@@ -867,7 +947,10 @@ def build_late_binding(rng: random.Random) -> ProceduralChallenge:
             f"and moves {v} on, so every call sees the value current at that moment."
         )
         candidates = [
-            (late, "applying the late-binding rule without noticing that each lambda is called before the generator advances"),
+            (
+                late,
+                "applying the late-binding rule without noticing that each lambda is called before the generator advances",
+            ),
             (first, f"thinking every lambda sees the first value of {v}"),
             (name_error, f"believing {v} is not visible outside the generator expression"),
         ]
@@ -922,7 +1005,10 @@ def build_generator_exhaustion(rng: random.Random) -> ProceduralChallenge:
                 f"iterated any number of times and {consumer}() leaves it intact."
             )
             candidates: list[Candidate] = [
-                (f"{first_result} []", "treating the list comprehension like a one-shot generator expression"),
+                (
+                    f"{first_result} []",
+                    "treating the list comprehension like a one-shot generator expression",
+                ),
                 (f"{first_result} None", "thinking list() of an already used iterable gives None"),
             ]
         else:
@@ -960,7 +1046,7 @@ def build_generator_exhaustion(rng: random.Random) -> ProceduralChallenge:
             (f"{found} {nums}", "thinking the in test does not consume anything from the iterator"),
             (f"{found} {nums[index:]}", "thinking the search stops just before the matching item"),
             (f"{found} []", "assuming in always exhausts the whole iterator"),
-            (f"{not found} {nums[index + 1:]}", None),
+            (f"{not found} {nums[index + 1 :]}", None),
         ]
         fallbacks = (f"{found} None", stop_iteration)
     elif variant == "next_then_list":
@@ -969,7 +1055,12 @@ def build_generator_exhaustion(rng: random.Random) -> ProceduralChallenge:
         values = [apply(n) for n in nums]
         skips = rng.randint(1, 2)
         code = "\n".join(
-            (f"nums = {nums!r}", f"gen = ({template} for n in nums)", *(["next(gen)"] * skips), "print(next(gen), list(gen))")
+            (
+                f"nums = {nums!r}",
+                f"gen = ({template} for n in nums)",
+                *(["next(gen)"] * skips),
+                "print(next(gen), list(gen))",
+            )
         )
         title = "next() advances a generator"
         why = (
@@ -978,8 +1069,14 @@ def build_generator_exhaustion(rng: random.Random) -> ProceduralChallenge:
         )
         candidates = [
             (f"{values[0]} {values}", "thinking each next() or list() call starts from the beginning"),
-            (f"{values[skips]} {values[skips:]}", "expecting list() to include the item next() just returned"),
-            (f"{values[skips - 1]} {values[skips:]}", "thinking next() peeks at the current item before advancing"),
+            (
+                f"{values[skips]} {values[skips:]}",
+                "expecting list() to include the item next() just returned",
+            ),
+            (
+                f"{values[skips - 1]} {values[skips:]}",
+                "thinking next() peeks at the current item before advancing",
+            ),
         ]
         fallbacks = (f"{values[skips]} []", stop_iteration)
     else:
@@ -989,16 +1086,24 @@ def build_generator_exhaustion(rng: random.Random) -> ProceduralChallenge:
             data = rng.sample(list("abcdefghij"), rng.randint(4, 7))
         code = f"data = {data!r}\nit = iter(data)\nprint(list(zip(it, it)))"
         title = "zip() over the same iterator twice"
-        why = (
-            "both arguments are the same iterator, so zip() takes alternate items for each pair"
-            + (" and drops the unpaired last item." if len(data) % 2 else ", giving consecutive pairs.")
+        why = "both arguments are the same iterator, so zip() takes alternate items for each pair" + (
+            " and drops the unpaired last item." if len(data) % 2 else ", giving consecutive pairs."
         )
         pairs = list(zip(data[::2], data[1::2]))
         candidates = [
-            (str([(item, item) for item in data]), "assuming each argument to zip() gets its own independent pass over the data"),
+            (
+                str([(item, item) for item in data]),
+                "assuming each argument to zip() gets its own independent pass over the data",
+            ),
             (str(list(zip(data, data[1:]))), "expecting overlapping pairs, like a sliding window"),
-            (str(pairs + [(data[-1],)]) if len(data) % 2 else None, "expecting the leftover item in a final short tuple"),
-            (str(pairs + [(data[-1], None)]) if len(data) % 2 else None, "expecting zip() to pad the last pair with None"),
+            (
+                str(pairs + [(data[-1],)]) if len(data) % 2 else None,
+                "expecting the leftover item in a final short tuple",
+            ),
+            (
+                str(pairs + [(data[-1], None)]) if len(data) % 2 else None,
+                "expecting zip() to pad the last pair with None",
+            ),
             (str(pairs[:-1]), "thinking the last pair is lost"),
         ]
         fallbacks = (str(data), "[]")

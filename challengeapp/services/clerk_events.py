@@ -131,7 +131,9 @@ def _user_created(data: Mapping[str, Any]) -> None:
     user = learner_get_or_create(clerk_id=data["id"], **profile)
     # A learner who signed in before the webhook arrived already exists: bring their profile in.
     if (user.email, user.first_name, user.last_name) != (
-        profile["email"], profile["first_name"], profile["last_name"]
+        profile["email"],
+        profile["first_name"],
+        profile["last_name"],
     ):
         learner_update(clerk_id=data["id"], **profile)
 

@@ -28,14 +28,43 @@ MAX_EXPLANATION_CHARS = 2500
 # Code languages we highlight; anything else is shown as plain text.
 KNOWN_LANGUAGES = frozenset(
     {
-        "python", "javascript", "typescript", "sql", "bash", "shell", "text", "http", "json",
-        "yaml", "nginx", "java", "go", "rust", "c", "cpp", "csharp", "html", "css", "ruby",
+        "python",
+        "javascript",
+        "typescript",
+        "sql",
+        "bash",
+        "shell",
+        "text",
+        "http",
+        "json",
+        "yaml",
+        "nginx",
+        "java",
+        "go",
+        "rust",
+        "c",
+        "cpp",
+        "csharp",
+        "html",
+        "css",
+        "ruby",
     }
 )
 LANGUAGE_ALIASES = {
-    "py": "python", "python3": "python", "js": "javascript", "node": "javascript",
-    "ts": "typescript", "sh": "bash", "console": "bash", "plaintext": "text", "txt": "text",
-    "postgresql": "sql", "postgres": "sql", "c++": "cpp", "c#": "csharp", "yml": "yaml",
+    "py": "python",
+    "python3": "python",
+    "js": "javascript",
+    "node": "javascript",
+    "ts": "typescript",
+    "sh": "bash",
+    "console": "bash",
+    "plaintext": "text",
+    "txt": "text",
+    "postgresql": "sql",
+    "postgres": "sql",
+    "c++": "cpp",
+    "c#": "csharp",
+    "yml": "yaml",
 }
 
 MISSING_FIELD = "The model's answer has no {field}."

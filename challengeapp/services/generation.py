@@ -88,16 +88,12 @@ def _generation_slot():
 def _request_for(*, user, difficulty: str, topic: str, provider: ChallengeProvider) -> GenerationRequest:
     mine = Challenge.objects.filter(owner=user)
     recent_titles = tuple(
-        mine.filter(topic=topic).order_by("-id").values_list("title", flat=True)[
-            :RECENT_TITLES_FOR_PROMPT
-        ]
+        mine.filter(topic=topic).order_by("-id").values_list("title", flat=True)[:RECENT_TITLES_FOR_PROMPT]
     )
     # Only the bank picks among known entries; for a model, repeats are caught after the fact.
     seen: frozenset[str] = frozenset()
     if provider.name == Provider.BANK:
-        seen = frozenset(
-            mine.filter(difficulty=difficulty, topic=topic).values_list("source_key", flat=True)
-        )
+        seen = frozenset(mine.filter(difficulty=difficulty, topic=topic).values_list("source_key", flat=True))
     return GenerationRequest(
         difficulty=difficulty, topic=topic, recent_titles=recent_titles, seen_source_keys=seen
     )
@@ -142,7 +138,9 @@ def _log_failure(error: GenerationError, *, provider: str, user, difficulty: str
     )
 
 
-def _save(*, user, difficulty: str, topic: str, generated: GeneratedChallenge, is_fallback: bool) -> Challenge:
+def _save(
+    *, user, difficulty: str, topic: str, generated: GeneratedChallenge, is_fallback: bool
+) -> Challenge:
     draft = options_shuffle(generated.draft)
     return Challenge.objects.create(
         owner=user,

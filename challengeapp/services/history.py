@@ -54,7 +54,12 @@ def _unfiltered_history() -> PreparedSelect:
 
 
 def history_page(
-    *, user, difficulty: str = "", topic: str = "", result: str = "", before: int | None = None,
+    *,
+    user,
+    difficulty: str = "",
+    topic: str = "",
+    result: str = "",
+    before: int | None = None,
     size: int = 20,
 ) -> HistoryPage:
     """One page of history: `size` challenges older than `before` (a challenge id)."""

@@ -18,7 +18,6 @@ Facts this relies on: /work/shared/notes/integrations.md, section A.
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
 import hashlib
 import http.client
@@ -30,10 +29,10 @@ import re
 import ssl
 import tempfile
 import threading
-from collections import OrderedDict
 import time
 import urllib.error
 import urllib.request
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,8 +114,15 @@ def session_token_verify(token: str) -> SessionClaims:
     except (InvalidToken, IdentityUnavailable):
         raise
     # Belt and braces: the steps below map their own errors, but no input may ever cause a 500.
-    except (jwt.PyJWTError, ValueError, TypeError, KeyError, OverflowError, RecursionError,
-            UnsupportedAlgorithm):
+    except (
+        jwt.PyJWTError,
+        ValueError,
+        TypeError,
+        KeyError,
+        OverflowError,
+        RecursionError,
+        UnsupportedAlgorithm,
+    ):
         raise InvalidToken(TOKEN_MALFORMED) from None
     _verified_tokens.put(configuration, token, claims)
     return claims
@@ -125,9 +131,14 @@ def session_token_verify(token: str) -> SessionClaims:
 def _configuration_key() -> tuple:
     """Everything a verdict depends on besides the token: a settings change empties the cache."""
     return (
-        settings.DEV_SIGN_IN, settings.DEV_ISSUER, str(settings.DEV_SIGNING_KEY_PATH),
-        settings.CLERK_JWT_KEY, settings.CLERK_JWKS_URL, settings.CLERK_ISSUER,
-        tuple(settings.CLERK_AUTHORIZED_PARTIES), settings.CLERK_LEEWAY_SECONDS,
+        settings.DEV_SIGN_IN,
+        settings.DEV_ISSUER,
+        str(settings.DEV_SIGNING_KEY_PATH),
+        settings.CLERK_JWT_KEY,
+        settings.CLERK_JWKS_URL,
+        settings.CLERK_ISSUER,
+        tuple(settings.CLERK_AUTHORIZED_PARTIES),
+        settings.CLERK_LEEWAY_SECONDS,
     )
 
 
@@ -220,11 +231,22 @@ def _verify(token: Any) -> SessionClaims:
         raise InvalidToken(TOKEN_WRONG_ISSUER) from None
     except jwt.InvalidAlgorithmError:
         raise InvalidToken(TOKEN_WRONG_ALGORITHM) from None
-    except (jwt.MissingRequiredClaimError, jwt.InvalidIssuedAtError,
-            jwt.exceptions.InvalidSubjectError, jwt.exceptions.InvalidJTIError):
+    except (
+        jwt.MissingRequiredClaimError,
+        jwt.InvalidIssuedAtError,
+        jwt.exceptions.InvalidSubjectError,
+        jwt.exceptions.InvalidJTIError,
+    ):
         raise InvalidToken(TOKEN_BAD_CLAIMS) from None
-    except (jwt.PyJWTError, ValueError, TypeError, KeyError, OverflowError, RecursionError,
-            UnsupportedAlgorithm):
+    except (
+        jwt.PyJWTError,
+        ValueError,
+        TypeError,
+        KeyError,
+        OverflowError,
+        RecursionError,
+        UnsupportedAlgorithm,
+    ):
         raise InvalidToken(TOKEN_MALFORMED) from None
 
     # The signature is genuine from here on: check the claims ourselves, exp last.
@@ -332,13 +354,11 @@ _SSL_CONTEXT = ssl.create_default_context()
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     # A redirect would carry the secret key's Authorization header to wherever it points.
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
         return None
 
 
-_OPENER = urllib.request.build_opener(
-    urllib.request.HTTPSHandler(context=_SSL_CONTEXT), _NoRedirects()
-)
+_OPENER = urllib.request.build_opener(urllib.request.HTTPSHandler(context=_SSL_CONTEXT), _NoRedirects())
 
 
 class _JwksFetchError(Exception):
@@ -359,8 +379,9 @@ class _JwksCache:
     fetched keep verifying tokens.
     """
 
-    def __init__(self, *, url: str, secret_key: str, timeout: float, cache_seconds: float,
-                 min_refetch_seconds: float) -> None:
+    def __init__(
+        self, *, url: str, secret_key: str, timeout: float, cache_seconds: float, min_refetch_seconds: float
+    ) -> None:
         self.url = url
         self.secret_key = secret_key
         self.timeout = timeout
@@ -410,7 +431,9 @@ class _JwksCache:
             self._last_fetch_failed = True
             logger.error(
                 "Cannot fetch Clerk's JWKS from %s: %s; tokens signed with keys not already cached "
-                "cannot be verified", self.url, error,
+                "cannot be verified",
+                self.url,
+                error,
             )
             return
         self._keys, self._fetched_at, self._last_fetch_failed = keys, now, False
@@ -501,7 +524,10 @@ def _jwks_cache() -> _JwksCache:
                 _jwks_caches.pop(next(iter(_jwks_caches)))
             url, secret_key, timeout, cache_seconds, min_refetch_seconds = config
             cache = _jwks_caches[config] = _JwksCache(
-                url=url, secret_key=secret_key, timeout=timeout, cache_seconds=cache_seconds,
+                url=url,
+                secret_key=secret_key,
+                timeout=timeout,
+                cache_seconds=cache_seconds,
                 min_refetch_seconds=min_refetch_seconds,
             )
     return cache
@@ -586,9 +612,7 @@ def _dev_key_load_or_create(path: Path) -> _DevKey:
     if not isinstance(private_key, rsa.RSAPrivateKey):
         raise _DevKeyError(f"{path} is not an RSA private key in PEM form; delete it to make a new one")
     public_key = private_key.public_key()
-    der = public_key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     kid = "ins_dev_" + base64.urlsafe_b64encode(hashlib.sha256(der).digest()[:12]).decode()
     return _DevKey(private_key=private_key, public_key=public_key, kid=kid)
 

@@ -53,7 +53,9 @@ MAX_RECENT_TITLE_CHARS = 80
 RETRY_BACKOFF_SECONDS = 0.25
 MAX_RETRY_AFTER_SECONDS = 3.0
 
-NOT_CONFIGURED = "Challenge generation is not configured (no OpenAI API key). Please tell the site's operator."
+NOT_CONFIGURED = (
+    "Challenge generation is not configured (no OpenAI API key). Please tell the site's operator."
+)
 TIMED_OUT = "The challenge generator took too long to answer. Please try again."
 CONNECTION_FAILED = "The challenge generator could not be reached. Please try again in a moment."
 AUTH_FAILED = "The challenge generator refused our credentials. Please tell the site's operator."
@@ -74,7 +76,10 @@ CHALLENGE_SCHEMA: dict[str, Any] = {
     "properties": {
         "title": {"type": "string", "description": f"A short title, at most {MAX_TITLE_CHARS} characters."},
         "question": {"type": "string", "description": "The question, without the options."},
-        "code": {"type": "string", "description": "A code snippet the question is about, or an empty string."},
+        "code": {
+            "type": "string",
+            "description": "A code snippet the question is about, or an empty string.",
+        },
         "language": {
             "type": "string",
             "description": "The snippet's language (python, javascript, sql, bash, …), or an empty string.",
@@ -86,8 +91,15 @@ CHALLENGE_SCHEMA: dict[str, Any] = {
             "maxItems": 4,
             "description": "Exactly four answers: one correct, three plausible distractors.",
         },
-        "correct_index": {"type": "integer", "enum": [0, 1, 2, 3], "description": "0-based index of the correct option."},
-        "explanation": {"type": "string", "description": "Why the answer is right and the most tempting distractor wrong."},
+        "correct_index": {
+            "type": "integer",
+            "enum": [0, 1, 2, 3],
+            "description": "0-based index of the correct option.",
+        },
+        "explanation": {
+            "type": "string",
+            "description": "Why the answer is right and the most tempting distractor wrong.",
+        },
     },
     "required": ["title", "question", "code", "language", "options", "correct_index", "explanation"],
     "additionalProperties": False,
@@ -173,8 +185,7 @@ def challenge_prompt_messages(*, request: GenerationRequest) -> list[dict[str, s
         'and its language in "language"; otherwise both are empty strings. Do not repeat the code '
         'in "question".',
         '- "correct_index" is the 0-based position of the correct answer in "options".',
-        '- "explanation" says why the correct answer is right and why the most tempting distractor '
-        "is wrong.",
+        '- "explanation" says why the correct answer is right and why the most tempting distractor is wrong.',
         f"- Keep the title under {MAX_TITLE_CHARS} characters, the question under "
         f"{MAX_QUESTION_CHARS}, each option under {MAX_OPTION_CHARS} and the explanation under "
         f"{MAX_EXPLANATION_CHARS}.",
@@ -249,7 +260,9 @@ def _complete_with_retries(*, messages: list[dict[str, str]]) -> _Completion:
             raise _generation_error(error) from error
 
 
-def _complete(*, client: openai.OpenAI, messages: list[dict[str, str]], response_format: dict[str, Any]) -> _Completion:
+def _complete(
+    *, client: openai.OpenAI, messages: list[dict[str, str]], response_format: dict[str, Any]
+) -> _Completion:
     # with_raw_response gives us the headers, hence the request id, even for an answer we reject.
     raw = client.chat.completions.with_raw_response.create(
         model=settings.OPENAI_MODEL,
@@ -275,7 +288,9 @@ def _read_completion(*, response: Any, request_id: str) -> _Completion:
     if content is None or (isinstance(content, str) and not content.strip()):
         raise InvalidModelOutput(EMPTY_ANSWER, upstream_request_id=request_id)
     usage = getattr(response, "usage", None)
-    model_name = response.model if isinstance(response.model, str) and response.model else settings.OPENAI_MODEL
+    model_name = (
+        response.model if isinstance(response.model, str) and response.model else settings.OPENAI_MODEL
+    )
     return _Completion(
         content=content,
         model_name=model_name[:MAX_MODEL_NAME_CHARS],

@@ -18,9 +18,7 @@ from django.db.models.query import get_related_populators
 
 
 class PreparedSelect:
-    def __init__(
-        self, queryset: QuerySet, *, placeholders: Sequence[Any], paginated: bool = False
-    ) -> None:
+    def __init__(self, queryset: QuerySet, *, placeholders: Sequence[Any], paginated: bool = False) -> None:
         """`placeholders`: the values the queryset was built with, which each call replaces, in
         the order they appear in the SQL. `paginated`: add LIMIT and OFFSET, given per call."""
         if queryset.query.is_sliced:

@@ -8,9 +8,9 @@ from django.test import Client
 from challengeapp.middleware import SESSION_COOKIE
 from challengeapp.services.identity import dev_session_token_issue
 from challengeapp.services.learners import learner_get_or_create
-from challengeapp.tests.fakes.browser_fixtures import browser, page_factory  # noqa: F401
-from challengeapp.tests.fakes.clerk_fixtures import clerk_jwks, clerk_pem  # noqa: F401
-from challengeapp.tests.fakes.openai_fixtures import fake_openai  # noqa: F401
+from challengeapp.tests.fakes.browser_fixtures import browser, page_factory
+from challengeapp.tests.fakes.clerk_fixtures import clerk_jwks, clerk_pem
+from challengeapp.tests.fakes.openai_fixtures import fake_openai
 
 
 @pytest.fixture(autouse=True)

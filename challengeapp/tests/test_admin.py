@@ -59,10 +59,13 @@ def test_reset_action_gives_back_todays_units(operator_client, learner, settings
 
 def test_set_limit_action_asks_then_applies(operator_client, learner, other_learner):
     quota = Quota.objects.get(user=learner)
-    page = operator_client.post("/admin/challengeapp/quota/", {"action": "set_limit", "_selected_action": [quota.pk]})
+    page = operator_client.post(
+        "/admin/challengeapp/quota/", {"action": "set_limit", "_selected_action": [quota.pk]}
+    )
     assert page.status_code == 200 and "Set the daily limit" in page.content.decode()
     bad = operator_client.post(
-        "/admin/challengeapp/quota/", {"action": "set_limit", "_selected_action": [quota.pk], "apply": "1", "daily_limit": "-3"}
+        "/admin/challengeapp/quota/",
+        {"action": "set_limit", "_selected_action": [quota.pk], "apply": "1", "daily_limit": "-3"},
     )
     assert bad.status_code == 200 and quota_status(user=learner).daily_limit == 50
     operator_client.post(
@@ -81,7 +84,9 @@ def test_limit_is_editable_on_the_quota_page(operator_client, learner):
 
 def test_challenges_are_read_only_with_filters_and_usage(operator_client, learner):
     challenge = challenge_generate(user=learner, difficulty="hard", topic="git")
-    listing = operator_client.get("/admin/challengeapp/challenge/?difficulty__exact=hard&provider__exact=bank").content.decode()
+    listing = operator_client.get(
+        "/admin/challengeapp/challenge/?difficulty__exact=hard&provider__exact=bank"
+    ).content.decode()
     assert challenge.title.replace("'", "&#x27;") in listing
     assert operator_client.get(f"/admin/challengeapp/challenge/?q={challenge.title[:6]}").status_code == 200
     detail = operator_client.get(f"/admin/challengeapp/challenge/{challenge.pk}/change/")

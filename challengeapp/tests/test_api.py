@@ -16,8 +16,17 @@ from challengeapp.tests.conftest import signed_in
 pytestmark = pytest.mark.django_db
 
 CHALLENGE_KEYS = {
-    "id", "difficulty", "topic", "title", "prompt", "code", "options", "correct_answer_id",
-    "explanation", "provider", "created_at",
+    "id",
+    "difficulty",
+    "topic",
+    "title",
+    "prompt",
+    "code",
+    "options",
+    "correct_answer_id",
+    "explanation",
+    "provider",
+    "created_at",
 }
 
 
@@ -44,12 +53,18 @@ def api(learner):
 def test_the_front_end_flow_quota_generate_answer_history(api, learner):
     quota = api.get("/api/quota").json()
     assert quota["user_id"] == learner.username and quota["quota_remaining"] == 50
-    assert quota["daily_limit"] == 50 and set(quota) == {"user_id", "quota_remaining", "last_reset_date", "daily_limit", "resets_at"}
+    assert quota["daily_limit"] == 50 and set(quota) == {
+        "user_id",
+        "quota_remaining",
+        "last_reset_date",
+        "daily_limit",
+        "resets_at",
+    }
 
     response = api.post("/api/generate-challenge", {"difficulty": "medium", "topic": "sql"})
     assert response.status_code == 201 and response["Content-Type"] == "application/json"
     challenge = response.json()
-    assert CHALLENGE_KEYS <= set(challenge)
+    assert set(challenge) >= CHALLENGE_KEYS
     assert (challenge["difficulty"], challenge["topic"], challenge["provider"]) == ("medium", "sql", "bank")
     assert len(challenge["options"]) == 4 and challenge["correct_answer_id"] in range(4)
     assert api.get("/api/quota").json()["quota_remaining"] == 49
@@ -58,7 +73,9 @@ def test_the_front_end_flow_quota_generate_answer_history(api, learner):
     result = api.post(f"/api/challenges/{challenge['id']}/answer", {"answer_id": wrong}).json()
     assert result["correct"] is False and result["correct_answer_id"] == challenge["correct_answer_id"]
     assert result["explanation"] == challenge["explanation"]
-    again = api.post(f"/api/challenges/{challenge['id']}/answer", {"answer_id": challenge["correct_answer_id"]}).json()
+    again = api.post(
+        f"/api/challenges/{challenge['id']}/answer", {"answer_id": challenge["correct_answer_id"]}
+    ).json()
     assert again["correct"] is False  # the first answer counts
 
     history = api.get("/api/history").json()
@@ -68,13 +85,30 @@ def test_the_front_end_flow_quota_generate_answer_history(api, learner):
 
 def test_generate_without_a_topic_picks_a_curated_one(api):
     challenge = api.post("/api/generate-challenge", {"difficulty": "easy"}).json()
-    assert challenge["topic"] in {"python", "javascript", "sql", "algorithms", "data-structures", "web", "git", "system-design"}
+    assert challenge["topic"] in {
+        "python",
+        "javascript",
+        "sql",
+        "algorithms",
+        "data-structures",
+        "web",
+        "git",
+        "system-design",
+    }
 
 
-@pytest.mark.parametrize("path,method", [
-    ("/api/quota", "get"), ("/api/history", "get"), ("/api/generate-challenge", "post"), ("/api/challenges/1/answer", "post"),
-])
-@pytest.mark.parametrize("authorization", [None, "Bearer", "Bearer garbage", "Basic dXNlcjpwYXNz", "Bearer a.b.c"])
+@pytest.mark.parametrize(
+    "path,method",
+    [
+        ("/api/quota", "get"),
+        ("/api/history", "get"),
+        ("/api/generate-challenge", "post"),
+        ("/api/challenges/1/answer", "post"),
+    ],
+)
+@pytest.mark.parametrize(
+    "authorization", [None, "Bearer", "Bearer garbage", "Basic dXNlcjpwYXNz", "Bearer a.b.c"]
+)
 def test_no_or_invalid_token_is_401_json(client, path, method, authorization):
     extra = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
     response = getattr(client, method)(path, **extra)
@@ -95,10 +129,22 @@ def test_malformed_json_is_400(api, raw):
     assert Challenge.objects.count() == 0
 
 
-@pytest.mark.parametrize("data", [
-    [], "easy", 3, None, {}, {"difficulty": "extreme"}, {"difficulty": 1}, {"difficulty": ["easy"]},
-    {"difficulty": "easy", "topic": "cobol"}, {"difficulty": "easy", "topic": 7}, {"difficulty": "EASY"},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        [],
+        "easy",
+        3,
+        None,
+        {},
+        {"difficulty": "extreme"},
+        {"difficulty": 1},
+        {"difficulty": ["easy"]},
+        {"difficulty": "easy", "topic": "cobol"},
+        {"difficulty": "easy", "topic": 7},
+        {"difficulty": "EASY"},
+    ],
+)
 def test_invalid_generate_fields_are_422_and_cost_nothing(api, learner, data):
     response = api.post("/api/generate-challenge", data)
     assert response.status_code == 422 and isinstance(response.json()["detail"], str)
@@ -106,7 +152,9 @@ def test_invalid_generate_fields_are_422_and_cost_nothing(api, learner, data):
 
 
 def test_a_huge_body_is_refused(api):
-    response = api.post("/api/generate-challenge", raw=json.dumps({"difficulty": "easy", "pad": "x" * 200_000}))
+    response = api.post(
+        "/api/generate-challenge", raw=json.dumps({"difficulty": "easy", "pad": "x" * 200_000})
+    )
     assert response.status_code == 400 and Challenge.objects.count() == 0
 
 
@@ -120,8 +168,16 @@ def test_invalid_answers_are_422_and_change_nothing(api, learner, answer_id):
 
 def test_someone_elses_challenge_is_404(api, other_learner):
     theirs = Challenge.objects.create(
-        owner=other_learner, difficulty="easy", topic="git", title="t", question="q", options=["a", "b", "c", "d"],
-        correct_index=0, explanation="e", provider="bank", source_key="bank:x",
+        owner=other_learner,
+        difficulty="easy",
+        topic="git",
+        title="t",
+        question="q",
+        options=["a", "b", "c", "d"],
+        correct_index=0,
+        explanation="e",
+        provider="bank",
+        source_key="bank:x",
     )
     response = api.post(f"/api/challenges/{theirs.id}/answer", {"answer_id": 0})
     assert response.status_code == 404 and response.json() == {"detail": "Not found."}
@@ -135,7 +191,10 @@ def test_quota_spent_is_429_with_the_reset_time(api, learner, settings):
     response = api.post("/api/generate-challenge", {"difficulty": "easy"})
     assert response.status_code == 429
     body = response.json()
-    assert body["detail"] == "Daily quota exceeded" and body["resets_at"] == quota_status(user=learner).resets_at.isoformat()
+    assert (
+        body["detail"] == "Daily quota exceeded"
+        and body["resets_at"] == quota_status(user=learner).resets_at.isoformat()
+    )
 
 
 def test_an_upstream_failure_is_502_and_costs_nothing(api, learner, monkeypatch):
@@ -149,7 +208,10 @@ def test_an_upstream_failure_is_502_and_costs_nothing(api, learner, monkeypatch)
 
     monkeypatch.setattr(generation, "provider_for_settings", lambda: Failing())
     response = api.post("/api/generate-challenge", {"difficulty": "easy"})
-    assert response.status_code == 502 and response.json()["detail"] == "The AI model did not answer in time. Try again."
+    assert (
+        response.status_code == 502
+        and response.json()["detail"] == "The AI model did not answer in time. Try again."
+    )
     assert quota_status(user=learner).used == 0 and Challenge.objects.count() == 0
 
 
@@ -161,7 +223,9 @@ def test_history_is_newest_first_with_limit_and_offset(api, settings):
     assert api.get("/api/history?offset=50").json() == []
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=abc", "offset=-1", "limit=1e3", "offset=99999999999999"])
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=101", "limit=abc", "offset=-1", "limit=1e3", "offset=99999999999999"]
+)
 def test_invalid_history_paging_is_422(api, query):
     assert api.get(f"/api/history?{query}").status_code == 422
 
@@ -176,8 +240,12 @@ def test_wrong_methods_and_unknown_paths_answer_json(api):
 
 def test_cors_allows_only_the_configured_origins(api, client, settings):
     settings.CORS_ALLOWED_ORIGINS = ["https://app.example"]
-    allowed = client.options("/api/quota", HTTP_ORIGIN="https://app.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET")
+    allowed = client.options(
+        "/api/quota", HTTP_ORIGIN="https://app.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET"
+    )
     assert allowed["Access-Control-Allow-Origin"] == "https://app.example"
     assert "authorization" in allowed["Access-Control-Allow-Headers"]
-    denied = client.options("/api/quota", HTTP_ORIGIN="https://evil.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET")
+    denied = client.options(
+        "/api/quota", HTTP_ORIGIN="https://evil.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET"
+    )
     assert "Access-Control-Allow-Origin" not in denied

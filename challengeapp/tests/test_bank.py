@@ -49,9 +49,7 @@ def test_procedural_generators_cover_at_least_five_and_validate():
     for generator in procedural.GENERATORS:
         for _ in range(20):
             snippet = generator.build(rng)
-            draft = challenge_draft_validate(
-                {**snippet.__dict__, "options": list(snippet.options)}
-            )
+            draft = challenge_draft_validate({**snippet.__dict__, "options": list(snippet.options)})
             assert draft.correct_option == snippet.options[snippet.correct_index]
 
 

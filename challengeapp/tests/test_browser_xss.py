@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from challengeapp.models import Attempt, Challenge
-from challengeapp.tests.fakes.openai_server import FakeOpenAIServer, Reply
 from challengeapp.tests.fakes.browser_fixtures import sign_in
+from challengeapp.tests.fakes.openai_server import FakeOpenAIServer, Reply
 from challengeapp.tests.test_openai_generation import (
     HOSTILE,
     HOSTILE_CONTENT,

@@ -104,7 +104,7 @@ def mint_token(settings, signing_key_path):
 
 
 def utc_today() -> dt.date:
-    return dt.datetime.now(dt.timezone.utc).date()  # the servers run with TIME_ZONE=UTC
+    return dt.datetime.now(dt.UTC).date()  # the servers run with TIME_ZONE=UTC
 
 
 def signed_in_learner(server: LiveServer, token: str, database_url: str, clerk_id: str) -> int:
@@ -131,7 +131,9 @@ def statuses(responses: list[Response]) -> Counter:
 
 
 def challenge_count(database_url: str, user_id: int) -> int:
-    return run_sql(database_url, "SELECT COUNT(*) FROM challengeapp_challenge WHERE owner_id = %s", [user_id])[0][0]
+    return run_sql(
+        database_url, "SELECT COUNT(*) FROM challengeapp_challenge WHERE owner_id = %s", [user_id]
+    )[0][0]
 
 
 def quota_row(database_url: str, user_id: int) -> tuple[int, str]:
@@ -157,7 +159,9 @@ def test_fifty_concurrent_generations_take_exactly_the_daily_limit(bank_server, 
 
     responses = burst(bank_server, token, 50)
 
-    assert statuses(responses) == {201: LIMIT, 429: 50 - LIMIT}, [(r.status, r.body) for r in responses if r.status not in (201, 429)]
+    assert statuses(responses) == {201: LIMIT, 429: 50 - LIMIT}, [
+        (r.status, r.body) for r in responses if r.status not in (201, 429)
+    ]
     assert_refusals(responses)
     created_ids = {response.body["id"] for response in responses if response.status == 201}
     assert len(created_ids) == LIMIT
@@ -186,7 +190,9 @@ def test_concurrent_first_requests_of_a_new_day_reset_the_count_once(bank_server
     responses = burst(bank_server, token, 20)
 
     # A second reset among the racing requests would let more than LIMIT through.
-    assert statuses(responses) == {201: LIMIT, 429: 20 - LIMIT}, [(r.status, r.body) for r in responses if r.status not in (201, 429)]
+    assert statuses(responses) == {201: LIMIT, 429: 20 - LIMIT}, [
+        (r.status, r.body) for r in responses if r.status not in (201, 429)
+    ]
     assert_refusals(responses)
     assert quota_row(database_url, user_id) == (LIMIT, str(utc_today()))
     assert challenge_count(database_url, user_id) == 2 * LIMIT
@@ -211,7 +217,7 @@ class FailingOpenAI:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.0"
 
-            def log_message(self, format, *args):  # noqa: A002
+            def log_message(self, format, *args):
                 pass
 
             def do_POST(self):
@@ -226,7 +232,14 @@ class FailingOpenAI:
                         fake.gate.wait(timeout=30)
                     status = 500 if self.path.split("?")[0] == "/v1/chat/completions" else 404
                     payload = json.dumps(
-                        {"error": {"message": "The fake always fails.", "type": "server_error", "param": None, "code": None}}
+                        {
+                            "error": {
+                                "message": "The fake always fails.",
+                                "type": "server_error",
+                                "param": None,
+                                "code": None,
+                            }
+                        }
                     ).encode()
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
@@ -241,7 +254,9 @@ class FailingOpenAI:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:
@@ -260,15 +275,18 @@ class FailingOpenAI:
 
 def test_failed_generations_give_every_unit_back(database_url, signing_key_path, mint_token):
     token = mint_token("user_upstream_down")
-    with FailingOpenAI() as upstream, live_server(
-        database_url,
-        signing_key_path,
-        extra_env={
-            "OPENAI_API_KEY": "sk-live-server-test",
-            "OPENAI_BASE_URL": upstream.base_url,
-            "OPENAI_TIMEOUT": "2",
-        },
-    ) as server:
+    with (
+        FailingOpenAI() as upstream,
+        live_server(
+            database_url,
+            signing_key_path,
+            extra_env={
+                "OPENAI_API_KEY": "sk-live-server-test",
+                "OPENAI_BASE_URL": upstream.base_url,
+                "OPENAI_TIMEOUT": "2",
+            },
+        ) as server,
+    ):
         user_id = signed_in_learner(server, token, database_url, "user_upstream_down")
 
         responses = burst(server, token, 30)
@@ -295,24 +313,27 @@ def test_pages_go_on_while_generations_wait_on_the_model(database_url, signing_k
     # all four generations waiting on it at once and a quota read answered meanwhile.
     token = mint_token("user_patient")
     gate = threading.Event()
-    with FailingOpenAI(gate=gate) as upstream, live_server(
-        database_url,
-        signing_key_path,
-        workers=1,
-        extra_env={
-            "OPENAI_API_KEY": "sk-live-server-test",
-            "OPENAI_BASE_URL": upstream.base_url,
-            "OPENAI_TIMEOUT": "20",
-            "REQUEST_TURNS": "1",  # the default with SQLite only; PostgreSQL must work with it too
-        },
-    ) as server:
+    with (
+        FailingOpenAI(gate=gate) as upstream,
+        live_server(
+            database_url,
+            signing_key_path,
+            workers=1,
+            extra_env={
+                "OPENAI_API_KEY": "sk-live-server-test",
+                "OPENAI_BASE_URL": upstream.base_url,
+                "OPENAI_TIMEOUT": "20",
+                "REQUEST_TURNS": "1",  # the default with SQLite only; PostgreSQL must work with it too
+            },
+        ) as server,
+    ):
         signed_in_learner(server, token, database_url, "user_patient")
         results: list[Response | BaseException] = []
 
         def generate() -> None:
             try:
                 results.append(server.request("POST", GENERATE, token=token, body={"difficulty": "easy"}))
-            except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            except BaseException as error:
                 results.append(error)
 
         generators = [threading.Thread(target=generate) for _ in range(4)]

@@ -45,8 +45,13 @@ class ScriptedProvider:
 
 def generated(draft=DRAFT, key="q:abc") -> GeneratedChallenge:
     return GeneratedChallenge(
-        draft=draft, provider=Provider.OPENAI, source_key=key, model_name="gpt-test",
-        prompt_tokens=10, completion_tokens=20, total_tokens=30,
+        draft=draft,
+        provider=Provider.OPENAI,
+        source_key=key,
+        model_name="gpt-test",
+        prompt_tokens=10,
+        completion_tokens=20,
+        total_tokens=30,
     )
 
 
@@ -63,7 +68,9 @@ def test_a_generated_challenge_is_stored_with_provider_and_usage(learner):
 
 
 def test_a_failed_generation_costs_nothing_and_stores_nothing(learner, caplog):
-    provider = ScriptedProvider(GenerationError("The model timed out.", cause="timeout", upstream_request_id="req_9"))
+    provider = ScriptedProvider(
+        GenerationError("The model timed out.", cause="timeout", upstream_request_id="req_9")
+    )
     with pytest.raises(GenerationError):
         challenge_generate(user=learner, difficulty="easy", topic="python", provider=provider)
     assert Challenge.objects.count() == 0
@@ -91,7 +98,9 @@ def test_an_exhausted_quota_never_calls_the_provider(learner, settings):
 
 
 def test_a_repeated_question_is_generated_again_once(learner):
-    challenge_generate(user=learner, difficulty="easy", topic="python", provider=ScriptedProvider(generated(key="q:same")))
+    challenge_generate(
+        user=learner, difficulty="easy", topic="python", provider=ScriptedProvider(generated(key="q:same"))
+    )
     provider = ScriptedProvider(generated(key="q:same"), generated(key="q:new"))
     challenge = challenge_generate(user=learner, difficulty="easy", topic="python", provider=provider)
     assert challenge.source_key == "q:new"
@@ -99,7 +108,9 @@ def test_a_repeated_question_is_generated_again_once(learner):
 
 
 def test_the_request_names_recent_titles_and_seen_keys(learner):
-    challenge_generate(user=learner, difficulty="easy", topic="python", provider=ScriptedProvider(generated(key="q:1")))
+    challenge_generate(
+        user=learner, difficulty="easy", topic="python", provider=ScriptedProvider(generated(key="q:1"))
+    )
     provider = ScriptedProvider(generated(key="q:2"))
     challenge_generate(user=learner, difficulty="easy", topic="python", provider=provider)
     request = provider.requests[0]
@@ -156,7 +167,9 @@ def test_generations_in_flight_are_bounded_per_process(learner, settings):
     assert inside.wait(5)
     try:
         with pytest.raises(GenerationError) as busy:
-            challenge_generate(user=learner, difficulty="easy", topic="python", provider=ScriptedProvider(generated()))
+            challenge_generate(
+                user=learner, difficulty="easy", topic="python", provider=ScriptedProvider(generated())
+            )
         assert busy.value.message == GENERATION_BUSY
     finally:
         release.set()

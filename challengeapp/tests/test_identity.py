@@ -15,7 +15,9 @@ import uuid
 
 import jwt
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from challengeapp.services import identity
 from challengeapp.services.errors import IdentityUnavailable, InvalidToken
@@ -35,7 +37,7 @@ from challengeapp.tests.fakes.clerk import (
     signing_key,
     token_from_parts,
 )
-from challengeapp.tests.fakes.clerk_fixtures import clerk_jwks, clerk_pem  # noqa: F401
+from challengeapp.tests.fakes.clerk_fixtures import clerk_jwks, clerk_pem
 
 
 def now() -> int:
@@ -123,15 +125,19 @@ def test_expired_token_is_rejected_as_expired(clerk_pem):
 @pytest.mark.parametrize(
     "make_token",
     [
-        pytest.param(lambda: mint_token(iat=now() - 120, exp=now() - 60, iss="https://evil.test"),
-                     id="wrong-issuer"),
-        pytest.param(lambda: mint_token(iat=now() - 120, exp=now() - 60, key=other_signing_key()),
-                     id="other-key"),
-        pytest.param(lambda: mint_token(iat=now() - 120, exp=now() - 60, azp="https://evil.test"),
-                     id="wrong-party"),
+        pytest.param(
+            lambda: mint_token(iat=now() - 120, exp=now() - 60, iss="https://evil.test"), id="wrong-issuer"
+        ),
+        pytest.param(
+            lambda: mint_token(iat=now() - 120, exp=now() - 60, key=other_signing_key()), id="other-key"
+        ),
+        pytest.param(
+            lambda: mint_token(iat=now() - 120, exp=now() - 60, azp="https://evil.test"), id="wrong-party"
+        ),
         pytest.param(lambda: mint_token(iat=now() - 120, exp=now() - 60, sub=12), id="sub-int"),
-        pytest.param(lambda: token_from_parts({"alg": "RS256"}, session_claims(exp=now() - 60)),
-                     id="garbage-signature"),
+        pytest.param(
+            lambda: token_from_parts({"alg": "RS256"}, session_claims(exp=now() - 60)), id="garbage-signature"
+        ),
     ],
 )
 def test_expired_token_that_is_also_wrong_is_not_reported_as_expired(clerk_pem, make_token):
@@ -238,7 +244,9 @@ def test_rejection_says_why(clerk_pem, make_token, message):
     assert rejected(make_token()).message == message
 
 
-@hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     header=st.dictionaries(
         st.sampled_from(["alg", "typ", "kid", "cat", "crit", "x"]),
@@ -257,7 +265,9 @@ def test_any_hand_made_token_is_rejected_with_invalid_token_only(clerk_pem, head
         session_token_verify(token_from_parts(header, payload))
 
 
-@hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.text(max_size=200))
 def test_any_string_is_rejected_with_invalid_token_only(clerk_pem, text):
     with pytest.raises(InvalidToken):
@@ -356,7 +366,7 @@ def run_in_threads(count: int, work) -> list:
         start.wait()
         try:
             results[index] = work(index)
-        except Exception as error:  # noqa: BLE001 (collected for the assertions)
+        except Exception as error:
             results[index] = error
 
     threads = [threading.Thread(target=run, args=(index,), daemon=True) for index in range(count)]
@@ -528,8 +538,15 @@ def test_dev_key_file_made_by_another_process_is_used(dev_sign_in):
 
     token = dev_session_token_issue(user_id="user_dev_ada", session_id="sess_dev_1")
 
-    assert jwt.decode(token, signing_key().public_key, algorithms=["RS256"],
-                      options={"verify_iss": False, "verify_aud": False})["sub"] == "user_dev_ada"
+    assert (
+        jwt.decode(
+            token,
+            signing_key().public_key,
+            algorithms=["RS256"],
+            options={"verify_iss": False, "verify_aud": False},
+        )["sub"]
+        == "user_dev_ada"
+    )
 
 
 def test_dev_key_created_by_racing_writers_is_one_whole_key(tmp_path):

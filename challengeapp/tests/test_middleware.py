@@ -311,7 +311,8 @@ def test_an_expired_cookie_on_an_htmx_request_redirects_the_page_to_sign_in(cler
 
 def test_an_expired_cookie_on_a_form_post_goes_to_sign_in(clerk):
     response = Client().post(
-        "/challenges/generate/", {"difficulty": "easy", "topic": "sql"},
+        "/challenges/generate/",
+        {"difficulty": "easy", "topic": "sql"},
         HTTP_COOKIE=f"{SESSION_COOKIE}={expired()}",
     )
 
@@ -473,7 +474,7 @@ def broken_signature(token: str) -> str:
     # A character in the middle: the last one may only carry padding bits.
     middle = len(signature) // 2
     swapped = "A" if signature[middle] != "A" else "B"
-    return f"{header}.{payload}.{signature[:middle]}{swapped}{signature[middle + 1:]}"
+    return f"{header}.{payload}.{signature[:middle]}{swapped}{signature[middle + 1 :]}"
 
 
 def dev_kid(token: str) -> str:
@@ -500,8 +501,11 @@ def test_a_development_token_with_a_broken_signature_is_refused(settings):
 def test_a_development_token_signed_by_another_key_is_refused(settings):
     genuine = dev_session_token_issue(user_id="user_dev_ada", session_id="sess_dev")
     forged = mint_token(
-        key=other_signing_key(), kid=dev_kid(genuine), iss=settings.DEV_ISSUER,
-        azp=identity.DEV_AUTHORIZED_PARTY, sub="user_dev_ada",
+        key=other_signing_key(),
+        kid=dev_kid(genuine),
+        iss=settings.DEV_ISSUER,
+        azp=identity.DEV_AUTHORIZED_PARTY,
+        sub="user_dev_ada",
     )
 
     assert_api_refused(api_get(forged))

@@ -60,14 +60,14 @@ XSS_SVG = '"><svg onload=alert(3)>'
 # The same attacks aimed at the browser test's canary, for when a dialog would go unnoticed.
 XSS_SCRIPT_CANARY = "<script>window.__xss=1</script>"
 XSS_IMG_CANARY = '<img src=x onerror="window.__xss=1;alert(4)">'
-XSS_SVG_CANARY = "'><svg onload=\"window.__xss=1;alert(5)\">"
+XSS_SVG_CANARY = '\'><svg onload="window.__xss=1;alert(5)">'
 
 HOSTILE: dict[str, Any] = {
     "title": f"{XSS_SCRIPT}{XSS_IMG}{XSS_SVG}",
     "question": (
         f"Which of these is safe? {XSS_SCRIPT} {XSS_IMG} {XSS_SVG}\n"
         f'<b>bold</b> <a href="javascript:window.__xss=1">click me</a> {XSS_SCRIPT_CANARY} '
-        f"{XSS_IMG_CANARY} {XSS_SVG_CANARY} <iframe srcdoc=\"{XSS_SCRIPT_CANARY}\"></iframe> "
+        f'{XSS_IMG_CANARY} {XSS_SVG_CANARY} <iframe srcdoc="{XSS_SCRIPT_CANARY}"></iframe> '
         "<style>body{display:none}</style>"
     ),
     "code": f"{XSS_SCRIPT}\n{XSS_IMG}\n{XSS_SVG}\n</code></pre>{XSS_SCRIPT_CANARY}\n{XSS_IMG_CANARY}",
@@ -79,8 +79,15 @@ HOSTILE: dict[str, Any] = {
 HOSTILE_CONTENT = json.dumps(HOSTILE)
 # Raw markup from the payload; none of it may reach a page unescaped.
 HOSTILE_RAW_MARKUP = [
-    "<script>alert", "<script>window", "<img", "<svg", "<iframe", "<style>body", "<b>bold",
-    '<a href="javascript', "</code></pre><script",
+    "<script>alert",
+    "<script>window",
+    "<img",
+    "<svg",
+    "<iframe",
+    "<style>body",
+    "<b>bold",
+    '<a href="javascript',
+    "</code></pre><script",
 ]
 # The escaped forms that must appear wherever the payload is shown.
 HOSTILE_ESCAPED = [escape(XSS_SCRIPT), escape(XSS_IMG), escape(XSS_SVG)]
@@ -88,7 +95,21 @@ HOSTILE_ESCAPED = [escape(XSS_SCRIPT), escape(XSS_IMG), escape(XSS_SVG)]
 
 # --- Helpers -------------------------------------------------------------------------------------
 
-VOID_ELEMENTS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+VOID_ELEMENTS = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
 
 
 class _ElementText(HTMLParser):
@@ -146,15 +167,27 @@ def generation_warnings(caplog) -> list[str]:
 
 
 def api_generate(learner, data: dict[str, Any] = GENERATE):
-    return Client().post("/api/generate-challenge", json.dumps(data), content_type="application/json", **bearer(learner))
+    return Client().post(
+        "/api/generate-challenge", json.dumps(data), content_type="application/json", **bearer(learner)
+    )
 
 
 def assert_stored_from_model(challenge: Challenge, answer: dict[str, Any] = CHALLENGE) -> None:
     assert challenge.provider == "openai" and not challenge.is_fallback
     assert challenge.model_name == DEFAULT_MODEL
     assert (challenge.prompt_tokens, challenge.completion_tokens, challenge.total_tokens) == (321, 123, 444)
-    assert (challenge.title, challenge.question, challenge.code, challenge.code_language, challenge.explanation) == (
-        answer["title"], answer["question"], answer["code"], answer["language"], answer["explanation"],
+    assert (
+        challenge.title,
+        challenge.question,
+        challenge.code,
+        challenge.code_language,
+        challenge.explanation,
+    ) == (
+        answer["title"],
+        answer["question"],
+        answer["code"],
+        answer["language"],
+        answer["explanation"],
     )
     assert sorted(challenge.options) == sorted(answer["options"])
     assert challenge.options[challenge.correct_index] == answer["options"][answer["correct_index"]]
@@ -174,7 +207,9 @@ def no_retry_pause(monkeypatch):
 # --- A valid model answer ------------------------------------------------------------------------
 
 
-def test_a_valid_answer_via_the_page_without_javascript(learner_client, learner, fake_openai: FakeOpenAIServer):
+def test_a_valid_answer_via_the_page_without_javascript(
+    learner_client, learner, fake_openai: FakeOpenAIServer
+):
     fake_openai.enqueue(Reply(CONTENT, usage=USAGE))
 
     response = learner_client.post("/challenges/generate/", GENERATE)
@@ -242,29 +277,85 @@ FAULTS = [
     Fault("timeout", "timeout", openai_provider.TIMED_OUT, "-", behaviour=Hang(10), timeout=0.5),
     Fault("connection refused", "connection", openai_provider.CONNECTION_FAILED, "-", refused=True),
     Fault(
-        "401", "auth", openai_provider.AUTH_FAILED, "req_fault_401",
-        behaviour=ErrorReply(401, "Incorrect API key provided.", type="invalid_request_error",
-                             code="invalid_api_key", request_id="req_fault_401"),
+        "401",
+        "auth",
+        openai_provider.AUTH_FAILED,
+        "req_fault_401",
+        behaviour=ErrorReply(
+            401,
+            "Incorrect API key provided.",
+            type="invalid_request_error",
+            code="invalid_api_key",
+            request_id="req_fault_401",
+        ),
     ),
     Fault(
-        "429", "rate_limit", openai_provider.RATE_LIMITED, "req_fault_429",
-        behaviour=ErrorReply(429, "Rate limit reached.", type="requests", code="rate_limit_exceeded",
-                             request_id="req_fault_429", headers={"retry-after-ms": "1"}),
+        "429",
+        "rate_limit",
+        openai_provider.RATE_LIMITED,
+        "req_fault_429",
+        behaviour=ErrorReply(
+            429,
+            "Rate limit reached.",
+            type="requests",
+            code="rate_limit_exceeded",
+            request_id="req_fault_429",
+            headers={"retry-after-ms": "1"},
+        ),
     ),
-    Fault("500", "upstream_5xx", openai_provider.UPSTREAM_FAILED, "req_fault_500",
-          behaviour=ErrorReply(500, request_id="req_fault_500")),
-    Fault("503", "upstream_5xx", openai_provider.UPSTREAM_FAILED, "req_fault_503",
-          behaviour=ErrorReply(503, "The engine is currently overloaded.", request_id="req_fault_503")),
-    Fault("refusal", "refusal", openai_provider.REFUSED, "req_fault_refusal",
-          behaviour=Reply(None, refusal="I can't help with that.", request_id="req_fault_refusal")),
-    Fault("length", "truncated", openai_provider.TRUNCATED, "req_fault_length",
-          behaviour=Reply(CONTENT[:80], finish_reason="length", request_id="req_fault_length")),
-    Fault("not JSON", "invalid_output", openai_provider.INVALID_ANSWER.format(reason=parsing.NO_JSON_OBJECT), "req_fault_prose",
-          behaviour=Reply("Sure! Here is a question about deques: what does rotate do?", request_id="req_fault_prose")),
-    Fault("3 options", "invalid_output", openai_provider.INVALID_ANSWER.format(reason=drafts.WRONG_OPTION_COUNT), "req_fault_3_options",
-          behaviour=Reply(json.dumps({**CHALLENGE, "options": CHALLENGE["options"][:3]}), request_id="req_fault_3_options")),
-    Fault("JSON array", "invalid_output", openai_provider.INVALID_ANSWER.format(reason=parsing.ARRAY_NOT_OBJECT), "req_fault_array",
-          behaviour=Reply(json.dumps([CHALLENGE]), request_id="req_fault_array")),
+    Fault(
+        "500",
+        "upstream_5xx",
+        openai_provider.UPSTREAM_FAILED,
+        "req_fault_500",
+        behaviour=ErrorReply(500, request_id="req_fault_500"),
+    ),
+    Fault(
+        "503",
+        "upstream_5xx",
+        openai_provider.UPSTREAM_FAILED,
+        "req_fault_503",
+        behaviour=ErrorReply(503, "The engine is currently overloaded.", request_id="req_fault_503"),
+    ),
+    Fault(
+        "refusal",
+        "refusal",
+        openai_provider.REFUSED,
+        "req_fault_refusal",
+        behaviour=Reply(None, refusal="I can't help with that.", request_id="req_fault_refusal"),
+    ),
+    Fault(
+        "length",
+        "truncated",
+        openai_provider.TRUNCATED,
+        "req_fault_length",
+        behaviour=Reply(CONTENT[:80], finish_reason="length", request_id="req_fault_length"),
+    ),
+    Fault(
+        "not JSON",
+        "invalid_output",
+        openai_provider.INVALID_ANSWER.format(reason=parsing.NO_JSON_OBJECT),
+        "req_fault_prose",
+        behaviour=Reply(
+            "Sure! Here is a question about deques: what does rotate do?", request_id="req_fault_prose"
+        ),
+    ),
+    Fault(
+        "3 options",
+        "invalid_output",
+        openai_provider.INVALID_ANSWER.format(reason=drafts.WRONG_OPTION_COUNT),
+        "req_fault_3_options",
+        behaviour=Reply(
+            json.dumps({**CHALLENGE, "options": CHALLENGE["options"][:3]}), request_id="req_fault_3_options"
+        ),
+    ),
+    Fault(
+        "JSON array",
+        "invalid_output",
+        openai_provider.INVALID_ANSWER.format(reason=parsing.ARRAY_NOT_OBJECT),
+        "req_fault_array",
+        behaviour=Reply(json.dumps([CHALLENGE]), request_id="req_fault_array"),
+    ),
 ]
 FAULT_IDS = [fault.name for fault in FAULTS]
 
@@ -286,7 +377,9 @@ def assert_cost_nothing_and_logged_once(fault: Fault, learner, caplog) -> None:
 
 
 @pytest.mark.parametrize("failing_model", FAULTS, ids=FAULT_IDS, indirect=True)
-def test_a_failing_model_on_the_page_without_javascript(failing_model: Fault, learner_client, learner, caplog):
+def test_a_failing_model_on_the_page_without_javascript(
+    failing_model: Fault, learner_client, learner, caplog
+):
     response = learner_client.post("/challenges/generate/", GENERATE)
 
     assert response.status_code == 502
@@ -321,7 +414,9 @@ def test_a_failing_model_via_the_api(failing_model: Fault, learner, caplog):
     assert_cost_nothing_and_logged_once(failing_model, learner, caplog)
 
 
-def test_a_timed_out_generation_answers_in_about_two_timeouts(learner_client, fake_openai, settings, no_retry_pause):
+def test_a_timed_out_generation_answers_in_about_two_timeouts(
+    learner_client, fake_openai, settings, no_retry_pause
+):
     settings.OPENAI_TIMEOUT = 0.5
     fake_openai.default = Hang(10)
     started = time.monotonic()
@@ -352,7 +447,9 @@ def assert_labelled_fallback(learner, caplog) -> Challenge:
     return challenge
 
 
-def test_fallback_page_without_javascript_shows_a_labelled_bank_challenge(model_down, learner_client, learner, caplog):
+def test_fallback_page_without_javascript_shows_a_labelled_bank_challenge(
+    model_down, learner_client, learner, caplog
+):
     response = learner_client.post("/challenges/generate/", GENERATE)
 
     challenge = assert_labelled_fallback(learner, caplog)
@@ -383,18 +480,28 @@ def test_fallback_via_the_api(model_down, learner, caplog):
 # --- The server's shuffle undoes a model's bias ----------------------------------------------------
 
 
-def test_a_model_that_always_picks_b_still_gives_evenly_spread_answers(learner, fake_openai: FakeOpenAIServer, settings):
+def test_a_model_that_always_picks_b_still_gives_evenly_spread_answers(
+    learner, fake_openai: FakeOpenAIServer, settings
+):
     settings.DAILY_CHALLENGE_QUOTA = 1000
     options = ["O(1)", "O(log n)", "O(n)", "O(n log n)"]
     numbers = itertools.count(1)
 
     def always_b(request) -> Reply:
         number = next(numbers)
-        return Reply(json.dumps({
-            "title": f"Binary search cost {number}", "question": f"Question {number}: how long does a binary search take?",
-            "code": "", "language": "", "options": options, "correct_index": 1,
-            "explanation": "Each step halves the range; O(n) is a linear scan.",
-        }))
+        return Reply(
+            json.dumps(
+                {
+                    "title": f"Binary search cost {number}",
+                    "question": f"Question {number}: how long does a binary search take?",
+                    "code": "",
+                    "language": "",
+                    "options": options,
+                    "correct_index": 1,
+                    "explanation": "Each step halves the range; O(n) is a linear scan.",
+                }
+            )
+        )
 
     fake_openai.default = always_b
     generations = 400
@@ -415,12 +522,20 @@ def test_a_model_that_always_picks_b_still_gives_evenly_spread_answers(learner, 
 # --- A question the learner already has ------------------------------------------------------------
 
 
-def test_a_repeated_question_is_asked_for_again_once_and_the_new_one_stored(learner_client, learner, fake_openai: FakeOpenAIServer):
+def test_a_repeated_question_is_asked_for_again_once_and_the_new_one_stored(
+    learner_client, learner, fake_openai: FakeOpenAIServer
+):
     fake_openai.enqueue(Reply(CONTENT, usage=USAGE))
     assert learner_client.post("/challenges/generate/", GENERATE).status_code == 302
     first = Challenge.objects.get()
-    fresh = {**CHALLENGE, "title": "Deque maxlen", "question": "What does deque([1, 2, 3], maxlen=2) hold?",
-             "code": "", "language": "", "options": ["deque([2, 3])", "deque([1, 2])", "ValueError", "deque([1, 2, 3])"]}
+    fresh = {
+        **CHALLENGE,
+        "title": "Deque maxlen",
+        "question": "What does deque([1, 2, 3], maxlen=2) hold?",
+        "code": "",
+        "language": "",
+        "options": ["deque([2, 3])", "deque([1, 2])", "ValueError", "deque([1, 2, 3])"],
+    }
     # Same question, re-titled and re-spaced: still the same question.
     repeat = {**CHALLENGE, "title": "Rotating a deque", "question": "  WHAT does this   program print? "}
     fake_openai.enqueue(Reply(json.dumps(repeat), usage=USAGE), Reply(json.dumps(fresh), usage=USAGE))
@@ -439,19 +554,31 @@ def test_a_repeated_question_is_asked_for_again_once_and_the_new_one_stored(lear
 
 def make_challenge(owner, *, title: str, topic: str = "data-structures", key: str) -> Challenge:
     return Challenge.objects.create(
-        owner=owner, difficulty="easy", topic=topic, title=title, question=f"About {title}?",
-        options=["a", "b", "c", "d"], correct_index=0, explanation="Because.", provider="bank", source_key=key,
+        owner=owner,
+        difficulty="easy",
+        topic=topic,
+        title=title,
+        question=f"About {title}?",
+        options=["a", "b", "c", "d"],
+        correct_index=0,
+        explanation="Because.",
+        provider="bank",
+        source_key=key,
     )
 
 
-def test_the_prompt_names_the_model_schema_choice_and_recent_titles(learner_client, learner, other_learner, fake_openai, settings):
+def test_the_prompt_names_the_model_schema_choice_and_recent_titles(
+    learner_client, learner, other_learner, fake_openai, settings
+):
     settings.OPENAI_MODEL = "gpt-test-model"
     make_challenge(learner, title="Stack versus queue", key="k1")
     make_challenge(learner, title="Hash map collisions", key="k2")
     make_challenge(other_learner, title="Someone else's heap question", key="k3")
     fake_openai.enqueue(Reply(CONTENT, usage=USAGE))
 
-    response = learner_client.post("/challenges/generate/", {"difficulty": "hard", "topic": "data-structures"})
+    response = learner_client.post(
+        "/challenges/generate/", {"difficulty": "hard", "topic": "data-structures"}
+    )
 
     assert response.status_code == 302
     [sent] = fake_openai.chat_requests
@@ -460,7 +587,15 @@ def test_the_prompt_names_the_model_schema_choice_and_recent_titles(learner_clie
     assert response_format["type"] == "json_schema" and response_format["json_schema"]["strict"] is True
     schema = response_format["json_schema"]["schema"]
     assert schema["additionalProperties"] is False
-    assert set(schema["required"]) == {"title", "question", "code", "language", "options", "correct_index", "explanation"}
+    assert set(schema["required"]) == {
+        "title",
+        "question",
+        "code",
+        "language",
+        "options",
+        "correct_index",
+        "explanation",
+    }
     prompt = sent.prompt_text
     assert "Write one hard multiple-choice question about Data structures." in prompt
     assert "- Stack versus queue" in prompt and "- Hash map collisions" in prompt
@@ -480,7 +615,9 @@ def assert_shown_only_as_text(html: str, *, escaped: list[str] = HOSTILE_ESCAPED
         assert form in html
 
 
-def test_hostile_model_output_is_stored_as_given_and_shown_only_as_text(learner_client, learner, fake_openai: FakeOpenAIServer):
+def test_hostile_model_output_is_stored_as_given_and_shown_only_as_text(
+    learner_client, learner, fake_openai: FakeOpenAIServer
+):
     fake_openai.enqueue(Reply(HOSTILE_CONTENT, usage=USAGE))
 
     generated = learner_client.post("/challenges/generate/", GENERATE, **HTMX)

@@ -16,7 +16,7 @@ from challengeapp.services.drafts import normalize_question
 from challengeapp.services.errors import GenerationError, InvalidModelOutput
 from challengeapp.services.openai_provider import OpenAIProvider
 from challengeapp.services.providers import GenerationRequest
-from challengeapp.tests.fakes.openai_fixtures import fake_openai  # noqa: F401
+from challengeapp.tests.fakes.openai_fixtures import fake_openai
 from challengeapp.tests.fakes.openai_server import (
     DEFAULT_MODEL,
     Disconnect,
@@ -59,7 +59,9 @@ def generation_error(request: GenerationRequest = REQUEST) -> GenerationError:
 
 
 def test_valid_answer_becomes_a_generated_challenge(fake_openai: FakeOpenAIServer) -> None:
-    fake_openai.enqueue(Reply(CONTENT, usage={"prompt_tokens": 321, "completion_tokens": 123, "total_tokens": 444}))
+    fake_openai.enqueue(
+        Reply(CONTENT, usage={"prompt_tokens": 321, "completion_tokens": 123, "total_tokens": 444})
+    )
 
     generated = generate()
 
@@ -80,7 +82,11 @@ def test_missing_model_and_usage_fall_back(fake_openai: FakeOpenAIServer, settin
     generated = generate()
 
     assert generated.model_name == "my-local-model"
-    assert (generated.prompt_tokens, generated.completion_tokens, generated.total_tokens) == (None, None, None)
+    assert (generated.prompt_tokens, generated.completion_tokens, generated.total_tokens) == (
+        None,
+        None,
+        None,
+    )
 
 
 def test_same_question_gets_the_same_source_key_whatever_its_spacing(fake_openai: FakeOpenAIServer) -> None:
@@ -153,9 +159,19 @@ def test_request_asks_for_strict_structured_output(fake_openai: FakeOpenAIServer
     assert response_format["json_schema"]["strict"] is True
     schema = response_format["json_schema"]["schema"]
     assert schema["additionalProperties"] is False
-    assert set(schema["required"]) == set(schema["properties"]) == {
-        "title", "question", "code", "language", "options", "correct_index", "explanation",
-    }
+    assert (
+        set(schema["required"])
+        == set(schema["properties"])
+        == {
+            "title",
+            "question",
+            "code",
+            "language",
+            "options",
+            "correct_index",
+            "explanation",
+        }
+    )
     assert schema["properties"]["options"]["type"] == "array"
     assert schema["properties"]["correct_index"]["type"] == "integer"
 
@@ -184,7 +200,9 @@ def test_prompt_names_difficulty_topic_and_version(fake_openai: FakeOpenAIServer
         (Topic.ALGORITHMS, "Python 3.12"),
     ],
 )
-def test_prompt_uses_the_curated_label_and_version(fake_openai: FakeOpenAIServer, topic: Topic, version: str) -> None:
+def test_prompt_uses_the_curated_label_and_version(
+    fake_openai: FakeOpenAIServer, topic: Topic, version: str
+) -> None:
     fake_openai.enqueue(Reply(CONTENT))
 
     generate(GenerationRequest(difficulty=Difficulty.EASY, topic=topic))
@@ -237,23 +255,36 @@ def test_422_also_falls_back_to_json_object(fake_openai: FakeOpenAIServer) -> No
     fake_openai.enqueue(ErrorReply(422, "Unsupported schema.", type="invalid_request_error"), Reply(CONTENT))
 
     assert generate().draft.title == CHALLENGE["title"]
-    assert [sent.response_format["type"] for sent in fake_openai.chat_requests] == ["json_schema", "json_object"]
+    assert [sent.response_format["type"] for sent in fake_openai.chat_requests] == [
+        "json_schema",
+        "json_object",
+    ]
 
 
 def test_fallback_and_transient_retry_make_at_most_three_requests(fake_openai: FakeOpenAIServer) -> None:
-    fake_openai.default = json_schema_unsupported(ErrorReply(500, "The server had an error.", request_id="req_500"))
+    fake_openai.default = json_schema_unsupported(
+        ErrorReply(500, "The server had an error.", request_id="req_500")
+    )
 
     error = generation_error()
 
     assert (error.cause, error.upstream_request_id) == ("upstream_5xx", "req_500")
     assert [sent.response_format["type"] for sent in fake_openai.chat_requests] == [
-        "json_schema", "json_object", "json_object",
+        "json_schema",
+        "json_object",
+        "json_object",
     ]
 
 
 def test_other_bad_requests_are_not_retried(fake_openai: FakeOpenAIServer) -> None:
     fake_openai.enqueue(
-        ErrorReply(400, "The model `gpt-nope` does not exist.", type="invalid_request_error", param="model", request_id="req_400")
+        ErrorReply(
+            400,
+            "The model `gpt-nope` does not exist.",
+            type="invalid_request_error",
+            param="model",
+            request_id="req_400",
+        )
     )
 
     error = generation_error()
@@ -267,20 +298,38 @@ def test_other_bad_requests_are_not_retried(fake_openai: FakeOpenAIServer) -> No
 
 
 def test_unauthorized(fake_openai: FakeOpenAIServer) -> None:
-    fake_openai.enqueue(ErrorReply(401, "Incorrect API key provided.", type="invalid_request_error", code="invalid_api_key", request_id="req_401"))
+    fake_openai.enqueue(
+        ErrorReply(
+            401,
+            "Incorrect API key provided.",
+            type="invalid_request_error",
+            code="invalid_api_key",
+            request_id="req_401",
+        )
+    )
 
     error = generation_error()
 
-    assert (error.cause, error.upstream_request_id, error.message) == ("auth", "req_401", openai_provider.AUTH_FAILED)
+    assert (error.cause, error.upstream_request_id, error.message) == (
+        "auth",
+        "req_401",
+        openai_provider.AUTH_FAILED,
+    )
     assert len(fake_openai.chat_requests) == 1
 
 
 def test_rate_limited_is_retried_once(fake_openai: FakeOpenAIServer) -> None:
-    fake_openai.default = ErrorReply(429, "Rate limit reached.", type="requests", request_id="req_429", headers=RETRY_SOON)
+    fake_openai.default = ErrorReply(
+        429, "Rate limit reached.", type="requests", request_id="req_429", headers=RETRY_SOON
+    )
 
     error = generation_error()
 
-    assert (error.cause, error.upstream_request_id, error.message) == ("rate_limit", "req_429", openai_provider.RATE_LIMITED)
+    assert (error.cause, error.upstream_request_id, error.message) == (
+        "rate_limit",
+        "req_429",
+        openai_provider.RATE_LIMITED,
+    )
     assert len(fake_openai.chat_requests) == 2
 
 
@@ -299,7 +348,9 @@ def test_rate_limit_then_success(fake_openai: FakeOpenAIServer) -> None:
     ],
     ids=["long retry-after", "out of credit"],
 )
-def test_rate_limits_that_will_not_clear_soon_are_not_retried(fake_openai: FakeOpenAIServer, reply: ErrorReply) -> None:
+def test_rate_limits_that_will_not_clear_soon_are_not_retried(
+    fake_openai: FakeOpenAIServer, reply: ErrorReply
+) -> None:
     fake_openai.default = reply
 
     error = generation_error()
@@ -314,7 +365,11 @@ def test_server_errors_are_retried_once(fake_openai: FakeOpenAIServer, status: i
 
     error = generation_error()
 
-    assert (error.cause, error.upstream_request_id, error.message) == ("upstream_5xx", f"req_{status}", openai_provider.UPSTREAM_FAILED)
+    assert (error.cause, error.upstream_request_id, error.message) == (
+        "upstream_5xx",
+        f"req_{status}",
+        openai_provider.UPSTREAM_FAILED,
+    )
     assert len(fake_openai.chat_requests) == 2
 
 
@@ -341,7 +396,11 @@ def test_connection_refused(fake_openai: FakeOpenAIServer, monkeypatch) -> None:
 
     error = generation_error()
 
-    assert (error.cause, error.message, error.upstream_request_id) == ("connection", openai_provider.CONNECTION_FAILED, "")
+    assert (error.cause, error.message, error.upstream_request_id) == (
+        "connection",
+        openai_provider.CONNECTION_FAILED,
+        "",
+    )
 
 
 def test_connection_closed_without_an_answer(fake_openai: FakeOpenAIServer) -> None:
@@ -370,7 +429,11 @@ def test_refusal(fake_openai: FakeOpenAIServer) -> None:
 
     error = generation_error()
 
-    assert (error.cause, error.upstream_request_id, error.message) == ("refusal", "req_refused", openai_provider.REFUSED)
+    assert (error.cause, error.upstream_request_id, error.message) == (
+        "refusal",
+        "req_refused",
+        openai_provider.REFUSED,
+    )
     assert len(fake_openai.chat_requests) == 1
 
 
@@ -379,14 +442,24 @@ def test_cut_off_answer(fake_openai: FakeOpenAIServer) -> None:
 
     error = generation_error()
 
-    assert (error.cause, error.upstream_request_id, error.message) == ("truncated", "req_cut", openai_provider.TRUNCATED)
+    assert (error.cause, error.upstream_request_id, error.message) == (
+        "truncated",
+        "req_cut",
+        openai_provider.TRUNCATED,
+    )
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("Sure! Here's a question about Python: what is a decorator?", openai_provider.INVALID_ANSWER.format(reason=parsing.NO_JSON_OBJECT)),
-        (json.dumps({**CHALLENGE, "options": ["a", "b", "c"]}), openai_provider.INVALID_ANSWER.format(reason=drafts.WRONG_OPTION_COUNT)),
+        (
+            "Sure! Here's a question about Python: what is a decorator?",
+            openai_provider.INVALID_ANSWER.format(reason=parsing.NO_JSON_OBJECT),
+        ),
+        (
+            json.dumps({**CHALLENGE, "options": ["a", "b", "c"]}),
+            openai_provider.INVALID_ANSWER.format(reason=drafts.WRONG_OPTION_COUNT),
+        ),
         (json.dumps([CHALLENGE]), openai_provider.INVALID_ANSWER.format(reason=parsing.ARRAY_NOT_OBJECT)),
         ("   ", openai_provider.EMPTY_ANSWER),
         (None, openai_provider.EMPTY_ANSWER),
@@ -399,7 +472,11 @@ def test_invalid_answers(fake_openai: FakeOpenAIServer, content: str | None, mes
     error = generation_error()
 
     assert isinstance(error, InvalidModelOutput)
-    assert (error.cause, error.upstream_request_id, error.message) == ("invalid_output", "req_invalid", message)
+    assert (error.cause, error.upstream_request_id, error.message) == (
+        "invalid_output",
+        "req_invalid",
+        message,
+    )
     assert len(fake_openai.chat_requests) == 1  # a bad answer is not retried: it costs money
 
 

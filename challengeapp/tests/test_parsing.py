@@ -58,24 +58,42 @@ RECOVERABLE = [
     ("pretty-printed with CRLF", PRETTY_JSON.replace("\n", "\r\n"), VALID),
     ("json fence", f"```json\n{PRETTY_JSON}\n```", VALID),
     ("bare fence", f"```\n{VALID_JSON}\n```", VALID),
-    ("fence with prose around", f"Sure! Here is your challenge:\n\n```json\n{PRETTY_JSON}\n```\n\nGood luck!", VALID),
+    (
+        "fence with prose around",
+        f"Sure! Here is your challenge:\n\n```json\n{PRETTY_JSON}\n```\n\nGood luck!",
+        VALID,
+    ),
     ("prose before and after", f"Here you go: {VALID_JSON} Hope this helps.", VALID),
     ("stray braces in prose", f"Use {{not json}} and {{{{ this }}. {VALID_JSON} }} trailing {{", VALID),
     ("byte-order mark", "\ufeff" + VALID_JSON, VALID),
     ("footnote list in prose is skipped", f"Note [1]: see below.\n{VALID_JSON}", VALID),
     ("braces and escaped quotes in strings", json.dumps(BRACES_AND_QUOTES), BRACES_AND_QUOTES),
-    ("first object invalid, second valid", f"{THREE_OPTIONS_JSON}\n{OTHER_VALID_JSON}", json.loads(OTHER_VALID_JSON)),
+    (
+        "first object invalid, second valid",
+        f"{THREE_OPTIONS_JSON}\n{OTHER_VALID_JSON}",
+        json.loads(OTHER_VALID_JSON),
+    ),
     ("two valid objects: the first wins", f"{VALID_JSON}\n\n{OTHER_VALID_JSON}", VALID),
-    ("truncated object then a whole one", VALID_JSON[:80] + "\n" + OTHER_VALID_JSON, json.loads(OTHER_VALID_JSON)),
+    (
+        "truncated object then a whole one",
+        VALID_JSON[:80] + "\n" + OTHER_VALID_JSON,
+        json.loads(OTHER_VALID_JSON),
+    ),
     ("index as a digit string", json.dumps(challenge(correct_index="2")), challenge(correct_index=2)),
-    ("extra unknown fields", json.dumps(challenge(difficulty="hard", tags=["x"], meta={"a": [1, {}]})), VALID),
+    (
+        "extra unknown fields",
+        json.dumps(challenge(difficulty="hard", tags=["x"], meta={"a": [1, {}]})),
+        VALID,
+    ),
     ("emoji, CJK and RTL text", json.dumps(UNICODE, ensure_ascii=False), UNICODE),
     ("emoji, CJK and RTL as escapes", json.dumps(UNICODE, ensure_ascii=True), UNICODE),
     ("no code", json.dumps(challenge(code="", language="")), challenge(code="", language="")),
 ]
 
 
-@pytest.mark.parametrize(("text", "expected"), [case[1:] for case in RECOVERABLE], ids=[case[0] for case in RECOVERABLE])
+@pytest.mark.parametrize(
+    ("text", "expected"), [case[1:] for case in RECOVERABLE], ids=[case[0] for case in RECOVERABLE]
+)
 def test_recovers_the_challenge(text: str, expected: dict[str, Any]) -> None:
     draft = challenge_draft_parse(text)
 
@@ -112,8 +130,16 @@ REJECTED = [
     ("3 options", THREE_OPTIONS_JSON, drafts.WRONG_OPTION_COUNT),
     ("5 options", json.dumps(challenge(options=["a", "b", "c", "d", "e"])), drafts.WRONG_OPTION_COUNT),
     ("options not a list", json.dumps(challenge(options="a, b, c, d")), drafts.WRONG_OPTION_COUNT),
-    ("duplicates by case and spaces", json.dumps(challenge(options=["Yes", "no", " NO ", "maybe"])), drafts.DUPLICATE_OPTIONS),
-    ("duplicates by inner spaces", json.dumps(challenge(options=["a  b", "a b", "c", "d"])), drafts.DUPLICATE_OPTIONS),
+    (
+        "duplicates by case and spaces",
+        json.dumps(challenge(options=["Yes", "no", " NO ", "maybe"])),
+        drafts.DUPLICATE_OPTIONS,
+    ),
+    (
+        "duplicates by inner spaces",
+        json.dumps(challenge(options=["a  b", "a b", "c", "d"])),
+        drafts.DUPLICATE_OPTIONS,
+    ),
     ("option a number", json.dumps(challenge(options=["a", 42, "c", "d"])), drafts.OPTION_NOT_TEXT),
     ("option empty", json.dumps(challenge(options=["a", "", "c", "d"])), drafts.OPTION_NOT_TEXT),
     ("option blank", json.dumps(challenge(options=["a", "  ", "c", "d"])), drafts.OPTION_NOT_TEXT),
@@ -121,11 +147,27 @@ REJECTED = [
     ("missing title", json.dumps(challenge(title=_DROP)), drafts.MISSING_FIELD.format(field="title")),
     ("blank title", json.dumps(challenge(title="  \n")), drafts.BLANK_FIELD.format(field="title")),
     ("title not text", json.dumps(challenge(title=["t"])), drafts.FIELD_NOT_TEXT.format(field="title")),
-    ("missing question", json.dumps(challenge(question=_DROP)), drafts.MISSING_FIELD.format(field="question")),
+    (
+        "missing question",
+        json.dumps(challenge(question=_DROP)),
+        drafts.MISSING_FIELD.format(field="question"),
+    ),
     ("blank question", json.dumps(challenge(question="")), drafts.BLANK_FIELD.format(field="question")),
-    ("missing explanation", json.dumps(challenge(explanation=_DROP)), drafts.MISSING_FIELD.format(field="explanation")),
-    ("blank explanation", json.dumps(challenge(explanation="\t")), drafts.BLANK_FIELD.format(field="explanation")),
-    ("missing index", json.dumps(challenge(correct_index=_DROP)), drafts.MISSING_FIELD.format(field="correct_index")),
+    (
+        "missing explanation",
+        json.dumps(challenge(explanation=_DROP)),
+        drafts.MISSING_FIELD.format(field="explanation"),
+    ),
+    (
+        "blank explanation",
+        json.dumps(challenge(explanation="\t")),
+        drafts.BLANK_FIELD.format(field="explanation"),
+    ),
+    (
+        "missing index",
+        json.dumps(challenge(correct_index=_DROP)),
+        drafts.MISSING_FIELD.format(field="correct_index"),
+    ),
     ("index -1", json.dumps(challenge(correct_index=-1)), drafts.BAD_CORRECT_INDEX),
     ("index 4", json.dumps(challenge(correct_index=4)), drafts.BAD_CORRECT_INDEX),
     ("index true", json.dumps(challenge(correct_index=True)), drafts.BAD_CORRECT_INDEX),
@@ -153,7 +195,9 @@ REJECTED = [
 ]
 
 
-@pytest.mark.parametrize(("text", "message"), [case[1:] for case in REJECTED], ids=[case[0] for case in REJECTED])
+@pytest.mark.parametrize(
+    ("text", "message"), [case[1:] for case in REJECTED], ids=[case[0] for case in REJECTED]
+)
 def test_rejects_with_a_readable_message(text: str, message: str) -> None:
     with pytest.raises(InvalidModelOutput) as raised:
         challenge_draft_parse(text)
@@ -162,7 +206,9 @@ def test_rejects_with_a_readable_message(text: str, message: str) -> None:
     assert raised.value.cause == "invalid_output"
 
 
-@pytest.mark.parametrize("value", [None, b'{"title": "x"}', VALID_JSON.encode(), 123, 1.5, VALID, [VALID], object()])
+@pytest.mark.parametrize(
+    "value", [None, b'{"title": "x"}', VALID_JSON.encode(), 123, 1.5, VALID, [VALID], object()]
+)
 def test_rejects_anything_but_text(value: object) -> None:
     with pytest.raises(InvalidModelOutput) as raised:
         challenge_draft_parse(value)
@@ -192,7 +238,9 @@ PROPERTY_EXAMPLES = 2000
 _json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=30)
 _json_values = st.recursive(
     _json_scalars,
-    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
     max_leaves=15,
 )
 _nonblank = st.text(min_size=1, max_size=60).map(lambda text: "x" + text)
@@ -233,14 +281,44 @@ def _mutated_challenges(draw: st.DrawFn) -> str:
     if operation == "truncate":
         return text[:cut]
     if operation == "insert":
-        return text[:cut] + draw(st.sampled_from(["{", "}", "[", "]", '"', "\\", ",", ":", "\ud800"])) + text[cut:]
+        return (
+            text[:cut]
+            + draw(st.sampled_from(["{", "}", "[", "]", '"', "\\", ",", ":", "\ud800"]))
+            + text[cut:]
+        )
     if operation == "delete":
         return text[:cut] + text[cut + 1 :]
     return text
 
 
-_JUNK_TOKENS = ["{", "}", "[", "]", '"', "\\", ":", ",", "```", "```json\n", "\n", " ", "null", "true",
-                "1", "-0.5e3", '"title"', '"options"', "[[", "{{", "}}", "\\u12", "\\ud83d", "🐍", "漢", "ע"]
+_JUNK_TOKENS = [
+    "{",
+    "}",
+    "[",
+    "]",
+    '"',
+    "\\",
+    ":",
+    ",",
+    "```",
+    "```json\n",
+    "\n",
+    " ",
+    "null",
+    "true",
+    "1",
+    "-0.5e3",
+    '"title"',
+    '"options"',
+    "[[",
+    "{{",
+    "}}",
+    "\\u12",
+    "\\ud83d",
+    "🐍",
+    "漢",
+    "ע",
+]
 _junk = st.lists(st.sampled_from(_JUNK_TOKENS) | st.text(max_size=8), max_size=40).map("".join)
 
 
@@ -259,7 +337,9 @@ _pathological = st.builds(
     st.integers(0, 25_000),
 )
 _not_text = st.none() | st.binary(max_size=50) | st.integers() | _json_values
-_any_input = st.one_of(st.text(max_size=300), _junk, _embedded_challenges(), _mutated_challenges(), _pathological, _not_text)
+_any_input = st.one_of(
+    st.text(max_size=300), _junk, _embedded_challenges(), _mutated_challenges(), _pathological, _not_text
+)
 
 
 def test_never_raises_anything_but_invalid_model_output() -> None:
@@ -269,7 +349,11 @@ def test_never_raises_anything_but_invalid_model_output() -> None:
         max_examples=PROPERTY_EXAMPLES,
         deadline=None,
         database=None,  # no .hypothesis/ directory in the project
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.large_base_example,
+        ],
     )
     @given(_any_input)
     def check(value: object) -> None:
@@ -297,7 +381,9 @@ def test_never_raises_anything_but_invalid_model_output() -> None:
     after=st.text(max_size=80),
     fence=st.sampled_from(["", "```", "```json"]),
 )
-def test_recovers_any_valid_challenge_from_bracket_free_prose(data: dict[str, Any], before: str, after: str, fence: str) -> None:
+def test_recovers_any_valid_challenge_from_bracket_free_prose(
+    data: dict[str, Any], before: str, after: str, fence: str
+) -> None:
     body = json.dumps(data, ensure_ascii=False)
     text = f"{before}{fence}\n{body}\n```{after}" if fence else f"{before}{body}{after}"
 

@@ -18,18 +18,34 @@ def history(learner, other_learner):
     made = []
     for number in range(7):
         challenge = Challenge.objects.create(
-            owner=learner, difficulty="hard", topic="sql", title=f"Title {number} « ünïcode »",
-            question="Which? {\"json\": [1, 2]}", code="SELECT 1;" if number % 2 else "",
-            code_language="sql" if number % 2 else "", options=["a", "b", "c", f"d{number}"],
-            correct_index=number % 4, explanation="Because.", provider="bank", source_key=f"k{number}",
+            owner=learner,
+            difficulty="hard",
+            topic="sql",
+            title=f"Title {number} « ünïcode »",
+            question='Which? {"json": [1, 2]}',
+            code="SELECT 1;" if number % 2 else "",
+            code_language="sql" if number % 2 else "",
+            options=["a", "b", "c", f"d{number}"],
+            correct_index=number % 4,
+            explanation="Because.",
+            provider="bank",
+            source_key=f"k{number}",
             prompt_tokens=number or None,
         )
         if number % 3 == 0:
             Attempt.objects.create(challenge=challenge, chosen_index=1, is_correct=number == 3)
         made.append(challenge)
     Challenge.objects.create(
-        owner=other_learner, difficulty="easy", topic="git", title="Not theirs", question="?",
-        options=["a", "b", "c", "d"], correct_index=0, explanation=".", provider="bank", source_key="x",
+        owner=other_learner,
+        difficulty="easy",
+        topic="git",
+        title="Not theirs",
+        question="?",
+        options=["a", "b", "c", "d"],
+        correct_index=0,
+        explanation=".",
+        provider="bank",
+        source_key="x",
     )
     return made
 

@@ -52,6 +52,7 @@ if "pytest_django.plugin" not in sys.modules:
     def settings():
         return SimpleNamespace(STORAGES={})
 
+
 DRAWS = 200
 SUBPROCESS_EVERY = 10  # every 10th draw is also run in a separate interpreter
 VARIETY_DRAWS = 50
@@ -65,7 +66,7 @@ def _generator(name):
     return next(generator for generator in procedural.GENERATORS if generator.name == name)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _draws(name):
     generator = _generator(name)
     return tuple(generator.build(random.Random(seed)) for seed in range(DRAWS))

@@ -19,8 +19,7 @@ from challengeapp.tests.fakes.clerk import TEST_PUBLISHABLE_KEY, signing_key
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 SETUP = (
-    "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); "
-    "django.setup()"
+    "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); django.setup()"
 )
 IMPROPERLY_CONFIGURED = "django.core.exceptions.ImproperlyConfigured: "
 
@@ -87,7 +86,9 @@ def publishable_key_for(decoded: str, prefix: str = "pk_test_") -> str:
 
 
 def test_debug_with_nothing_configured_starts_with_the_development_sign_in(base_env):
-    result = django_setup({**base_env, "DEBUG": "1"}, then="print(settings.DEV_SIGN_IN, settings.CLERK_ENABLED)")
+    result = django_setup(
+        {**base_env, "DEBUG": "1"}, then="print(settings.DEV_SIGN_IN, settings.CLERK_ENABLED)"
+    )
 
     assert_starts(result)
     assert result.stdout.split() == ["True", "False"]
@@ -120,7 +121,9 @@ def test_debug_off_with_the_development_sign_in_turned_off_explicitly_fails(prod
 
 
 def test_debug_off_with_dev_sign_in_set_starts(production):
-    result = django_setup({**production, "DEV_SIGN_IN": "1"}, then="print(settings.DEBUG, settings.DEV_SIGN_IN)")
+    result = django_setup(
+        {**production, "DEV_SIGN_IN": "1"}, then="print(settings.DEBUG, settings.DEV_SIGN_IN)"
+    )
 
     assert_starts(result)
     assert result.stdout.split() == ["False", "True"]

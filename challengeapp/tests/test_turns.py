@@ -17,12 +17,11 @@ def test_step_aside_outside_a_turn_changes_nothing():
 
 
 def test_a_turn_is_reentrant_and_given_back_on_errors():
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError), turn():
         with turn():
-            with turn():
-                assert holding_turn()
             assert holding_turn()
-            raise RuntimeError("boom")
+        assert holding_turn()
+        raise RuntimeError("boom")
     assert not holding_turn()
     # A fresh thread can take the turn: it was given back.
     taken = threading.Event()

@@ -22,10 +22,17 @@ User = get_user_model()
 
 def make_challenge(owner, **fields) -> Challenge:
     values = {
-        "difficulty": "easy", "topic": "python", "title": "Falsy values",
-        "question": "Which value is falsy?", "code": "print(bool([]))", "code_language": "python",
-        "options": ["[]", "[0]", "'0'", "-1"], "correct_index": 2,
-        "explanation": "Only the empty list is falsy.", "provider": "bank", "source_key": "bank:t",
+        "difficulty": "easy",
+        "topic": "python",
+        "title": "Falsy values",
+        "question": "Which value is falsy?",
+        "code": "print(bool([]))",
+        "code_language": "python",
+        "options": ["[]", "[0]", "'0'", "-1"],
+        "correct_index": 2,
+        "explanation": "Only the empty list is falsy.",
+        "provider": "bank",
+        "source_key": "bank:t",
     }
     values.update(fields)
     return Challenge.objects.create(owner=owner, **values)
@@ -54,7 +61,9 @@ def test_htmx_requests_without_a_session_redirect_the_whole_page(client):
 def test_dev_sign_in_creates_the_learner_and_sets_a_session_token(client):
     page = client.get("/sign-in/?next=/history/")
     assert "Display name" in body(page)
-    response = client.post("/sign-in/", {"display_name": "  Ada  Lovelace ", "email": "ada@example.com", "next": "/history/"})
+    response = client.post(
+        "/sign-in/", {"display_name": "  Ada  Lovelace ", "email": "ada@example.com", "next": "/history/"}
+    )
     assert response.status_code == 302 and response["Location"] == "/history/"
     cookie = response.cookies[SESSION_COOKIE]
     assert cookie["httponly"] and cookie["samesite"] == "Lax"
@@ -146,7 +155,12 @@ def test_generate_with_htmx_swaps_the_panel_and_the_quota(learner_client, learne
 
 @pytest.mark.parametrize(
     "data",
-    [{"difficulty": "extreme", "topic": "python"}, {"difficulty": "easy", "topic": "cobol"}, {}, {"difficulty": ["easy", "hard"], "topic": ""}],
+    [
+        {"difficulty": "extreme", "topic": "python"},
+        {"difficulty": "easy", "topic": "cobol"},
+        {},
+        {"difficulty": ["easy", "hard"], "topic": ""},
+    ],
 )
 def test_generate_refuses_unknown_choices_and_changes_nothing(learner_client, learner, data):
     response = learner_client.post("/challenges/generate/", data)
@@ -203,7 +217,9 @@ def assert_no_answer_key(html: str, challenge: Challenge) -> None:
 def test_no_page_or_partial_reveals_the_answer_before_answering(learner_client, learner):
     learner_client.post("/challenges/generate/", {"difficulty": "hard", "topic": "web"}, **HTMX)
     challenge = Challenge.objects.get(owner=learner)
-    partial = body(learner_client.post("/challenges/generate/", {"difficulty": "hard", "topic": "web"}, **HTMX))
+    partial = body(
+        learner_client.post("/challenges/generate/", {"difficulty": "hard", "topic": "web"}, **HTMX)
+    )
     latest = Challenge.objects.filter(owner=learner).latest("id")
     assert_no_answer_key(partial, latest)
     assert_no_answer_key(body(learner_client.get(f"/challenges/{challenge.id}/")), challenge)
@@ -230,8 +246,12 @@ def test_answer_with_htmx_swaps_the_card_with_the_correct_option_marked(learner_
     html = body(response)
     assert html.lstrip().startswith('<article id="challenge-card"')
     assert "Not quite." in html
-    assert re.search(r'class="option-result is-correct">\s*<span class="option-key" aria-hidden="true">3</span>', html)
-    assert re.search(r'class="option-result is-picked">\s*<span class="option-key" aria-hidden="true">1</span>', html)
+    assert re.search(
+        r'class="option-result is-correct">\s*<span class="option-key" aria-hidden="true">3</span>', html
+    )
+    assert re.search(
+        r'class="option-result is-picked">\s*<span class="option-key" aria-hidden="true">1</span>', html
+    )
     assert "Only the empty list is falsy." in html
 
 
@@ -258,7 +278,9 @@ def test_someone_elses_challenge_is_not_found(learner_client, other_learner):
     challenge = make_challenge(other_learner)
     assert learner_client.get(f"/challenges/{challenge.id}/").status_code == 404
     assert learner_client.post(f"/challenges/{challenge.id}/answer/", {"choice": "2"}).status_code == 404
-    assert learner_client.post(f"/challenges/{challenge.id}/answer/", {"choice": "2"}, **HTMX).status_code == 404
+    assert (
+        learner_client.post(f"/challenges/{challenge.id}/answer/", {"choice": "2"}, **HTMX).status_code == 404
+    )
     assert not Attempt.objects.exists()
     assert learner_client.get("/challenges/999999/").status_code == 404
 
@@ -276,14 +298,22 @@ def test_wrong_methods_are_refused(learner_client, learner):
 def test_challenge_text_is_always_escaped(learner_client, learner):
     evil = '<script>alert(1)</script><img src=x onerror="alert(2)">'
     challenge = make_challenge(
-        learner, title=evil, question=evil, code=evil, code_language="html",
-        options=[evil, evil + "1", "<b>bold</b>", "&amp;"], explanation=evil,
+        learner,
+        title=evil,
+        question=evil,
+        code=evil,
+        code_language="html",
+        options=[evil, evil + "1", "<b>bold</b>", "&amp;"],
+        explanation=evil,
     )
     for html in [body(learner_client.get(f"/challenges/{challenge.id}/")), body(learner_client.get("/"))]:
         assert "<script>alert" not in html and "<img src=x" not in html and "<b>bold</b>" not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     learner_client.post(f"/challenges/{challenge.id}/answer/", {"choice": "0"})
-    for html in [body(learner_client.get(f"/challenges/{challenge.id}/")), body(learner_client.get("/history/"))]:
+    for html in [
+        body(learner_client.get(f"/challenges/{challenge.id}/")),
+        body(learner_client.get("/history/")),
+    ]:
         assert "<script>alert" not in html and "<img src=x" not in html
 
 
@@ -308,12 +338,18 @@ def test_history_pages_by_twenty_and_loads_more_with_htmx(learner_client, learne
     assert "Challenge number 44" in first and "Challenge number 24" not in first
     more = re.search(r'hx-get="\?before=(\d+)"', first)
     assert more
-    second = learner_client.get(f"/history/?before={more.group(1)}", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="history-more")
+    second = learner_client.get(
+        f"/history/?before={more.group(1)}", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="history-more"
+    )
     html = body(second)
     assert "<html" not in html and html.count('class="card history-entry"') == 20
     assert "Challenge number 24" in html and "Challenge number 04" not in html
     last_before = re.search(r'hx-get="\?before=(\d+)"', html).group(1)
-    last = body(learner_client.get(f"/history/?before={last_before}", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="history-more"))
+    last = body(
+        learner_client.get(
+            f"/history/?before={last_before}", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="history-more"
+        )
+    )
     assert last.count('class="card history-entry"') == 5 and "Load more" not in last
 
 
@@ -334,7 +370,9 @@ def test_history_filters_by_difficulty_topic_and_result(learner_client, learner)
     assert titles("topic=git") == {"Wrong git"}
     assert titles("difficulty=hard") == {"Right sql"}
     assert titles("difficulty=bogus&topic=<script>") == {"Right sql", "Wrong git", "Open web"}
-    partial = body(learner_client.get("/history/?topic=sql", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="history-list"))
+    partial = body(
+        learner_client.get("/history/?topic=sql", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="history-list")
+    )
     assert partial.lstrip().startswith('<div id="history-list"') and "Right sql" in partial
 
 
@@ -363,8 +401,15 @@ def test_generated_challenges_show_where_they_came_from(learner_client, learner)
 
 
 @pytest.mark.parametrize(
-    "path", ["/history/?before=99999999999999999999999999", "/history/?before=-5", "/challenges/99999999999999999999999/"]
+    "path",
+    [
+        "/history/?before=99999999999999999999999999",
+        "/history/?before=-5",
+        "/challenges/99999999999999999999999/",
+    ],
 )
 def test_out_of_range_ids_are_answered_not_crashed(learner_client, path):
     assert learner_client.get(path).status_code in {200, 404}
-    assert learner_client.post("/challenges/99999999999999999999999/answer/", {"choice": "1"}).status_code == 404
+    assert (
+        learner_client.post("/challenges/99999999999999999999999/answer/", {"choice": "1"}).status_code == 404
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -31,8 +31,9 @@ def secret(settings) -> str:
     return value
 
 
-def user_data(user_id: str = USER_ID, *, email: str = "ada@example.com", first_name="Ada",
-              last_name="Lovelace") -> dict:
+def user_data(
+    user_id: str = USER_ID, *, email: str = "ada@example.com", first_name="Ada", last_name="Lovelace"
+) -> dict:
     """A Backend API User object as Clerk sends it (the fields CodeDrill reads, and some it doesn't)."""
     return {
         "id": user_id,
@@ -66,12 +67,21 @@ def deleted_data(user_id: str = USER_ID) -> dict:
     return {"deleted": True, "id": user_id, "object": "user"}
 
 
-def deliver(client, secret: str, payload, *, msg_id: str = "msg_2test1", at: datetime | None = None,
-            signature: str | None = None, omit: tuple[str, ...] = (), sign_as: str | None = None):
+def deliver(
+    client,
+    secret: str,
+    payload,
+    *,
+    msg_id: str = "msg_2test1",
+    at: datetime | None = None,
+    signature: str | None = None,
+    omit: tuple[str, ...] = (),
+    sign_as: str | None = None,
+):
     """POST a delivery as svix would: `payload` is a dict/list (sent as JSON), a str or bytes."""
     if isinstance(payload, (dict, list)):
         payload = json.dumps(payload)
-    at = at or datetime.now(timezone.utc)
+    at = at or datetime.now(UTC)
     if signature is None:
         signed = payload if isinstance(payload, str) else payload.decode("utf-8", "replace")
         signature = Webhook(sign_as or secret).sign(msg_id, at, signed)
@@ -144,7 +154,8 @@ def test_user_updated_updates_email_and_name(client, secret):
     deliver(client, secret, event("user.created", user_data()), msg_id="msg_1")
 
     response = deliver(
-        client, secret,
+        client,
+        secret,
         event("user.updated", user_data(email="ada@newmail.example", first_name="Augusta", last_name=None)),
         msg_id="msg_2",
     )
@@ -158,8 +169,15 @@ def test_user_deleted_deletes_the_learner_and_everything_theirs(client, secret):
     deliver(client, secret, event("user.created", user_data()), msg_id="msg_1")
     user = User.objects.get(username=USER_ID)
     Challenge.objects.create(
-        owner=user, difficulty="easy", topic="python", title="T", question="Q?",
-        options=["a", "b", "c", "d"], correct_index=0, explanation="E", provider="bank",
+        owner=user,
+        difficulty="easy",
+        topic="python",
+        title="T",
+        question="Q?",
+        options=["a", "b", "c", "d"],
+        correct_index=0,
+        explanation="E",
+        provider="bank",
         source_key="bank:1",
     )
 
@@ -244,7 +262,7 @@ def test_signature_from_another_secret_is_rejected(client, secret):
 def test_tampered_body_is_rejected(client, secret):
     before = db_state()
     body = json.dumps(event("user.created", user_data()))
-    signature = Webhook(secret).sign("msg_1", datetime.now(timezone.utc), body)
+    signature = Webhook(secret).sign("msg_1", datetime.now(UTC), body)
 
     response = deliver(client, secret, body.replace("Ada", "Eve"), msg_id="msg_1", signature=signature)
 
@@ -266,10 +284,11 @@ def random_signature() -> str:
 
 def test_several_signatures_with_one_valid_are_accepted(client, secret):
     body = json.dumps(event("user.created", user_data()))
-    valid = Webhook(secret).sign("msg_1", datetime.now(timezone.utc), body)
+    valid = Webhook(secret).sign("msg_1", datetime.now(UTC), body)
 
-    response = deliver(client, secret, body, msg_id="msg_1",
-                       signature=f"{random_signature()} v2,c29tZXRoaW5n {valid}")
+    response = deliver(
+        client, secret, body, msg_id="msg_1", signature=f"{random_signature()} v2,c29tZXRoaW5n {valid}"
+    )
 
     assert response.status_code == 200
     assert User.objects.filter(username=USER_ID).exists()
@@ -278,8 +297,12 @@ def test_several_signatures_with_one_valid_are_accepted(client, secret):
 def test_several_signatures_all_invalid_are_rejected(client, secret):
     before = db_state()
 
-    response = deliver(client, secret, event("user.created", user_data()),
-                       signature=f"{random_signature()} {random_signature()} {random_signature()}")
+    response = deliver(
+        client,
+        secret,
+        event("user.created", user_data()),
+        signature=f"{random_signature()} {random_signature()} {random_signature()}",
+    )
 
     assert_rejected(response, before, clerk_events.SIGNATURE_INVALID)
 
@@ -297,7 +320,7 @@ def test_several_signatures_all_invalid_are_rejected(client, secret):
 def test_malformed_signature_header_is_rejected(client, secret, make_signature):
     before = db_state()
     body = json.dumps(event("user.created", user_data()))
-    valid = Webhook(secret).sign("msg_1", datetime.now(timezone.utc), body)
+    valid = Webhook(secret).sign("msg_1", datetime.now(UTC), body)
 
     response = deliver(client, secret, body, msg_id="msg_1", signature=make_signature(valid))
 
@@ -308,15 +331,15 @@ def test_malformed_signature_header_is_rejected(client, secret, make_signature):
 def test_timestamp_outside_five_minutes_is_rejected(client, secret, offset):
     before = db_state()
 
-    response = deliver(client, secret, event("user.created", user_data()),
-                       at=datetime.now(timezone.utc) + offset)
+    response = deliver(client, secret, event("user.created", user_data()), at=datetime.now(UTC) + offset)
 
     assert_rejected(response, before, clerk_events.SIGNATURE_INVALID)
 
 
 def test_timestamp_four_minutes_old_is_accepted(client, secret):
-    response = deliver(client, secret, event("user.created", user_data()),
-                       at=datetime.now(timezone.utc) - timedelta(minutes=4))
+    response = deliver(
+        client, secret, event("user.created", user_data()), at=datetime.now(UTC) - timedelta(minutes=4)
+    )
 
     assert response.status_code == 200
 
@@ -324,10 +347,16 @@ def test_timestamp_four_minutes_old_is_accepted(client, secret):
 def test_unparsable_timestamp_is_rejected(client, secret):
     before = db_state()
     body = json.dumps(event("user.created", user_data()))
-    signature = Webhook(secret).sign("msg_1", datetime.now(timezone.utc), body)
+    signature = Webhook(secret).sign("msg_1", datetime.now(UTC), body)
 
-    response = client.post(URL, data=body, content_type="application/json", HTTP_SVIX_ID="msg_1",
-                           HTTP_SVIX_TIMESTAMP="soon", HTTP_SVIX_SIGNATURE=signature)
+    response = client.post(
+        URL,
+        data=body,
+        content_type="application/json",
+        HTTP_SVIX_ID="msg_1",
+        HTTP_SVIX_TIMESTAMP="soon",
+        HTTP_SVIX_SIGNATURE=signature,
+    )
 
     assert_rejected(response, before, clerk_events.SIGNATURE_INVALID)
 
@@ -341,23 +370,40 @@ def test_unparsable_timestamp_is_rejected(client, secret):
         pytest.param("{not json", clerk_events.BODY_NOT_JSON, id="not-json"),
         pytest.param("", clerk_events.BODY_NOT_JSON, id="empty"),
         pytest.param("[" * 100_000 + "]" * 100_000, clerk_events.BODY_NOT_JSON, id="deeply-nested"),
-        pytest.param(json.dumps([event("user.created", user_data())]), clerk_events.BODY_NOT_EVENT,
-                     id="json-array"),
+        pytest.param(
+            json.dumps([event("user.created", user_data())]), clerk_events.BODY_NOT_EVENT, id="json-array"
+        ),
         pytest.param("42", clerk_events.BODY_NOT_EVENT, id="json-number"),
         pytest.param(json.dumps({"data": user_data()}), clerk_events.BODY_NOT_EVENT, id="no-type"),
-        pytest.param(json.dumps({"type": 5, "data": user_data()}), clerk_events.BODY_NOT_EVENT,
-                     id="type-not-text"),
+        pytest.param(
+            json.dumps({"type": 5, "data": user_data()}), clerk_events.BODY_NOT_EVENT, id="type-not-text"
+        ),
         pytest.param(json.dumps({"type": "user.created"}), clerk_events.BODY_NOT_EVENT, id="no-data"),
-        pytest.param(json.dumps({"type": "user.created", "data": [USER_ID]}), clerk_events.BODY_NOT_EVENT,
-                     id="data-not-object"),
-        pytest.param(json.dumps(event("user.created", {"first_name": "Ada"})), clerk_events.EVENT_WITHOUT_ID,
-                     id="no-data-id"),
-        pytest.param(json.dumps(event("user.deleted", {"deleted": True, "id": 7})), clerk_events.EVENT_WITHOUT_ID,
-                     id="data-id-not-text"),
-        pytest.param(json.dumps(event("user.created", user_data("user_../../x"))),
-                     clerk_events.USER_ID_INVALID, id="data-id-not-a-user-id"),
-        pytest.param(json.dumps(event("user.created", user_data("user_" + "a" * 200))),
-                     clerk_events.USER_ID_INVALID, id="data-id-too-long"),
+        pytest.param(
+            json.dumps({"type": "user.created", "data": [USER_ID]}),
+            clerk_events.BODY_NOT_EVENT,
+            id="data-not-object",
+        ),
+        pytest.param(
+            json.dumps(event("user.created", {"first_name": "Ada"})),
+            clerk_events.EVENT_WITHOUT_ID,
+            id="no-data-id",
+        ),
+        pytest.param(
+            json.dumps(event("user.deleted", {"deleted": True, "id": 7})),
+            clerk_events.EVENT_WITHOUT_ID,
+            id="data-id-not-text",
+        ),
+        pytest.param(
+            json.dumps(event("user.created", user_data("user_../../x"))),
+            clerk_events.USER_ID_INVALID,
+            id="data-id-not-a-user-id",
+        ),
+        pytest.param(
+            json.dumps(event("user.created", user_data("user_" + "a" * 200))),
+            clerk_events.USER_ID_INVALID,
+            id="data-id-too-long",
+        ),
     ],
 )
 def test_signed_body_that_is_not_a_clerk_event_is_rejected(client, secret, body, detail):
@@ -400,8 +446,9 @@ def test_no_secret_configured_answers_503(client, settings):
     settings.CLERK_WEBHOOK_SIGNING_SECRET = ""
     before = db_state()
 
-    response = deliver(client, "whsec_" + base64.b64encode(os.urandom(32)).decode(),
-                       event("user.created", user_data()))
+    response = deliver(
+        client, "whsec_" + base64.b64encode(os.urandom(32)).decode(), event("user.created", user_data())
+    )
 
     assert response.status_code == 503
     assert response.json() == {"detail": NOT_CONFIGURED}
@@ -412,8 +459,9 @@ def test_invalid_secret_configured_is_rejected_without_a_500(client, settings):
     settings.CLERK_WEBHOOK_SIGNING_SECRET = "whsec_"
     before = db_state()
 
-    response = deliver(client, "whsec_" + base64.b64encode(os.urandom(32)).decode(),
-                       event("user.created", user_data()))
+    response = deliver(
+        client, "whsec_" + base64.b64encode(os.urandom(32)).decode(), event("user.created", user_data())
+    )
 
     assert_rejected(response, before, clerk_events.SECRET_INVALID)
 

@@ -15,12 +15,24 @@ import warnings
 import pytest
 
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
+
+
 def chromium_path() -> str | None:
-    for candidate in [os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser"), shutil.which("google-chrome")]:
+    for candidate in [
+        os.environ.get("CHROMIUM_PATH"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+        shutil.which("google-chrome"),
+    ]:
         if candidate and os.path.exists(candidate):
             return candidate
     return None
@@ -30,10 +42,12 @@ def chromium_path() -> str | None:
 def browser():
     path = chromium_path()
     if path is None:
-        message = "NO CHROMIUM FOUND: browser tests are SKIPPED (install Debian's chromium, or set CHROMIUM_PATH)"
+        message = (
+            "NO CHROMIUM FOUND: browser tests are SKIPPED (install Debian's chromium, or set CHROMIUM_PATH)"
+        )
         if os.environ.get("REQUIRE_BROWSER") == "1":
             pytest.fail(message + " — REQUIRE_BROWSER=1 makes this a failure", pytrace=False)
-        warnings.warn(message)
+        warnings.warn(message, stacklevel=2)
         print("\n\n" + "!" * 100 + "\n" + message + "\n" + "!" * 100 + "\n")
         pytest.skip(message)
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the test

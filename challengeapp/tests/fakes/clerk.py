@@ -134,9 +134,7 @@ def b64url(data: bytes | str) -> str:
 
 def token_from_parts(header: Any, payload: Any, signature: bytes = b"signature") -> str:
     """A token assembled by hand (for shapes PyJWT refuses to produce)."""
-    return ".".join(
-        [b64url(json.dumps(header)), b64url(json.dumps(payload)), b64url(signature)]
-    )
+    return ".".join([b64url(json.dumps(header)), b64url(json.dumps(payload)), b64url(signature)])
 
 
 class FakeJwks:
@@ -190,7 +188,7 @@ class FakeJwks:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+            def do_GET(self) -> None:
                 with fake._count_lock:
                     fake.request_count += 1
                     fake.authorizations.append(self.headers.get("Authorization"))
@@ -229,7 +227,7 @@ class FakeJwks:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass  # keep test output quiet
 
         return Handler

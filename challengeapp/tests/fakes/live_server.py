@@ -49,11 +49,28 @@ DATABASE_PREFIX = "codedrill_live_"
 # Settings the server must not inherit from the caller's shell (a benchmark run from a shell with
 # OPENAI_API_KEY set must not call OpenAI): only what LiveServer sets, or extra_env, applies.
 _APP_ENV_PREFIXES = (
-    "OPENAI_", "CLERK_", "DEV_", "GENERATION_", "GUNICORN_", "SECURE_", "CORS_", "CSRF_",
+    "OPENAI_",
+    "CLERK_",
+    "DEV_",
+    "GENERATION_",
+    "GUNICORN_",
+    "SECURE_",
+    "CORS_",
+    "CSRF_",
 )
 _APP_ENV_NAMES = {
-    "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "DAILY_CHALLENGE_QUOTA", "TIME_ZONE",
-    "PORT", "HOST", "WEB_CONCURRENCY", "FORWARDED_ALLOW_IPS", "DJANGO_SETTINGS_MODULE", "REQUEST_TURNS",
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "DAILY_CHALLENGE_QUOTA",
+    "TIME_ZONE",
+    "PORT",
+    "HOST",
+    "WEB_CONCURRENCY",
+    "FORWARDED_ALLOW_IPS",
+    "DJANGO_SETTINGS_MODULE",
+    "REQUEST_TURNS",
 }
 
 T = TypeVar("T")
@@ -118,7 +135,9 @@ def http_request(
     return Response(status=status, body=decoded, headers=response_headers)
 
 
-def fire_concurrently(count: int, send: Callable[[], T], *, timeout: float = 120.0) -> list[T | BaseException]:
+def fire_concurrently(
+    count: int, send: Callable[[], T], *, timeout: float = 120.0
+) -> list[T | BaseException]:
     """Call `send` from `count` threads released together by a barrier; the results (or the
     exception a call raised) in no particular order."""
     barrier = threading.Barrier(count)
@@ -141,7 +160,9 @@ def fire_concurrently(count: int, send: Callable[[], T], *, timeout: float = 120
     for thread in threads:
         thread.join(max(deadline - time.monotonic(), 0))
     if any(thread.is_alive() for thread in threads):
-        raise TimeoutError(f"{sum(t.is_alive() for t in threads)} of {count} requests still running after {timeout} s")
+        raise TimeoutError(
+            f"{sum(t.is_alive() for t in threads)} of {count} requests still running after {timeout} s"
+        )
     return results
 
 
@@ -271,7 +292,7 @@ class LiveServer:
 
     def _spawn(self, port: int, env: Mapping[str, str]) -> None:
         self.port = port
-        self._log_handle = open(self.log_path, "wb")  # each attempt's log on its own
+        self._log_handle = open(self.log_path, "wb")  # noqa: SIM115 -- kept open for the server process; closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi:application"],
             cwd=BASE_DIR,
@@ -386,7 +407,9 @@ def postgres_database(server_url: str = POSTGRES_SERVER_URL) -> str:
     import psycopg
 
     name = f"{DATABASE_PREFIX}{secrets.token_hex(6)}"
-    with psycopg.connect(_with_database(server_url, "postgres"), autocommit=True, connect_timeout=5) as connection:
+    with psycopg.connect(
+        _with_database(server_url, "postgres"), autocommit=True, connect_timeout=5
+    ) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
     return _with_database(server_url, name)
 
@@ -418,7 +441,9 @@ def run_sql(url: str, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
     Django stores them; SQLite hands them back as text too (compare with `str(day)`).
     """
     if url.startswith("sqlite:"):
-        adapted = [value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value for value in params]
+        adapted = [
+            value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value for value in params
+        ]
         connection = sqlite3.connect(_sqlite_path(url), timeout=20)
         try:
             cursor = connection.execute(sql.replace("%s", "?"), adapted)
@@ -437,7 +462,7 @@ def run_sql(url: str, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
 def _sqlite_path(url: str) -> str:
     if not url.startswith("sqlite:///"):
         raise ValueError(f"Not a SQLite file URL: {url!r}")
-    return url[len("sqlite:///"):]
+    return url[len("sqlite:///") :]
 
 
 def _database_name(url: str) -> str:

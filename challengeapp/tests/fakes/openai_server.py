@@ -96,7 +96,7 @@ class Disconnect:
     """Read the request, then close the connection without a byte of answer."""
 
 
-Behaviour = Union[Reply, ErrorReply, RawReply, Hang, Disconnect, Callable[[RecordedRequest], Any]]
+Behaviour = Reply | ErrorReply | RawReply | Hang | Disconnect | Callable[[RecordedRequest], Any]
 
 
 def json_schema_unsupported(then: Behaviour) -> Callable[[RecordedRequest], Behaviour]:
@@ -177,7 +177,7 @@ class _Handler(BaseHTTPRequestHandler):
     # HTTP/1.0: one request per connection, so no pooled connection outlives a test's server.
     protocol_version = "HTTP/1.0"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # keep test output clean
 
     def do_GET(self) -> None:
@@ -209,12 +209,21 @@ class _Handler(BaseHTTPRequestHandler):
         if behaviour is None:
             self._send_json(500, _error_body("Nothing scripted for this request.", "server_error"))
         elif isinstance(behaviour, Reply):
-            self._send_json(200, _completion_body(behaviour), request_id=behaviour.request_id, headers=behaviour.headers)
+            self._send_json(
+                200, _completion_body(behaviour), request_id=behaviour.request_id, headers=behaviour.headers
+            )
         elif isinstance(behaviour, ErrorReply):
             body = _error_body(behaviour.message, behaviour.type, behaviour.param, behaviour.code)
-            self._send_json(behaviour.status, body, request_id=behaviour.request_id, headers=behaviour.headers)
+            self._send_json(
+                behaviour.status, body, request_id=behaviour.request_id, headers=behaviour.headers
+            )
         elif isinstance(behaviour, RawReply):
-            self._send(behaviour.status, behaviour.body.encode(), behaviour.content_type, request_id=behaviour.request_id)
+            self._send(
+                behaviour.status,
+                behaviour.body.encode(),
+                behaviour.content_type,
+                request_id=behaviour.request_id,
+            )
         elif isinstance(behaviour, Hang):
             self.server.fake._stopping.wait(behaviour.seconds)
         elif isinstance(behaviour, Disconnect):
@@ -229,10 +238,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_json(
         self, status: int, body: Any, *, request_id: str = "", headers: Mapping[str, str] | None = None
     ) -> None:
-        self._send(status, json.dumps(body).encode(), "application/json", request_id=request_id, headers=headers)
+        self._send(
+            status, json.dumps(body).encode(), "application/json", request_id=request_id, headers=headers
+        )
 
     def _send(
-        self, status: int, payload: bytes, content_type: str, *, request_id: str = "",
+        self,
+        status: int,
+        payload: bytes,
+        content_type: str,
+        *,
+        request_id: str = "",
         headers: Mapping[str, str] | None = None,
     ) -> None:
         try:
@@ -269,7 +285,9 @@ def _completion_body(reply: Reply) -> dict[str, Any]:
     return body
 
 
-def _error_body(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
+def _error_body(
+    message: str, type_: str, param: str | None = None, code: str | None = None
+) -> dict[str, Any]:
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 

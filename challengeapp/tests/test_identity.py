@@ -1,4 +1,4 @@
-"""session_token_verify and the development sign-in's tokens (challengeapp/services/identity.py)."""
+"""session_token_verify, the JWKS client and the development sign-in (challengeapp/services/identity/)."""
 
 from __future__ import annotations
 
@@ -22,13 +22,14 @@ from hypothesis import strategies as st
 from challengeapp.services import identity
 from challengeapp.services.errors import IdentityUnavailable, InvalidToken
 from challengeapp.services.identity import SessionClaims, dev_session_token_issue, session_token_verify
-from challengeapp.services.turns import turn
+from challengeapp.services.identity.dev_sign_in import _dev_key_create, _dev_key_load_or_create
 from challengeapp.tests.fakes.clerk import (
     JWT_TEMPLATE_CATEGORY,
     OMIT,
     TEST_AUTHORIZED_PARTY,
     TEST_SESSION_ID,
     TEST_USER_ID,
+    FakeJwks,
     b64url,
     mint_token,
     other_signing_key,
@@ -37,7 +38,7 @@ from challengeapp.tests.fakes.clerk import (
     signing_key,
     token_from_parts,
 )
-from challengeapp.tests.fakes.clerk_fixtures import clerk_jwks, clerk_pem
+from challengeapp.tests.fakes.clerk_fixtures import clerk_clock, clerk_jwks, clerk_pem
 
 
 def now() -> int:
@@ -49,22 +50,6 @@ def rejected(token, *, expired: bool = False) -> InvalidToken:
         session_token_verify(token)
     assert caught.value.expired is expired
     return caught.value
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """The JWKS cache's clock, moved forward by tests instead of sleeping."""
-
-    class Clock:
-        offset = 0.0
-
-        def advance(self, seconds: float) -> None:
-            self.offset += seconds
-
-    fake = Clock()
-    real = identity._monotonic
-    monkeypatch.setattr(identity, "_monotonic", lambda: real() + fake.offset)
-    return fake
 
 
 # --- Genuine tokens -------------------------------------------------------------------------------
@@ -308,10 +293,10 @@ def test_token_signed_by_another_key_with_a_known_kid_is_rejected(clerk_jwks):
     assert rejected(mint_token(key=other_signing_key())).message == identity.TOKEN_BAD_SIGNATURE
 
 
-def test_rotated_key_verifies_after_one_refetch(clerk_jwks, clock):
+def test_rotated_key_verifies_after_one_refetch(clerk_jwks, clerk_clock):
     session_token_verify(mint_token())
     clerk_jwks.jwks.set_keys([signing_key(), rotated_signing_key()])
-    clock.advance(30)  # past CLERK_JWKS_MIN_REFETCH_SECONDS, well within the cache lifetime
+    clerk_clock.advance(30)  # past CLERK_JWKS_MIN_REFETCH_SECONDS, well within the cache lifetime
 
     claims = session_token_verify(mint_token(key=rotated_signing_key()))
 
@@ -322,29 +307,29 @@ def test_rotated_key_verifies_after_one_refetch(clerk_jwks, clock):
     assert clerk_jwks.jwks.request_count == 2
 
 
-def test_unknown_kid_soon_after_a_fetch_does_not_refetch(clerk_jwks, clock):
+def test_unknown_kid_soon_after_a_fetch_does_not_refetch(clerk_jwks, clerk_clock):
     session_token_verify(mint_token())
     clerk_jwks.jwks.set_keys([signing_key(), rotated_signing_key()])
-    clock.advance(5)
+    clerk_clock.advance(5)
 
     rejected(mint_token(key=rotated_signing_key()))
 
     assert clerk_jwks.jwks.request_count == 1
 
 
-def test_jwks_is_refetched_when_the_cache_expires(clerk_jwks, clock, settings):
+def test_jwks_is_refetched_when_the_cache_expires(clerk_jwks, clerk_clock, settings):
     session_token_verify(mint_token())
-    clock.advance(settings.CLERK_JWKS_CACHE_SECONDS + 1)
+    clerk_clock.advance(settings.CLERK_JWKS_CACHE_SECONDS + 1)
 
     session_token_verify(mint_token())
 
     assert clerk_jwks.jwks.request_count == 2
 
 
-def test_key_removed_from_the_jwks_stops_verifying_after_the_cache_expires(clerk_jwks, clock, settings):
+def test_key_removed_from_the_jwks_stops_verifying_after_the_cache_expires(clerk_jwks, clerk_clock, settings):
     session_token_verify(mint_token())
     clerk_jwks.jwks.set_keys([rotated_signing_key()])
-    clock.advance(settings.CLERK_JWKS_CACHE_SECONDS + 1)
+    clerk_clock.advance(settings.CLERK_JWKS_CACHE_SECONDS + 1)
 
     assert rejected(mint_token()).message == identity.TOKEN_UNKNOWN_KEY
 
@@ -378,26 +363,19 @@ def run_in_threads(count: int, work) -> list:
     return results
 
 
-def verify_in_turn(token: str):
-    # As in a gunicorn thread: the request runs in its process's turn (services/turns.py).
-    with turn():
-        return session_token_verify(token)
-
-
-@pytest.mark.parametrize("verify", [session_token_verify, verify_in_turn], ids=["threads", "request-turns"])
-def test_threads_on_a_cold_cache_share_one_fetch(clerk_jwks, verify):
+def test_threads_on_a_cold_cache_share_one_fetch(clerk_jwks):
     clerk_jwks.jwks.delay = 0.2  # so that every thread arrives while the fetch is in flight
     tokens = [mint_token() for _ in range(16)]
 
-    results = run_in_threads(16, lambda index: verify(tokens[index]))
+    results = run_in_threads(16, lambda index: session_token_verify(tokens[index]))
 
     assert all(isinstance(result, SessionClaims) for result in results), results
     assert clerk_jwks.jwks.request_count == 1
 
 
-def test_threads_with_unknown_kids_share_one_refetch(clerk_jwks, clock):
+def test_threads_with_unknown_kids_share_one_refetch(clerk_jwks, clerk_clock):
     session_token_verify(mint_token())
-    clock.advance(30)
+    clerk_clock.advance(30)
     clerk_jwks.jwks.delay = 0.2
     tokens = [mint_token(kid=f"ins_{uuid.uuid4().hex}") for _ in range(16)]
 
@@ -407,31 +385,116 @@ def test_threads_with_unknown_kids_share_one_refetch(clerk_jwks, clock):
     assert clerk_jwks.jwks.request_count == 2
 
 
-def test_in_request_turns_a_stale_refresh_and_unknown_kids_do_not_deadlock(clerk_jwks, clock, settings):
-    # A stale key is refreshed by the thread holding the cache's lock, out of its turn; threads
-    # meeting an unknown kid meanwhile must not wait for that lock while holding the turn, or the
-    # refresher could never take its turn back.
-    session_token_verify(mint_token())
-    clock.advance(settings.CLERK_JWKS_CACHE_SECONDS + 1)
-    clerk_jwks.jwks.delay = 0.5
-    fetches_before = clerk_jwks.jwks.request_count
-    results: dict[str, object] = {}
+def in_background(work) -> tuple[threading.Thread, dict]:
+    outcome: dict[str, object] = {}
 
-    def refresher() -> None:
-        results["refresher"] = verify_in_turn(mint_token(sid="sess_refresher"))
+    def run() -> None:
+        try:
+            outcome["result"] = work()
+        except Exception as error:
+            outcome["result"] = error
 
-    refreshing = threading.Thread(target=refresher, daemon=True)
-    refreshing.start()
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def wait_for_requests(jwks: FakeJwks, count: int) -> None:
     deadline = time.monotonic() + 5
-    while clerk_jwks.jwks.request_count == fetches_before and time.monotonic() < deadline:
+    while jwks.request_count < count and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert clerk_jwks.jwks.request_count > fetches_before, "the stale key was not refreshed"
-    unknown = [mint_token(kid=f"ins_{uuid.uuid4().hex}", sid=f"sess_{index}") for index in range(8)]
-    others = run_in_threads(8, lambda index: verify_in_turn(unknown[index]))
-    refreshing.join(5)
+    assert jwks.request_count >= count, "the JWKS was not fetched"
 
-    assert isinstance(results.get("refresher"), SessionClaims), results
-    assert all(isinstance(result, InvalidToken) for result in others), others
+
+def test_known_key_verifies_while_an_unknown_kid_waits_on_the_endpoint(clerk_jwks, clerk_clock):
+    session_token_verify(mint_token())
+    clerk_clock.advance(30)  # an unknown kid may refetch
+    clerk_jwks.jwks.delay = 1.0
+    unknown, outcome = in_background(lambda: session_token_verify(mint_token(kid="ins_unknownKid")))
+    wait_for_requests(clerk_jwks.jwks, 2)
+
+    started = time.monotonic()
+    claims = session_token_verify(mint_token(sid="sess_another"))  # a token not verified before
+    elapsed = time.monotonic() - started
+
+    assert claims.session_id == "sess_another"
+    assert elapsed < 0.5
+    unknown.join(5)
+    assert isinstance(outcome.get("result"), InvalidToken), outcome
+
+
+def test_stale_key_verifies_at_once_while_another_thread_refreshes(clerk_jwks, clerk_clock, settings):
+    settings.CLERK_JWKS_TIMEOUT = 1.0
+    session_token_verify(mint_token())
+    clerk_clock.advance(settings.CLERK_JWKS_CACHE_SECONDS + 1)
+    clerk_jwks.jwks.mode = "hang"
+    refresher, outcome = in_background(lambda: session_token_verify(mint_token(sid="sess_refresher")))
+    wait_for_requests(clerk_jwks.jwks, 2)
+
+    started = time.monotonic()
+    claims = session_token_verify(mint_token(sid="sess_another"))
+    elapsed = time.monotonic() - started
+
+    assert claims.session_id == "sess_another"
+    assert elapsed < 0.5
+    refresher.join(5)
+    # The refresh timed out; the refresher was served the stale key too.
+    assert isinstance(outcome.get("result"), SessionClaims), outcome
+    assert clerk_jwks.jwks.request_count == 2
+
+
+def test_jwks_redirect_is_not_followed(clerk_jwks, caplog):
+    caplog.set_level(logging.ERROR, logger="challengeapp.identity")
+    with FakeJwks([signing_key()]) as elsewhere:
+        clerk_jwks.jwks.mode = "redirect"
+        clerk_jwks.jwks.redirect_to = elsewhere.url
+
+        with pytest.raises(IdentityUnavailable):
+            session_token_verify(mint_token())
+
+        # Following it would have sent the secret key's Authorization header there.
+        assert elsewhere.request_count == 0
+    assert clerk_jwks.jwks.request_count == 1
+    assert "HTTP 302" in caplog.records[-1].getMessage()
+
+
+def test_jwks_answer_over_the_size_cap_makes_identity_unavailable(clerk_jwks, caplog):
+    clerk_jwks.jwks.mode = "huge"
+    caplog.set_level(logging.ERROR, logger="challengeapp.identity")
+
+    with pytest.raises(IdentityUnavailable):
+        session_token_verify(mint_token())
+
+    assert "larger than" in caplog.records[-1].getMessage()
+
+
+def test_jwks_without_an_rs256_key_makes_identity_unavailable(clerk_jwks):
+    clerk_jwks.jwks.entries = [{**signing_key().jwk(), "alg": "RS512"}]
+
+    with pytest.raises(IdentityUnavailable):
+        session_token_verify(mint_token())
+
+
+def test_jwks_keys_that_are_no_use_are_skipped(clerk_jwks):
+    clerk_jwks.jwks.entries = [
+        {"kty": "EC", "kid": "ins_ec", "crv": "P-256", "x": "AAAA", "y": "AAAA"},
+        {"kty": "RSA", "kid": "ins_broken", "n": "not base64!", "e": "AQAB"},
+        "not a key",
+        signing_key().jwk(),
+    ]
+
+    assert session_token_verify(mint_token()).user_id == TEST_USER_ID
+
+
+def test_jwks_url_that_is_not_http_makes_identity_unavailable(clerk_jwks, settings, caplog):
+    settings.CLERK_JWKS_URL = "file:///etc/passwd"
+    caplog.set_level(logging.ERROR, logger="challengeapp.identity")
+
+    for _ in range(3):
+        with pytest.raises(IdentityUnavailable):
+            session_token_verify(mint_token())
+
+    assert len([r for r in caplog.records if r.name == "challengeapp.identity"]) == 1
 
 
 @pytest.mark.parametrize("mode", ["error", "garbage", "hang", "trickle"])
@@ -473,10 +536,10 @@ def test_jwks_unreachable_makes_identity_unavailable(clerk_jwks, settings):
         session_token_verify(mint_token())
 
 
-def test_jwks_down_with_a_warm_cache_keeps_verifying(clerk_jwks, clock, settings):
+def test_jwks_down_with_a_warm_cache_keeps_verifying(clerk_jwks, clerk_clock, settings):
     session_token_verify(mint_token())
     clerk_jwks.jwks.mode = "error"
-    clock.advance(settings.CLERK_JWKS_CACHE_SECONDS + 1)  # stale: a refresh is attempted and fails
+    clerk_clock.advance(settings.CLERK_JWKS_CACHE_SECONDS + 1)  # stale: a refresh is attempted and fails
 
     assert session_token_verify(mint_token()).user_id == TEST_USER_ID
     assert clerk_jwks.jwks.request_count == 2
@@ -484,12 +547,12 @@ def test_jwks_down_with_a_warm_cache_keeps_verifying(clerk_jwks, clock, settings
         session_token_verify(mint_token(kid="ins_unknownKid"))
 
 
-def test_jwks_recovers_after_an_outage(clerk_jwks, clock):
+def test_jwks_recovers_after_an_outage(clerk_jwks, clerk_clock):
     clerk_jwks.jwks.mode = "error"
     with pytest.raises(IdentityUnavailable):
         session_token_verify(mint_token())
     clerk_jwks.jwks.mode = "ok"
-    clock.advance(30)
+    clerk_clock.advance(30)
 
     assert session_token_verify(mint_token()).user_id == TEST_USER_ID
 
@@ -552,10 +615,10 @@ def test_dev_key_file_made_by_another_process_is_used(dev_sign_in):
 def test_dev_key_created_by_racing_writers_is_one_whole_key(tmp_path):
     path = tmp_path / "race" / "key.pem"
 
-    results = run_in_threads(8, lambda index: identity._dev_key_create(path))
+    results = run_in_threads(8, lambda index: _dev_key_create(path))
 
     assert results == [None] * 8
-    assert identity._dev_key_load_or_create(path).kid.startswith("ins_dev_")
+    assert _dev_key_load_or_create(path).kid.startswith("ins_dev_")
     assert [p.name for p in path.parent.iterdir()] == ["key.pem"]
 
 

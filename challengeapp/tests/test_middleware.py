@@ -57,19 +57,9 @@ def clerk(request):
 
 
 @pytest.fixture
-def clock(monkeypatch):
+def clock(clerk_clock):
     """The JWKS cache's clock, moved forward instead of sleeping."""
-
-    class Clock:
-        offset = 0.0
-
-        def advance(self, seconds: float) -> None:
-            self.offset += seconds
-
-    fake = Clock()
-    real = identity._monotonic
-    monkeypatch.setattr(identity, "_monotonic", lambda: real() + fake.offset)
-    return fake
+    return clerk_clock
 
 
 def now() -> int:
@@ -421,11 +411,22 @@ def test_a_signed_in_learner_gets_clerks_user_button(clerk_pem):
     assert 'action="/sign-out/"' not in text(response)  # Clerk's button signs out, not our form
 
 
-def test_sign_out_hands_over_to_clerk(clerk_pem):
+def test_sign_out_asks_on_get_and_hands_over_to_clerk_only_on_a_post_with_csrf(clerk_pem):
+    # GET only asks: a link or an <img> on another site must not sign a learner out.
     for response in (Client().get("/sign-out/"), page_get(clerk_pem.token(), "/sign-out/")):
         assert response.status_code == 200
-        assert "data-clerk-sign-out" in text(response)
+        assert "data-clerk-sign-out" not in text(response)
+        assert 'method="post"' in text(response)
         clerk_js_script(response)
+
+    browser = Client(enforce_csrf_checks=True)
+    assert browser.post("/sign-out/").status_code == 403  # no CSRF token: refused
+
+    form = browser.get("/sign-out/")
+    token = form.cookies["csrftoken"].value
+    response = browser.post("/sign-out/", {"csrfmiddlewaretoken": token})
+    assert response.status_code == 200
+    assert "data-clerk-sign-out" in text(response)
 
 
 @pytest.mark.parametrize("path", ["/sign-in/", "/sign-out/", "/"])

@@ -8,7 +8,7 @@ claim set, and a JWKS server on 127.0.0.1.
 
     with FakeJwks([signing_key()]) as jwks:        # serves {"keys": [...]}, counts requests
         jwks.set_keys([signing_key(), new_key])    # rotation
-        jwks.mode = "error" | "hang" | "trickle" | "garbage" | "ok"
+        jwks.mode = "error" | "hang" | "trickle" | "garbage" | "huge" | "redirect" | "ok"
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def rotated_signing_key() -> SigningKey:
 
 
 def session_claims(**overrides: Any) -> dict[str, Any]:
-    """Clerk's session-token claim set (integrations.md A.2), with overrides; OMIT drops a claim."""
+    """Clerk's session-token claim set (version 2), with overrides; OMIT drops a claim."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": TEST_USER_ID,
@@ -142,14 +142,17 @@ class FakeJwks:
 
     `mode`: "ok" serves the key set; "error" answers 500; "hang" accepts and never answers (until
     stopped); "trickle" answers one byte every 50 ms (for 3 s); "garbage" answers 200 with a body that is not
-    a JWKS. `delay` (seconds) slows "ok"
-    answers, so concurrent callers overlap.
+    a JWKS; "huge" answers the key set padded past 256 KB; "redirect" answers 302 to `redirect_to`.
+    `delay` (seconds) slows "ok" answers, so concurrent callers overlap. `entries`, when set, is
+    served as the "keys" list instead of the keys' JWKs.
     """
 
     def __init__(self, keys: list[SigningKey] | None = None) -> None:
         self.keys = list(keys if keys is not None else [signing_key()])
         self.mode = "ok"
         self.delay = 0.0
+        self.redirect_to = ""
+        self.entries: list[dict[str, Any]] | None = None
         self.request_count = 0
         self.authorizations: list[str | None] = []
         self._count_lock = threading.Lock()
@@ -215,10 +218,19 @@ class FakeJwks:
                 if mode == "garbage":
                     self._answer(200, b"<html>not a key set</html>")
                     return
+                if mode == "redirect":
+                    self.send_response(302)
+                    self.send_header("Location", fake.redirect_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if fake.delay:
                     time.sleep(fake.delay)
-                body = json.dumps({"keys": [key.jwk() for key in fake.keys]}).encode()
-                self._answer(200, body)
+                entries = fake.entries if fake.entries is not None else [key.jwk() for key in fake.keys]
+                document: dict[str, Any] = {"keys": entries}
+                if mode == "huge":
+                    document["padding"] = "x" * 300_000
+                self._answer(200, json.dumps(document).encode())
 
             def _answer(self, status: int, body: bytes) -> None:
                 self.send_response(status)

@@ -3,11 +3,13 @@
     from challengeapp.tests.fakes.clerk_fixtures import clerk_pem, clerk_jwks  # noqa: F401
 
 Both answer a `ClerkTestSetup`: `setup.token(**claim_overrides)` mints a genuine session token for
-the configured instance; `setup.jwks` is the FakeJwks server (clerk_jwks only).
+the configured instance; `setup.jwks` is the FakeJwks server (clerk_jwks only). `clerk_clock`
+moves the key and token caches' clock forward instead of sleeping.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +27,7 @@ from challengeapp.tests.fakes.clerk import (
     mint_token,
     signing_key,
 )
+from config.settings import content_security_policy
 
 
 @dataclass
@@ -43,6 +46,7 @@ def _use_clerk(settings, *, jwt_key: str, jwks_url: str, secret_key: str) -> Non
     settings.CLERK_ENABLED = True
     settings.CLERK_PUBLISHABLE_KEY = TEST_PUBLISHABLE_KEY
     settings.CLERK_FRONTEND_API_HOST = TEST_FRONTEND_API_HOST
+    settings.CONTENT_SECURITY_POLICY = content_security_policy(TEST_FRONTEND_API_HOST)
     settings.CLERK_ISSUER = TEST_ISSUER
     settings.CLERK_AUTHORIZED_PARTIES = [TEST_AUTHORIZED_PARTY]
     settings.CLERK_JWT_KEY = jwt_key
@@ -72,3 +76,22 @@ def clerk_jwks(settings) -> Iterator[ClerkTestSetup]:
         _use_clerk(settings, jwt_key="", jwks_url=jwks.url, secret_key="sk_test_x")
         settings.CLERK_JWKS_TIMEOUT = 2.0
         yield ClerkTestSetup(key=key, jwks=jwks)
+
+
+@pytest.fixture
+def clerk_clock(monkeypatch):
+    """The clock of the JWKS cache and of the verified-token cache, moved forward by tests instead of
+    sleeping. Both read time.monotonic (PyJWT's JWKS client and cache call it directly), so it is
+    shifted for the whole process while the test runs; durations measured within a step still hold.
+    """
+
+    class Clock:
+        offset = 0.0
+
+        def advance(self, seconds: float) -> None:
+            self.offset += seconds
+
+    fake = Clock()
+    real = time.monotonic
+    monkeypatch.setattr(time, "monotonic", lambda: real() + fake.offset)
+    return fake

@@ -3,23 +3,23 @@
 The only module that imports `openai`. Every failure leaves `generate()` as a GenerationError with
 a message a learner can read, a `cause` for the log and the upstream request id when there is one.
 
-Retry policy (the SDK's own retries are off, so a slow upstream cannot hold a web worker for
-minutes): at most one extra request for a transient fault (timeout, connection error, 429 without
-a long Retry-After, 5xx), plus at most one to fall back from json_schema to json_object on a server
-that does not support structured outputs. A timed-out request that is retried can therefore take
-up to twice OPENAI_TIMEOUT; gunicorn's worker timeout must allow for that.
+Retry policy, so a slow upstream cannot hold a web worker for minutes: the SDK's own retries, cut
+to one (max_retries=1) for a transient fault (timeout, connection error, 408, 409, 429, 5xx), plus
+at most one request to fall back from json_schema to json_object on a server that does not support
+structured outputs; the two calls share the one retry. A 429 is not retried when its Retry-After is
+longer than a few seconds or the account is out of credit (see _WebRequestOpenAI). A timed-out
+request that is retried can therefore take up to twice OPENAI_TIMEOUT; gunicorn's worker timeout
+must allow for that.
 """
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import logging
 import os
 import threading
-import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import openai
 from django.conf import settings
@@ -37,6 +37,9 @@ from challengeapp.services.errors import GenerationError, InvalidModelOutput
 from challengeapp.services.parsing import challenge_draft_parse
 from challengeapp.services.providers import GeneratedChallenge, GenerationRequest
 
+if TYPE_CHECKING:
+    import httpx2
+
 logger = logging.getLogger(__name__)
 
 PROVIDER_NAME = "openai"
@@ -48,9 +51,10 @@ MAX_COMPLETION_TOKENS = 4000
 MAX_MODEL_NAME_CHARS = Challenge._meta.get_field("model_name").max_length or 100
 MAX_RECENT_TITLES = 20
 MAX_RECENT_TITLE_CHARS = 80
-# Pause before the one transient retry; Retry-After is honoured up to the longer bound, and a
-# longer Retry-After means "not now": no retry, the learner is told to try again later.
-RETRY_BACKOFF_SECONDS = 0.25
+# One extra request for a transient fault; the SDK waits its own short backoff before it.
+MAX_RETRIES = 1
+# A Retry-After up to this long is waited for before the one retry; a longer one means "not now":
+# no retry, the learner is told to try again later.
 MAX_RETRY_AFTER_SECONDS = 3.0
 
 NOT_CONFIGURED = (
@@ -216,7 +220,7 @@ def _recent_titles(titles: tuple[str, ...]) -> list[str]:
 
 
 def _generate(*, messages: list[dict[str, str]]) -> GeneratedChallenge:
-    completion = _complete_with_retries(messages=messages)
+    completion = _complete_with_fallback(messages=messages)
     try:
         draft = challenge_draft_parse(completion.content)
     except InvalidModelOutput as error:
@@ -235,29 +239,22 @@ def _generate(*, messages: list[dict[str, str]]) -> GeneratedChallenge:
     )
 
 
-def _complete_with_retries(*, messages: list[dict[str, str]]) -> _Completion:
+def _complete_with_fallback(*, messages: list[dict[str, str]]) -> _Completion:
     try:
         client = _client()
+        try:
+            return _complete(client=client, messages=messages, response_format=JSON_SCHEMA_FORMAT)
+        except openai.APIStatusError as error:
+            if not _rejects_json_schema(error):
+                raise
+            logger.info("Server rejected json_schema; retrying with json_object")
+            # The two calls share the one transient retry. The SDK's exception does not say
+            # whether the rejection came on a retry, but the request it sent numbers the attempt.
+            if error.response.request.headers.get("x-stainless-retry-count", "0") != "0":
+                client = client.with_options(max_retries=0)
+            return _complete(client=client, messages=messages, response_format=JSON_OBJECT_FORMAT)
     except openai.OpenAIError as error:
         raise _generation_error(error) from error
-    response_format = JSON_SCHEMA_FORMAT
-    transient_retry_used = False
-    while True:  # at most three requests: the schema fallback and one transient retry
-        try:
-            return _complete(client=client, messages=messages, response_format=response_format)
-        except openai.APIError as error:
-            if response_format is JSON_SCHEMA_FORMAT and _rejects_json_schema(error):
-                logger.info("Server rejected json_schema; retrying with json_object")
-                response_format = JSON_OBJECT_FORMAT
-                continue
-            delay = _transient_retry_delay(error)
-            if delay is None or transient_retry_used:
-                raise _generation_error(error) from error
-            logger.info("Transient OpenAI failure (%s); retrying once", type(error).__name__)
-            transient_retry_used = True
-            time.sleep(delay)
-        except openai.OpenAIError as error:
-            raise _generation_error(error) from error
 
 
 def _complete(
@@ -315,42 +312,6 @@ def _rejects_json_schema(error: openai.APIError) -> bool:
     return "response_format" in said or "json_schema" in said
 
 
-def _transient_retry_delay(error: openai.APIError) -> float | None:
-    """Seconds to wait before the one retry, or None when retrying cannot help."""
-    if isinstance(error, (openai.APIConnectionError, openai.InternalServerError)):
-        return RETRY_BACKOFF_SECONDS
-    if isinstance(error, openai.RateLimitError):
-        # Out of credit is not going to change in a second.
-        if error.code == "insufficient_quota":
-            return None
-        retry_after = _retry_after_seconds(error.response.headers)
-        if retry_after is None:
-            return RETRY_BACKOFF_SECONDS
-        return retry_after if retry_after <= MAX_RETRY_AFTER_SECONDS else None
-    return None
-
-
-def _retry_after_seconds(headers: Any) -> float | None:
-    milliseconds = headers.get("retry-after-ms")
-    if milliseconds:
-        try:
-            return max(float(milliseconds) / 1000, 0.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:  # the other form HTTP allows: a date
-        date = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(date.timestamp() - time.time(), 0.0)
-
-
 def _generation_error(error: openai.OpenAIError) -> GenerationError:
     """The learner-readable GenerationError for an SDK exception."""
     request_id = _request_id(error)
@@ -381,10 +342,49 @@ def _request_id(error: openai.OpenAIError) -> str:
     return str(headers.get("x-request-id") or "") if headers is not None else ""
 
 
+class _WebRequestOpenAI(openai.OpenAI):
+    """The SDK's client, with two more reasons not to retry a 429.
+
+    The SDK retries every 429 and waits for any Retry-After up to two minutes, with no setting for
+    either; a learner waiting on a web request should be told "try again later" instead. Only the
+    server can steer the SDK (`x-should-retry: false`), so this extends the SDK's own retry
+    decision, reusing its Retry-After parsing. Both are private hooks: the long Retry-After tests
+    fail if an SDK upgrade renames them.
+    """
+
+    def _should_retry(self, response: httpx2.Response) -> bool:
+        if response.status_code == 429:
+            retry_after = self._parse_retry_after_header(response.headers)
+            if retry_after is not None and retry_after > MAX_RETRY_AFTER_SECONDS:
+                return False
+            if _error_code(response) == "insufficient_quota":
+                return False  # out of credit is not going to change in a second
+        return super()._should_retry(response)
+
+
+def _error_code(response: httpx2.Response) -> object:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error.get("code") if isinstance(error, dict) else None
+
+
 # One client per process: it holds the connection pool. Rebuilt when the settings it was built
 # from change (tests override them; a deployment never does at run time).
 _client_lock = threading.Lock()
 _cached_client: tuple[tuple[str, str, float], openai.OpenAI] | None = None
+
+
+def openai_client_warm() -> None:
+    """Build the shared client now (ChallengeAppConfig.ready() calls this when a key is set), so
+    the first generation after a deploy does not pay for importing the SDK and building it.
+
+    With gunicorn's preload_app this runs in the master before it forks: the client has opened no
+    connection yet, so every worker starts with an empty pool of its own."""
+    if settings.OPENAI_API_KEY:
+        _client()
 
 
 def _client() -> openai.OpenAI:
@@ -397,6 +397,8 @@ def _client() -> openai.OpenAI:
     key = (api_key, base_url, float(settings.OPENAI_TIMEOUT))
     with _client_lock:
         if _cached_client is None or _cached_client[0] != key:
-            client = openai.OpenAI(api_key=api_key, base_url=base_url, timeout=key[2], max_retries=0)
+            client = _WebRequestOpenAI(
+                api_key=api_key, base_url=base_url, timeout=key[2], max_retries=MAX_RETRIES
+            )
             _cached_client = (key, client)
         return _cached_client[1]

@@ -198,12 +198,6 @@ def _warnings_captured(caplog):
     caplog.set_level(logging.WARNING, logger=GENERATION_LOGGER)
 
 
-@pytest.fixture
-def no_retry_pause(monkeypatch):
-    # The provider's one transient retry waits a quarter of a second; the tests need not.
-    monkeypatch.setattr(openai_provider, "RETRY_BACKOFF_SECONDS", 0.0)
-
-
 # --- A valid model answer ------------------------------------------------------------------------
 
 
@@ -361,7 +355,7 @@ FAULT_IDS = [fault.name for fault in FAULTS]
 
 
 @pytest.fixture
-def failing_model(request, fake_openai: FakeOpenAIServer, settings, monkeypatch, no_retry_pause) -> Fault:
+def failing_model(request, fake_openai: FakeOpenAIServer, settings, monkeypatch) -> Fault:
     fault: Fault = request.param
     fault.arrange(fake_openai, settings, monkeypatch)
     return fault
@@ -414,9 +408,7 @@ def test_a_failing_model_via_the_api(failing_model: Fault, learner, caplog):
     assert_cost_nothing_and_logged_once(failing_model, learner, caplog)
 
 
-def test_a_timed_out_generation_answers_in_about_two_timeouts(
-    learner_client, fake_openai, settings, no_retry_pause
-):
+def test_a_timed_out_generation_answers_in_about_two_timeouts(learner_client, fake_openai, settings):
     settings.OPENAI_TIMEOUT = 0.5
     fake_openai.default = Hang(10)
     started = time.monotonic()
@@ -432,7 +424,7 @@ def test_a_timed_out_generation_answers_in_about_two_timeouts(
 
 
 @pytest.fixture
-def model_down(fake_openai: FakeOpenAIServer, settings, no_retry_pause) -> FakeOpenAIServer:
+def model_down(fake_openai: FakeOpenAIServer, settings) -> FakeOpenAIServer:
     settings.GENERATION_FALLBACK_TO_BANK = True
     fake_openai.default = ErrorReply(503, "Overloaded.", request_id="req_down")
     return fake_openai

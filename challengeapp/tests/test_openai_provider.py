@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,8 +45,9 @@ CHALLENGE: dict[str, Any] = {
 }
 CONTENT = json.dumps(CHALLENGE)
 REQUEST = GenerationRequest(difficulty=Difficulty.MEDIUM, topic=Topic.PYTHON)
-# Tells the SDK-free retry policy to wait 1 ms: keeps the retry tests fast.
+# A Retry-After short enough to wait for (1 ms): the SDK retries after it.
 RETRY_SOON = {"retry-after-ms": "1"}
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def generate(request: GenerationRequest = REQUEST) -> Any:
@@ -137,7 +142,45 @@ def test_client_is_reused_and_rebuilt_when_settings_change(fake_openai: FakeOpen
 
     assert rebuilt is not first
     assert rebuilt.timeout == 7.0
-    assert rebuilt.max_retries == 0
+    assert rebuilt.max_retries == 1
+
+
+# What a fresh process has loaded once Django has started (as gunicorn's master does).
+STARTUP_PROBE = """
+import json, sys
+import django
+django.setup()
+provider = sys.modules.get("challengeapp.services.openai_provider")
+print(json.dumps({
+    "openai_imported": "openai" in sys.modules,
+    "client_built": provider is not None and provider._cached_client is not None,
+}))
+"""
+
+
+def loaded_at_startup(**environment: str) -> dict[str, bool]:
+    env = {name: value for name, value in os.environ.items() if name != "OPENAI_API_KEY"}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", DEBUG="1", **environment)
+    finished = subprocess.run(
+        [sys.executable, "-c", STARTUP_PROBE],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
+    return json.loads(finished.stdout.strip().splitlines()[-1])
+
+
+def test_with_a_key_the_client_is_built_at_startup() -> None:
+    # The first generation after a deploy does not pay for importing the SDK and building it.
+    assert loaded_at_startup(OPENAI_API_KEY="sk-test") == {"openai_imported": True, "client_built": True}
+
+
+def test_without_a_key_openai_is_never_imported() -> None:
+    assert loaded_at_startup() == {"openai_imported": False, "client_built": False}
 
 
 # --- The request we send ----------------------------------------------------------------------
@@ -261,6 +304,23 @@ def test_422_also_falls_back_to_json_object(fake_openai: FakeOpenAIServer) -> No
     ]
 
 
+def test_a_rejection_on_the_retry_leaves_the_fallback_no_retry(fake_openai: FakeOpenAIServer) -> None:
+    # The two calls share the one transient retry, so a timeout never comes three times.
+    fake_openai.enqueue(ErrorReply(500, "The server had an error."))
+    fake_openai.default = json_schema_unsupported(
+        ErrorReply(500, "The server had an error.", request_id="req_500")
+    )
+
+    error = generation_error()
+
+    assert (error.cause, error.upstream_request_id) == ("upstream_5xx", "req_500")
+    assert [sent.response_format["type"] for sent in fake_openai.chat_requests] == [
+        "json_schema",
+        "json_schema",
+        "json_object",
+    ]
+
+
 def test_fallback_and_transient_retry_make_at_most_three_requests(fake_openai: FakeOpenAIServer) -> None:
     fake_openai.default = json_schema_unsupported(
         ErrorReply(500, "The server had an error.", request_id="req_500")
@@ -343,10 +403,13 @@ def test_rate_limit_then_success(fake_openai: FakeOpenAIServer) -> None:
 @pytest.mark.parametrize(
     "reply",
     [
+        # The SDK itself would wait for this one (up to two minutes) and then retry.
+        ErrorReply(429, "Rate limit reached.", request_id="req_429", headers={"retry-after": "30"}),
+        ErrorReply(429, "Rate limit reached.", request_id="req_429", headers={"retry-after-ms": "20000"}),
         ErrorReply(429, "Rate limit reached.", request_id="req_429", headers={"retry-after": "3600"}),
         ErrorReply(429, "You exceeded your current quota.", code="insufficient_quota", request_id="req_429"),
     ],
-    ids=["long retry-after", "out of credit"],
+    ids=["retry-after 30 s", "retry-after-ms 20 s", "retry-after an hour", "out of credit"],
 )
 def test_rate_limits_that_will_not_clear_soon_are_not_retried(
     fake_openai: FakeOpenAIServer, reply: ErrorReply
@@ -373,10 +436,12 @@ def test_server_errors_are_retried_once(fake_openai: FakeOpenAIServer, status: i
     assert len(fake_openai.chat_requests) == 2
 
 
-def test_server_error_then_success(fake_openai: FakeOpenAIServer) -> None:
-    fake_openai.enqueue(ErrorReply(502, "Bad gateway."), Reply(CONTENT))
+@pytest.mark.parametrize("status", [500, 502])
+def test_server_error_then_success(fake_openai: FakeOpenAIServer, status: int) -> None:
+    fake_openai.enqueue(ErrorReply(status, "The server had an error."), Reply(CONTENT))
 
     assert generate().draft.title == CHALLENGE["title"]
+    assert len(fake_openai.chat_requests) == 2
 
 
 def test_server_that_never_answers_times_out(fake_openai: FakeOpenAIServer, settings) -> None:

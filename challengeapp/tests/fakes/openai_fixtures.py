@@ -25,6 +25,9 @@ def fake_openai(settings, monkeypatch) -> Iterator[FakeOpenAIServer]:
     settings.OPENAI_TIMEOUT = FAKE_TIMEOUT_SECONDS
     # The SDK reads OPENAI_BASE_URL from the environment, as it does in production.
     monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    # No pause before the SDK's retry (its backoff, not a Retry-After, which is still honoured):
+    # the tests count requests, and a missing constant after an SDK upgrade fails them loudly.
+    monkeypatch.setattr("openai._base_client.INITIAL_RETRY_DELAY", 0.0)
     try:
         yield server
     finally:

@@ -49,9 +49,14 @@ serve-production: $(VENV)/.installed-run
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/gunicorn -c config/gunicorn.conf.py config.wsgi:application
 
+# `check --deploy` on the configuration production runs with: DEBUG off, Clerk on (a throwaway public
+# key: nothing is verified here), the development sign-in off. Any warning fails.
 check-deploy: $(VENV)/.installed-run
 	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-check-deploy-$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')} \
-	DEV_SIGN_IN=1 ALLOWED_HOSTS=codedrill.example $(BIN)/python manage.py check --deploy --fail-level WARNING
+	ALLOWED_HOSTS=codedrill.example CLERK_AUTHORIZED_PARTIES=https://codedrill.example \
+	CLERK_PUBLISHABLE_KEY=pk_live_$$(printf 'clerk.codedrill.example$$' | base64) \
+	CLERK_JWT_KEY="$$($(BIN)/python -c 'from cryptography.hazmat.primitives.asymmetric import rsa; from cryptography.hazmat.primitives import serialization as s; print(rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo).decode())')" \
+	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

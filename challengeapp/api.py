@@ -2,8 +2,14 @@
 
 Bearer tokens only (the middleware ignores cookies under /api/), so there is no CSRF to guard
 against. Errors are always JSON `{"detail": …}`: 400 malformed JSON, 401 no or invalid token,
-404 not yours, 405 wrong method, 422 invalid fields, 429 quota spent, 502 the model failed,
-503 busy. Never an HTML page, never a 500.
+404 not yours, 405 wrong method, 422 invalid fields, 429 quota spent or too many generations
+under way for this learner, 502 the model failed, 503 busy. Never an HTML page, never a 500.
+
+Input is parsed strictly: numbers in query strings are ASCII digits within bounds, a parameter
+given twice is refused, and a JSON body with a key given twice is malformed.
+
+Those front ends grade in the browser from `correct_answer_id` and never call the answer route;
+CodeDrill's own pages keep the key on the server until the learner has answered.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import random
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -33,15 +40,16 @@ INVALID_DIFFICULTY = "difficulty must be one of: easy, medium, hard."
 INVALID_TOPIC = "topic must be one of: " + ", ".join(Topic.values) + "."
 INVALID_ANSWER = "answer_id must be an integer from 0 to 3."
 INVALID_LIMIT = "limit must be an integer from 1 to 100."
-INVALID_OFFSET = "offset must be an integer of 0 or more."
+INVALID_OFFSET = "offset must be an integer from 0 to 1000000000."
+REPEATED_PARAMETER = "{name} is given more than once."
 QUOTA_EXCEEDED = "Daily quota exceeded"
 NOT_FOUND = "Not found."
 METHOD_NOT_ALLOWED = "Method not allowed."
-SERVER_ERROR = "Something went wrong on our side. Nothing was changed; try again."
 
-HISTORY_DEFAULT_LIMIT = 50
 HISTORY_MAX_LIMIT = 100
+MAX_OFFSET = 1_000_000_000
 MAX_BODY_BYTES = 64 * 1024
+ASCII_DIGITS = re.compile(r"[0-9]{1,10}")
 
 _topic_rng = random.SystemRandom()
 
@@ -89,12 +97,30 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
     if len(raw) > MAX_BODY_BYTES:
         raise ApiError(400, BODY_TOO_LARGE)
     try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
+        data = json.loads(raw, object_pairs_hook=_object_without_repeated_keys)
+    except (ValueError, RecursionError):  # bad UTF-8 and repeated keys are ValueErrors too
         raise ApiError(400, MALFORMED_JSON) from None
     if not isinstance(data, dict):
         raise ApiError(422, BODY_NOT_OBJECT)
     return data
+
+
+def _object_without_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        raise ValueError("a key is given more than once")
+    return data
+
+
+def prompt_with_code(challenge: Challenge) -> str:
+    """The question with its code as a fenced Markdown block after it: the seed front ends show
+    only `prompt`. The fence is longer than any run of backticks in the code, so code cannot
+    close it early."""
+    if not challenge.code:
+        return challenge.question
+    longest_run = max((len(run) for run in re.findall(r"`+", challenge.code)), default=0)
+    fence = "`" * max(3, longest_run + 1)
+    return f"{challenge.question}\n\n{fence}{challenge.code_language}\n{challenge.code}\n{fence}"
 
 
 def challenge_json(challenge: Challenge) -> dict[str, Any]:
@@ -103,7 +129,7 @@ def challenge_json(challenge: Challenge) -> dict[str, Any]:
         "difficulty": challenge.difficulty,
         "topic": challenge.topic,
         "title": challenge.title,
-        "prompt": challenge.question,
+        "prompt": prompt_with_code(challenge),
         "code": challenge.code,
         "code_language": challenge.code_language,
         "options": challenge.options,
@@ -121,7 +147,9 @@ def quota(request: HttpRequest) -> HttpResponse:
         {
             "user_id": request.user.username,
             "quota_remaining": status.remaining,
-            "last_reset_date": status.day.isoformat(),
+            # The start of the current quota day, with its offset (the seed front ends compute
+            # "next reset" from it).
+            "last_reset_date": status.starts_at.isoformat(),
             "daily_limit": status.daily_limit,
             "resets_at": status.resets_at.isoformat(),
         }
@@ -146,7 +174,7 @@ def generate_challenge(request: HttpRequest) -> HttpResponse:
         status = quota_status(user=request.user)
         raise ApiError(429, QUOTA_EXCEEDED, resets_at=status.resets_at.isoformat()) from None
     except GenerationError as error:
-        raise ApiError(503 if error.cause == "busy" else 502, error.message) from None
+        raise ApiError(error.http_status, error.message) from None
     return JsonResponse(challenge_json(challenge), status=201)
 
 
@@ -172,26 +200,28 @@ def answer(request: HttpRequest, challenge_id: int) -> HttpResponse:
     )
 
 
-def _query_int(
-    request: HttpRequest, name: str, default: int, *, low: int, high: int | None, message: str
-) -> int:
-    raw = request.GET.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or len(raw) > 9:
+def query_int(request: HttpRequest, name: str, *, low: int, high: int, message: str) -> int | None:
+    """A query-string integer: ASCII digits only (str.isdigit() would take "²" or "①"), within
+    [low, high]; None when absent or empty. A parameter given twice is refused."""
+    values = request.GET.getlist(name)
+    if len(values) > 1:
+        raise ApiError(422, REPEATED_PARAMETER.format(name=name))
+    raw = values[0] if values else ""
+    if raw == "":
+        return None
+    if not ASCII_DIGITS.fullmatch(raw):
         raise ApiError(422, message)
     value = int(raw)
-    if value < low or (high is not None and value > high):
+    if not low <= value <= high:
         raise ApiError(422, message)
     return value
 
 
 @api_view("GET")
 def history(request: HttpRequest) -> HttpResponse:
-    limit = _query_int(
-        request, "limit", HISTORY_DEFAULT_LIMIT, low=1, high=HISTORY_MAX_LIMIT, message=INVALID_LIMIT
-    )
-    offset = _query_int(request, "offset", 0, low=0, high=None, message=INVALID_OFFSET)
+    """Newest first. Without `limit`, the whole history (the seed front ends show all of it)."""
+    limit = query_int(request, "limit", low=1, high=HISTORY_MAX_LIMIT, message=INVALID_LIMIT)
+    offset = query_int(request, "offset", low=0, high=MAX_OFFSET, message=INVALID_OFFSET) or 0
     challenges = history_slice(user=request.user, limit=limit, offset=offset)
     items = []
     for challenge in challenges:
@@ -206,20 +236,3 @@ def history(request: HttpRequest) -> HttpResponse:
             }
         )
     return JsonResponse(items, safe=False)
-
-
-def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """404 for the whole site: JSON under /api/, the HTML page elsewhere."""
-    if request.path.startswith("/api/"):
-        return error_response(404, NOT_FOUND)
-    from django.views.defaults import page_not_found
-
-    return page_not_found(request, exception)
-
-
-def server_error(request: HttpRequest) -> HttpResponse:
-    if request.path.startswith("/api/"):
-        return error_response(500, SERVER_ERROR)
-    from django.views.defaults import server_error as html_server_error
-
-    return html_server_error(request)

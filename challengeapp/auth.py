@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django_htmx.http import HttpResponseClientRedirect
 
-from challengeapp.services.errors import IdentityUnavailable, InvalidToken
+from challengeapp.services.errors import IdentityUnavailable, InvalidToken, LearnerRefused
 from challengeapp.services.identity import IDENTITY_UNAVAILABLE
 
 NOT_SIGNED_IN = "Sign in to continue."
@@ -68,7 +68,12 @@ def api_learner_required(view: Callable[..., HttpResponse]) -> Callable[..., Htt
         error = getattr(request, "auth_error", None)
         if isinstance(error, IdentityUnavailable):
             return JsonResponse({"detail": IDENTITY_UNAVAILABLE}, status=503)
-        detail = INVALID_SESSION if isinstance(error, InvalidToken) else NOT_SIGNED_IN
+        if isinstance(error, LearnerRefused):
+            detail = error.message
+        elif isinstance(error, InvalidToken):
+            detail = INVALID_SESSION
+        else:
+            detail = NOT_SIGNED_IN
         response = JsonResponse({"detail": detail}, status=401)
         response["WWW-Authenticate"] = 'Bearer realm="codedrill"'
         return response

@@ -107,6 +107,11 @@ class Quota(models.Model):
     )
     used = models.PositiveIntegerField(default=0)
     day = models.DateField()
+    # Generations under way for this learner, bounded per learner (services/generation.py);
+    # `in_flight_since` is when the latest one started, so a count left behind by a process that
+    # died mid-generation expires instead of locking the learner out.
+    in_flight = models.PositiveSmallIntegerField(default=0)
+    in_flight_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -126,3 +131,14 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} ({self.svix_id})"
+
+
+class DeletedLearner(models.Model):
+    """A Clerk user deleted in Clerk: their data is gone, and this id never becomes a learner again
+    (a still-valid session token or a late `user.created` must not re-create them)."""
+
+    clerk_id = models.CharField(max_length=150, unique=True)
+    deleted_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Deleted learner {self.clerk_id}"

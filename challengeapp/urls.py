@@ -1,12 +1,15 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from challengeapp import api, views, webhooks
+from challengeapp.converters import RowIdConverter
+
+register_converter(RowIdConverter, "id")
 
 urlpatterns = [
     path("", views.practice, name="practice"),
     path("challenges/generate/", views.challenge_generate_view, name="challenge-generate"),
-    path("challenges/<int:challenge_id>/", views.challenge_detail, name="challenge-detail"),
-    path("challenges/<int:challenge_id>/answer/", views.challenge_answer, name="challenge-answer"),
+    path("challenges/<id:challenge_id>/", views.challenge_detail, name="challenge-detail"),
+    path("challenges/<id:challenge_id>/answer/", views.challenge_answer, name="challenge-answer"),
     path("history/", views.history, name="history"),
     path("sign-in/", views.sign_in, name="sign-in"),
     path("sign-out/", views.sign_out, name="sign-out"),
@@ -14,6 +17,6 @@ urlpatterns = [
     path("webhooks/clerk", webhooks.clerk_webhook, name="clerk-webhook"),
     path("api/quota", api.quota, name="api-quota"),
     path("api/generate-challenge", api.generate_challenge, name="api-generate"),
-    path("api/challenges/<int:challenge_id>/answer", api.answer, name="api-answer"),
+    path("api/challenges/<id:challenge_id>/answer", api.answer, name="api-answer"),
     path("api/history", api.history, name="api-history"),
 ]

@@ -19,11 +19,11 @@ from challengeapp.forms import AnswerForm, DevSignInForm, GenerateForm, HistoryF
 from challengeapp.middleware import SESSION_COOKIE
 from challengeapp.models import Challenge
 from challengeapp.services.attempts import attempt_record
-from challengeapp.services.errors import GenerationError, QuotaExceeded
+from challengeapp.services.errors import GenerationError, LearnerRefused, QuotaExceeded
 from challengeapp.services.generation import challenge_generate
 from challengeapp.services.history import history_page
 from challengeapp.services.identity import dev_session_token_issue
-from challengeapp.services.learners import learner_get_or_create, learner_update
+from challengeapp.services.learners import LEARNER_INACTIVE, learner_get_or_create, learner_update
 from challengeapp.services.quota import quota_status
 
 
@@ -68,7 +68,7 @@ def challenge_generate_view(request: HtmxHttpRequest) -> HttpResponse:
             status, context = 429, {"problem": str(error), "quota_problem": True}
         except GenerationError as error:
             status, context = (
-                (503 if error.cause == "busy" else 502),
+                error.http_status,
                 {"problem": error.message, "can_retry": True},
             )
         else:
@@ -158,36 +158,54 @@ def _dev_learner_id(display_name: str, email: str) -> str:
 @require_http_methods(["GET", "POST"])
 def sign_in(request: HtmxHttpRequest) -> HttpResponse:
     next_path = _safe_next(request, request.POST.get("next") or request.GET.get("next", ""))
+    refused = getattr(request, "auth_error", None)
+    if isinstance(refused, LearnerRefused):
+        # A genuine session of a deleted or deactivated learner: say so, rather than let Clerk's
+        # JavaScript send a signed-in browser straight back to a page that refuses it.
+        return render(request, "challengeapp/sign_in.html", {"refused": refused.message}, status=403)
     if settings.CLERK_ENABLED:
         return render(request, "challengeapp/sign_in.html", {"next": next_path})
     form = DevSignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         name, email = form.cleaned_data["display_name"], form.cleaned_data["email"]
         clerk_id = _dev_learner_id(name, email)
-        learner_get_or_create(clerk_id=clerk_id)
-        learner_update(clerk_id=clerk_id, email=email, first_name=name, last_name="")
-        token = dev_session_token_issue(user_id=clerk_id, session_id=f"sess_dev_{secrets.token_hex(12)}")
-        response = redirect(next_path)
-        response.set_cookie(
-            SESSION_COOKIE,
-            token,
-            max_age=settings.DEV_SESSION_SECONDS,
-            secure=request.is_secure(),
-            httponly=True,
-            samesite="Lax",
-        )
-        return response
+        try:
+            learner = learner_get_or_create(clerk_id=clerk_id)
+        except LearnerRefused as error:
+            form.add_error(None, error.message)
+        else:
+            if not learner.is_active:
+                form.add_error(None, LEARNER_INACTIVE)
+            else:
+                return _signed_in(request, clerk_id=clerk_id, name=name, email=email, next_path=next_path)
     status = 400 if request.method == "POST" else 200
     return render(request, "challengeapp/sign_in.html", {"form": form, "next": next_path}, status=status)
 
 
+def _signed_in(request: HttpRequest, *, clerk_id: str, name: str, email: str, next_path: str) -> HttpResponse:
+    learner_update(clerk_id=clerk_id, email=email, first_name=name, last_name="")
+    token = dev_session_token_issue(user_id=clerk_id, session_id=f"sess_dev_{secrets.token_hex(12)}")
+    response = redirect(next_path)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.DEV_SESSION_SECONDS,
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 def sign_out(request: HtmxHttpRequest) -> HttpResponse:
-    if settings.CLERK_ENABLED:
-        # Clerk's JavaScript ends the Clerk session and clears its cookie, then comes back to "/".
-        return render(request, "challengeapp/sign_out.html")
+    """GET asks; only a POST (with its CSRF token) signs out, so no other site can sign a learner
+    out by linking or embedding this URL."""
     if request.method == "GET":
-        return render(request, "challengeapp/sign_out.html")
+        return render(request, "challengeapp/sign_out.html", {"confirm": True})
+    if settings.CLERK_ENABLED:
+        # Clerk's JavaScript ends the Clerk session, clears its cookie and goes to the sign-in page.
+        return render(request, "challengeapp/sign_out.html", {"confirm": False})
     response = redirect("sign-in")
     response.delete_cookie(SESSION_COOKIE, samesite="Lax")
     return response

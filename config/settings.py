@@ -149,6 +149,9 @@ OPENAI_TIMEOUT = env_float("OPENAI_TIMEOUT", 30.0)
 GENERATION_FALLBACK_TO_BANK = env_bool("GENERATION_FALLBACK_TO_BANK", False)
 # Generations in flight per process; the rest are told "busy, try again" at once.
 GENERATION_MAX_IN_FLIGHT = env_int("GENERATION_MAX_IN_FLIGHT", 32, minimum=1)
+# Generations in flight per learner, across every process; past it the learner is told at once,
+# so one account can never take the slots other learners need.
+GENERATION_MAX_IN_FLIGHT_PER_LEARNER = env_int("GENERATION_MAX_IN_FLIGHT_PER_LEARNER", 3, minimum=1)
 
 DAILY_CHALLENGE_QUOTA = env_int("DAILY_CHALLENGE_QUOTA", 50, minimum=0)
 
@@ -165,6 +168,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "corsheaders",
+    "csp",
     "challengeapp",
 ]
 
@@ -175,7 +179,7 @@ MIDDLEWARE = [
     # pads responses randomly against BREACH, since pages carry a CSRF token.
     "django.middleware.gzip.GZipMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "challengeapp.middleware.ContentSecurityPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -234,12 +238,6 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "timeout": 10,
     }
 
-# Request threads of a process take turns running Django, stepping aside while they wait on a
-# model (challengeapp/services/turns.py). On by default with SQLite, whose queries run inside the
-# process; off with PostgreSQL, where a query is a wait on the network that other threads should
-# overlap (measured with bench/turns.py; figures in the README).
-REQUEST_TURNS = env_bool("REQUEST_TURNS", DATABASES["default"]["ENGINE"].endswith("sqlite3"))
-
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -280,6 +278,33 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Health checks come over plain HTTP from the platform, never redirected.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+
+def content_security_policy(clerk_host: str) -> dict:
+    """django-csp's setting: same-origin everything; with Clerk on, exactly what Clerk's JavaScript
+    needs from its Frontend API host (scripts, API calls, its images, the inline styles and workers
+    its components make) and nothing more. The admin keeps Django's own pages unrestricted."""
+    clerk = [f"https://{clerk_host}"] if clerk_host else []
+    return {
+        "EXCLUDE_URL_PREFIXES": ["/admin/"],
+        "DIRECTIVES": {
+            "default-src": ["'self'"],
+            "script-src": ["'self'", *clerk],
+            "connect-src": ["'self'", *clerk],
+            "img-src": ["'self'", "data:", *(["https://img.clerk.com"] if clerk else [])],
+            "style-src": ["'self'", *(["'unsafe-inline'"] if clerk else [])],
+            "worker-src": ["'self'", *(["blob:"] if clerk else [])],
+            "frame-src": clerk or ["'none'"],
+            "font-src": ["'self'"],
+            "object-src": ["'none'"],
+            "base-uri": ["'self'"],
+            "form-action": ["'self'"],
+            "frame-ancestors": ["'none'"],
+        },
+    }
+
+
+CONTENT_SECURITY_POLICY = content_security_policy(CLERK_FRONTEND_API_HOST)
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"

@@ -6,5 +6,5 @@ urlpatterns = [
     path("", include("challengeapp.urls")),
 ]
 
-handler404 = "challengeapp.api.not_found"
-handler500 = "challengeapp.api.server_error"
+handler404 = "challengeapp.error_pages.not_found"
+handler500 = "challengeapp.error_pages.server_error"

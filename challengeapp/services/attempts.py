@@ -36,17 +36,16 @@ def attempt_record(*, challenge: Challenge, chosen_index: int) -> tuple[Attempt,
     except IntegrityError:
         # Two answers raced; the one stored first counts.
         attempt, created = Attempt.objects.get(challenge=challenge), False
-    # The caller renders the challenge with its answer next: no need to load it again.
-    _ATTEMPT.set_cached_value(challenge, attempt)
+    # The caller renders the challenge with its answer next: assigning the attempt to the
+    # challenge caches it there, so it is not loaded again.
+    challenge.attempt = attempt
     return attempt, created
-
-
-_ATTEMPT = Challenge.attempt.related  # the challenge -> attempt side of the one-to-one
 
 
 def _attempt_of(challenge: Challenge) -> Attempt | None:
     """The challenge's stored attempt: the one loaded with it (select_related), else from the
     database."""
-    if _ATTEMPT.is_cached(challenge):
-        return _ATTEMPT.get_cached_value(challenge)
-    return Attempt.objects.filter(challenge=challenge).first()
+    try:
+        return challenge.attempt
+    except Attempt.DoesNotExist:
+        return None

@@ -16,7 +16,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from challengeapp.models import WebhookEvent
-from challengeapp.services.errors import CodeDrillError
+from challengeapp.services.errors import CodeDrillError, LearnerRefused
 from challengeapp.services.learners import learner_delete, learner_get_or_create, learner_update
 
 logger = logging.getLogger("challengeapp.webhooks")
@@ -128,7 +128,10 @@ def _delivery_recorded(message_id: str) -> bool:
 
 def _user_created(data: Mapping[str, Any]) -> None:
     profile = _profile(data)
-    user = learner_get_or_create(clerk_id=data["id"], **profile)
+    try:
+        user = learner_get_or_create(clerk_id=data["id"], **profile)
+    except LearnerRefused:
+        return  # a late delivery for a user already deleted: they stay deleted
     # A learner who signed in before the webhook arrived already exists: bring their profile in.
     if (user.email, user.first_name, user.last_name) != (
         profile["email"],
@@ -143,7 +146,9 @@ def _user_updated(data: Mapping[str, Any]) -> None:
 
 
 def _user_deleted(data: Mapping[str, Any]) -> None:
-    learner_delete(clerk_id=data["id"])  # a learner we never saw is fine
+    # Deletes their data and keeps a tombstone, also for a learner we never saw: a token of theirs
+    # that is still valid must not create them afterwards.
+    learner_delete(clerk_id=data["id"])
 
 
 _HANDLERS = {

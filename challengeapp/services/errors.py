@@ -10,7 +10,10 @@ class CodeDrillError(Exception):
 
 class GenerationError(CodeDrillError):
     """A challenge could not be generated. `cause` is a short machine-readable reason for the log;
-    `upstream_request_id` is the provider's request id when there is one."""
+    `upstream_request_id` is the provider's request id when there is one. `http_status` is what
+    the API and pages answer with."""
+
+    http_status = 502
 
     def __init__(self, message: str, *, cause: str = "error", upstream_request_id: str = "") -> None:
         super().__init__(message)
@@ -29,8 +32,20 @@ class InvalidModelOutput(GenerationError):
 class GenerationBusy(GenerationError):
     """Too many generations are in flight in this process; the learner should try again shortly."""
 
+    http_status = 503
+
     def __init__(self, message: str) -> None:
         super().__init__(message, cause="busy")
+
+
+class LearnerBusy(GenerationError):
+    """The learner already has as many generations in flight as one learner may; nothing was
+    charged."""
+
+    http_status = 429
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, cause="learner_busy")
 
 
 class QuotaExceeded(CodeDrillError):
@@ -49,3 +64,11 @@ class InvalidToken(CodeDrillError):
 
 class IdentityUnavailable(CodeDrillError):
     """Tokens cannot be checked right now (the JWKS endpoint is down or answers garbage)."""
+
+
+class LearnerRefused(CodeDrillError):
+    """A genuine session of a learner who may not use the site: deleted in Clerk, or deactivated."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

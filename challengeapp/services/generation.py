@@ -6,6 +6,7 @@ operator gets one log line with the cause and the upstream request id.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import random
 import threading
@@ -14,18 +15,25 @@ from functools import cache
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
 
-from challengeapp.models import Challenge, Difficulty, Provider, Topic
+from challengeapp.models import Challenge, Difficulty, Provider, Quota, Topic
 from challengeapp.services.bank_provider import BankProvider
 from challengeapp.services.drafts import OPTION_COUNT, ChallengeDraft
-from challengeapp.services.errors import GenerationBusy, GenerationError
+from challengeapp.services.errors import GenerationBusy, GenerationError, LearnerBusy
 from challengeapp.services.providers import ChallengeProvider, GeneratedChallenge, GenerationRequest
-from challengeapp.services.quota import quota_consume, quota_release
-from challengeapp.services.turns import step_aside
+from challengeapp.services.quota import quota_consume, quota_release, quota_row_ensure
 
 logger = logging.getLogger("challengeapp.generation")
 
 GENERATION_BUSY = "CodeDrill is busy generating other challenges. Try again in a few seconds."
+LEARNER_BUSY = (
+    "You already have {count} challenges being written. Wait for one of them to finish, then try again."
+)
+# A learner's in-flight count older than this is left over from a process that died mid-way
+# (a generation is bounded by the model timeout and gunicorn's worker timeout, both shorter).
+IN_FLIGHT_LEASE = dt.timedelta(minutes=5)
 UNKNOWN_DIFFICULTY = "Choose a difficulty: easy, medium or hard."
 UNKNOWN_TOPIC = "Choose one of the listed topics."
 
@@ -85,6 +93,38 @@ def _generation_slot():
         slots.release()
 
 
+@contextmanager
+def _learner_slot(user):
+    """Bound the generations one learner has in flight, across every process (one conditional
+    UPDATE on their quota row, as for the quota itself): past the bound, they are told at once,
+    and no other learner is ever refused because of them."""
+    limit = settings.GENERATION_MAX_IN_FLIGHT_PER_LEARNER
+    if not _take_learner_slot(user, limit=limit):
+        if Quota.objects.filter(user=user).exists():
+            raise LearnerBusy(LEARNER_BUSY.format(count=limit))
+        quota_row_ensure(user)  # a user made another way (the admin) has no row yet
+        if not _take_learner_slot(user, limit=limit):
+            raise LearnerBusy(LEARNER_BUSY.format(count=limit))
+    try:
+        yield
+    finally:
+        Quota.objects.filter(user=user, in_flight__gt=0).update(in_flight=F("in_flight") - 1)
+
+
+def _take_learner_slot(user, *, limit: int) -> bool:
+    now = timezone.now()
+    leftover = Q(in_flight_since__lt=now - IN_FLIGHT_LEASE) | Q(in_flight_since__isnull=True)
+    taken = (
+        Quota.objects.filter(user=user)
+        .filter(Q(in_flight__lt=limit) | leftover)
+        .update(
+            in_flight=Case(When(leftover, then=Value(1)), default=F("in_flight") + 1),
+            in_flight_since=now,
+        )
+    )
+    return taken == 1
+
+
 def _request_for(*, user, difficulty: str, topic: str, provider: ChallengeProvider) -> GenerationRequest:
     mine = Challenge.objects.filter(owner=user)
     recent_titles = tuple(
@@ -110,10 +150,9 @@ def _release_pooled_connection() -> None:
 def _ask(provider: ChallengeProvider, request: GenerationRequest) -> GeneratedChallenge:
     if provider.name == Provider.BANK:
         return provider.generate(request)
-    # A model takes seconds: hold no database connection and let other requests run meanwhile.
+    # A model takes seconds: hold no pooled database connection meanwhile.
     _release_pooled_connection()
-    with step_aside():
-        return provider.generate(request)
+    return provider.generate(request)
 
 
 def _generate_new(*, provider: ChallengeProvider, user, request: GenerationRequest) -> GeneratedChallenge:
@@ -176,6 +215,11 @@ def challenge_generate(
     if topic not in Topic.values:
         raise ValueError(UNKNOWN_TOPIC)
     provider = provider or provider_for_settings()
+    with _learner_slot(user):
+        return _generate_and_save(user=user, difficulty=difficulty, topic=topic, provider=provider)
+
+
+def _generate_and_save(*, user, difficulty: str, topic: str, provider: ChallengeProvider) -> Challenge:
     day = quota_consume(user=user)
     try:
         with _generation_slot():
@@ -200,5 +244,5 @@ def _should_fall_back(error: GenerationError, *, provider: ChallengeProvider) ->
     return (
         settings.GENERATION_FALLBACK_TO_BANK
         and provider.name != Provider.BANK
-        and not isinstance(error, GenerationBusy)
+        and not isinstance(error, GenerationBusy | LearnerBusy)
     )

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from challengeapp.models import Challenge
-from challengeapp.services.prepared import PreparedSelect, prepared_per_database
 
 RESULT_RIGHT = "right"
 RESULT_WRONG = "wrong"
@@ -38,19 +37,10 @@ def challenge_history(
     return challenges
 
 
-def history_slice(*, user, limit: int, offset: int) -> list[Challenge]:
-    """Unfiltered history from `offset`, newest first: the JSON API's page, compiled once."""
-    return _unfiltered_history()(user.pk, limit=limit, offset=offset)
-
-
-_OWNER_PLACEHOLDER = -1
-
-
-@prepared_per_database
-def _unfiltered_history() -> PreparedSelect:
-    return PreparedSelect(
-        challenge_history(user=_OWNER_PLACEHOLDER), placeholders=[_OWNER_PLACEHOLDER], paginated=True
-    )
+def history_slice(*, user, limit: int | None, offset: int = 0) -> list[Challenge]:
+    """Unfiltered history from `offset`, newest first: `limit` items, or all of them (None)."""
+    challenges = challenge_history(user=user)
+    return list(challenges[offset:] if limit is None else challenges[offset : offset + limit])
 
 
 def history_page(

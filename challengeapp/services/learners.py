@@ -1,23 +1,51 @@
-"""Learners: a Django User per Clerk user id (username), with their quota row."""
+"""Learners: a Django User per Clerk user id (username), with their quota row.
+
+A learner deleted in Clerk leaves a tombstone (DeletedLearner): their data is gone and their id is
+never made a learner again. A learner an operator deactivates (`is_active` off) keeps their data
+but is refused like a deleted one until reactivated.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from functools import cache
+
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from challengeapp.models import Quota
-from challengeapp.services.prepared import PreparedSelect, prepared_per_database
+from challengeapp.models import DeletedLearner, Quota
+from challengeapp.services.errors import LearnerRefused
 
 User = get_user_model()
 
 MAX_NAME_CHARS = 150
 MAX_EMAIL_CHARS = 254
+LEARNER_DELETED = "This account has been deleted."
+LEARNER_INACTIVE = "This account has been deactivated. Contact the site's operator."
+
+# What a request needs of its learner: the rest of the User row (password hash, dates) stays
+# deferred and is loaded only if something reads it.
+_USER_FIELDS = {"id", "username", "email", "first_name", "last_name", "is_active", "is_staff", "is_superuser"}
+_BOOLEAN_USER_FIELDS = {"is_active", "is_staff", "is_superuser"}
 
 
 def quota_today():
     """The calendar day quotas count in (TIME_ZONE)."""
     return timezone.localdate()
+
+
+def learner_for_session(clerk_id: str) -> User:
+    """The learner a verified session token names: loaded, or created on first sight.
+
+    Raises LearnerRefused for a learner deleted in Clerk or deactivated by an operator.
+    """
+    user = learner_with_quota(clerk_id)
+    if user is None:
+        user = learner_get_or_create(clerk_id=clerk_id)
+    if not user.is_active:
+        raise LearnerRefused(LEARNER_INACTIVE)
+    return user
 
 
 def learner_get_or_create(
@@ -27,10 +55,13 @@ def learner_get_or_create(
 
     Safe when a webhook and a first request create the same learner at the same moment: the loser
     of the race reads the winner's row. Profile fields given here fill in a new learner only.
+    Raises LearnerRefused for an id deleted in Clerk.
     """
     user = learner_with_quota(clerk_id)
     if user is not None:
         return user
+    if DeletedLearner.objects.filter(clerk_id=clerk_id).exists():
+        raise LearnerRefused(LEARNER_DELETED)
     try:
         with transaction.atomic():
             user = User.objects.create(
@@ -45,22 +76,69 @@ def learner_get_or_create(
             Quota.objects.create(user_id=user.pk, day=quota_today())
     except IntegrityError:
         user = User.objects.get(username=clerk_id)
+    # A deletion that committed while this learner was being created wins: no resurrection.
+    if DeletedLearner.objects.filter(clerk_id=clerk_id).exists():
+        User.objects.filter(pk=user.pk).delete()
+        raise LearnerRefused(LEARNER_DELETED)
     return user
 
 
 def learner_with_quota(clerk_id: str) -> User | None:
-    """The learner with this Clerk id, their quota row loaded with them: one query, compiled once
-    (it runs on every signed-in request; services/prepared.py)."""
-    found = _learner_with_quota()(clerk_id)
-    return found[0] if found else None
+    """The learner with this Clerk id and their quota row, in one query.
+
+    It runs on every signed-in request, so it is written in SQL: building the same query through
+    the ORM costs several times what running it does. The row becomes model instances through
+    `Model.from_db`, as the ORM's own loading does.
+    """
+    sql, user_fields, quota_fields = _learner_with_quota_sql(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [clerk_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    user_values = dict(zip(user_fields, row[: len(user_fields)]))
+    for name in _BOOLEAN_USER_FIELDS:  # SQLite answers 0 and 1
+        user_values[name] = bool(user_values[name])
+    user = User.from_db(connection.alias, user_fields, [user_values[name] for name in user_fields])
+    quota_values = dict(zip(quota_fields, row[len(user_fields) :]))
+    if quota_values["id"] is not None:
+        quota_values["day"] = _date(quota_values["day"])
+        quota_values["in_flight_since"] = _datetime(quota_values["in_flight_since"])
+        # Kept on the user for this request's quota_status (services/quota.py).
+        user.loaded_quota = Quota.from_db(
+            connection.alias, quota_fields, [quota_values[name] for name in quota_fields]
+        )
+    return user
 
 
-@prepared_per_database
-def _learner_with_quota() -> PreparedSelect:
-    return PreparedSelect(
-        User.objects.select_related("quota").filter(username="user_placeholder"),
-        placeholders=["user_placeholder"],
+@cache
+def _learner_with_quota_sql(vendor: str) -> tuple[str, list[str], list[str]]:
+    """The query, and the fields it selects of each model in the order `from_db` takes them."""
+    quote = connection.ops.quote_name
+    user_selected = [f for f in User._meta.concrete_fields if f.attname in _USER_FIELDS]
+    quota_selected = list(Quota._meta.concrete_fields)
+    user_columns = ", ".join(f"u.{quote(f.column)}" for f in user_selected)
+    quota_columns = ", ".join(f"q.{quote(f.column)}" for f in quota_selected)
+    sql = (
+        f"SELECT {user_columns}, {quota_columns} "
+        f"FROM {quote(User._meta.db_table)} u LEFT JOIN {quote(Quota._meta.db_table)} q "
+        f"ON q.{quote(Quota._meta.get_field('user').column)} = u.{quote(User._meta.pk.column)} "
+        f"WHERE u.{quote(User._meta.get_field('username').column)} = %s"
     )
+    return sql, [f.attname for f in user_selected], [f.attname for f in quota_selected]
+
+
+def _date(value) -> dt.date:
+    # SQLite hands dates back as ISO text; PostgreSQL as dates.
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _datetime(value) -> dt.datetime | None:
+    # SQLite: ISO text in UTC (USE_TZ); PostgreSQL: an aware datetime.
+    if isinstance(value, str):
+        parsed = dt.datetime.fromisoformat(value)
+        return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=dt.UTC)
+    return value
 
 
 def learner_update(*, clerk_id: str, email: str, first_name: str, last_name: str) -> bool:
@@ -75,8 +153,11 @@ def learner_update(*, clerk_id: str, email: str, first_name: str, last_name: str
 
 
 def learner_delete(*, clerk_id: str) -> bool:
-    """Delete the learner and everything that is theirs (challenges, attempts, quota)."""
-    deleted, _ = User.objects.filter(username=clerk_id, is_staff=False).delete()
+    """Delete the learner and everything that is theirs (challenges, attempts, quota), and keep a
+    tombstone so the id is never re-created. Staff accounts are never deleted this way."""
+    with transaction.atomic():
+        DeletedLearner.objects.get_or_create(clerk_id=clerk_id)
+        deleted, _ = User.objects.filter(username=clerk_id, is_staff=False).delete()
     return deleted > 0
 
 

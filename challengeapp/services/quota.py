@@ -34,6 +34,11 @@ class QuotaStatus:
         return max(self.daily_limit - self.used, 0)
 
     @property
+    def starts_at(self) -> dt.datetime:
+        """The moment the current quota day began in TIME_ZONE."""
+        return timezone.make_aware(dt.datetime.combine(self.day, dt.time.min))
+
+    @property
     def is_exhausted(self) -> bool:
         return self.remaining == 0
 
@@ -48,26 +53,30 @@ def quota_resets_at(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(next_day, dt.time.min))
 
 
-def _ensure_row(user) -> None:
+def quota_row_ensure(user) -> None:
+    """Create the learner's quota row if they have none."""
     # Learners get their row when created; this only covers users made another way (the admin).
     Quota.objects.get_or_create(user_id=user.pk, defaults={"day": quota_today()})
 
 
 def _loaded_quota(user) -> Quota | None:
-    """The quota row loaded with the user in this request (learner_get_or_create selects it),
-    unless a write below has made it stale."""
-    return user._state.fields_cache.get("quota")
+    """The quota row loaded with the learner for this request (services/learners.py), if any."""
+    return getattr(user, "loaded_quota", None)
 
 
-def _forget_loaded_quota(user) -> None:
-    user._state.fields_cache.pop("quota", None)
+def _reload_quota(user) -> None:
+    """After a write, bring the row loaded with the learner up to date, so the rest of the
+    request shows the new count."""
+    quota = _loaded_quota(user)
+    if quota is not None:
+        quota.refresh_from_db(fields=["daily_limit", "used", "day"])
 
 
 def quota_status(*, user) -> QuotaStatus:
     today = quota_today()
     quota = _loaded_quota(user) or Quota.objects.filter(user=user).first()
     if quota is None:
-        _ensure_row(user)
+        quota_row_ensure(user)
         quota = Quota.objects.get(user=user)
     limit = quota.daily_limit if quota.daily_limit is not None else settings.DAILY_CHALLENGE_QUOTA
     used = quota.used if quota.day == today else 0
@@ -77,7 +86,6 @@ def quota_status(*, user) -> QuotaStatus:
 def quota_consume(*, user) -> dt.date:
     """Take one unit of today's quota, or raise QuotaExceeded. Returns the day it was taken for,
     which quota_release needs to give it back."""
-    _forget_loaded_quota(user)
     today = quota_today()
     limit_is_positive = Q(daily_limit__gt=0)
     if settings.DAILY_CHALLENGE_QUOTA > 0:
@@ -93,9 +101,10 @@ def quota_consume(*, user) -> dt.date:
         )
     )
     if taken == 1:
+        _reload_quota(user)
         return today
     if not Quota.objects.filter(user=user).exists():
-        _ensure_row(user)
+        quota_row_ensure(user)
         return quota_consume(user=user)
     raise QuotaExceeded(QUOTA_EXCEEDED)
 
@@ -103,18 +112,19 @@ def quota_consume(*, user) -> dt.date:
 def quota_release(*, user, day: dt.date) -> None:
     """Give back a unit taken on `day` (a failed generation costs nothing). A unit taken on a day
     that has since ended is not given back: that day's count no longer matters."""
-    _forget_loaded_quota(user)
     Quota.objects.filter(user=user, day=day, used__gt=0).update(used=F("used") - 1)
+    _reload_quota(user)
 
 
 def quota_reset(*, user=None) -> int:
     """Reset today's usage for one learner, or everyone. Returns how many quotas were reset."""
-    if user is not None:
-        _forget_loaded_quota(user)
     quotas = Quota.objects.all() if user is None else Quota.objects.filter(user=user)
-    return quotas.update(used=0, day=quota_today())
+    reset = quotas.update(used=0, day=quota_today())
+    if user is not None:
+        _reload_quota(user)
+    return reset
 
 
 def quota_set_limit(*, user, daily_limit: int | None) -> None:
-    _forget_loaded_quota(user)
     Quota.objects.filter(user=user).update(daily_limit=daily_limit)
+    _reload_quota(user)

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
@@ -18,9 +18,17 @@ register = template.Library()
 
 _formatter = HtmlFormatter(nowrap=True)
 
+# Pygments' lexers are regular expressions, and some of them take time that grows faster than the
+# input on hostile text (the bash lexer's here-document rule on `<<` and one long word is about
+# cubic). Snippets longer than this are shown as plain, escaped text, which bounds the
+# time any snippet can cost; every bank snippet, and a question's worth of code, fits within it.
+HIGHLIGHT_MAX_CHARS = 1500
+
 
 @lru_cache(maxsize=512)
 def _highlighted(code: str, language: str) -> str:
+    if len(code) > HIGHLIGHT_MAX_CHARS:
+        return escape(code)
     try:
         lexer = get_lexer_by_name(language or "text", stripnl=False)
     except ClassNotFound:
@@ -47,8 +55,3 @@ def resets_in(moment: dt.datetime) -> str:
         return "under a minute"
     hours, minutes = divmod(seconds // 60, 60)
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
-
-
-@register.filter
-def plus_one(value: int) -> int:
-    return value + 1

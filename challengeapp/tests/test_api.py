@@ -224,10 +224,93 @@ def test_history_is_newest_first_with_limit_and_offset(api, settings):
 
 
 @pytest.mark.parametrize(
-    "query", ["limit=0", "limit=101", "limit=abc", "offset=-1", "limit=1e3", "offset=99999999999999"]
+    "query",
+    [
+        "limit=0",
+        "limit=101",
+        "limit=abc",
+        "offset=-1",
+        "limit=1e3",
+        "offset=99999999999999",
+        "limit=²",  # str.isdigit() takes superscripts,
+        "limit=①",  # circled digits
+        "offset=²",
+        "limit=١٢",  # and int() takes Arabic-Indic digits
+        "limit=+5",
+        "limit= 5",
+        "limit=5%00",
+        "limit=%FF",
+        "limit=5&limit=6",  # given twice: which one was meant?
+        "offset=1&offset=2",
+        "offset=" + "9" * 5000,
+    ],
 )
 def test_invalid_history_paging_is_422(api, query):
-    assert api.get(f"/api/history?{query}").status_code == 422
+    response = api.get(f"/api/history?{query}")
+    assert response.status_code == 422
+    assert response.json()["detail"]
+
+
+def test_history_without_a_limit_is_the_whole_history(api, settings):
+    # The seed front ends ask for /api/history and show everything they get.
+    settings.DAILY_CHALLENGE_QUOTA = 200
+    ids = [api.post("/api/generate-challenge", {"difficulty": "easy"}).json()["id"] for _ in range(60)]
+    assert [item["id"] for item in api.get("/api/history").json()] == ids[::-1]
+    assert len(api.get("/api/history?limit=100").json()) == 60
+    assert [item["id"] for item in api.get("/api/history?offset=55").json()] == ids[::-1][55:]
+
+
+def test_the_prompt_carries_the_code_as_a_fenced_block(api, learner):
+    challenge = Challenge.objects.create(
+        owner=learner,
+        difficulty="easy",
+        topic="python",
+        title="Fences",
+        question="What does this print?",
+        code='print("```")\nprint(1)',
+        code_language="python",
+        options=["a", "b", "c", "d"],
+        correct_index=0,
+        explanation="E",
+        provider="bank",
+        source_key="bank:fence",
+    )
+    plain = Challenge.objects.create(
+        owner=learner,
+        difficulty="easy",
+        topic="git",
+        title="No code",
+        question="Which command shows the log?",
+        options=["a", "b", "c", "d"],
+        correct_index=0,
+        explanation="E",
+        provider="bank",
+        source_key="bank:nocode",
+    )
+    items = {item["id"]: item for item in api.get("/api/history").json()}
+
+    # A fence longer than any run of backticks in the code, so the code cannot close it early.
+    assert items[challenge.id]["prompt"] == (
+        'What does this print?\n\n````python\nprint("```")\nprint(1)\n````'
+    )
+    assert items[challenge.id]["code"] == 'print("```")\nprint(1)'  # the separate fields stay
+    assert items[plain.id]["prompt"] == "Which command shows the log?"
+
+
+@pytest.mark.parametrize("time_zone", ["UTC", "America/New_York", "Asia/Kolkata"])
+def test_last_reset_date_is_the_start_of_the_quota_day_with_its_offset(api, settings, time_zone):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    settings.TIME_ZONE = time_zone
+    quota = api.get("/api/quota").json()
+
+    started = dt.datetime.fromisoformat(quota["last_reset_date"])
+    resets = dt.datetime.fromisoformat(quota["resets_at"])
+    local_now = dt.datetime.now(ZoneInfo(time_zone))
+    assert started.utcoffset() == local_now.utcoffset()
+    assert started.time() == dt.time(0, 0) and started.date() == local_now.date()
+    assert started <= local_now < resets
 
 
 def test_wrong_methods_and_unknown_paths_answer_json(api):

@@ -73,11 +73,15 @@ def signing_key_path(tmp_path_factory):
 
 
 def live_server(database_url: str, signing_key_path, **options) -> LiveServer:
+    # Most tests here race one learner's requests against their quota, so the bound on one
+    # learner's generations in flight is lifted unless a test sets it.
+    extra_env = {"GENERATION_MAX_IN_FLIGHT_PER_LEARNER": "100", **options.pop("extra_env", {})}
     return LiveServer(
         database_url=database_url,
         signing_key_path=signing_key_path,
         daily_quota=LIMIT,
         collectstatic=_collect_static_once(),
+        extra_env=extra_env,
         **{"workers": 2, "threads": 8, **options},
     )
 
@@ -308,9 +312,9 @@ def test_failed_generations_give_every_unit_back(database_url, signing_key_path,
 
 
 def test_pages_go_on_while_generations_wait_on_the_model(database_url, signing_key_path, mint_token):
-    # One process: its request threads take turns running Django (services/turns.py), and one
-    # waiting on the model must step aside. The fake model answers only once the test has seen
-    # all four generations waiting on it at once and a quota read answered meanwhile.
+    # One process: a thread waiting on the model must not keep its siblings from serving pages.
+    # The fake model answers only once the test has seen all four generations waiting on it at
+    # once and a quota read answered meanwhile.
     token = mint_token("user_patient")
     gate = threading.Event()
     with (
@@ -323,7 +327,6 @@ def test_pages_go_on_while_generations_wait_on_the_model(database_url, signing_k
                 "OPENAI_API_KEY": "sk-live-server-test",
                 "OPENAI_BASE_URL": upstream.base_url,
                 "OPENAI_TIMEOUT": "20",
-                "REQUEST_TURNS": "1",  # the default with SQLite only; PostgreSQL must work with it too
             },
         ) as server,
     ):
@@ -352,3 +355,68 @@ def test_pages_go_on_while_generations_wait_on_the_model(database_url, signing_k
             for thread in generators:
                 thread.join(timeout=30)
         assert [getattr(result, "status", result) for result in results] == [502] * 4
+
+
+# --- d) one account cannot take every generation slot ----------------------------------------------
+
+
+LEARNER_BUSY_PREFIX = "You already have 3 challenges being written."
+
+
+def wait_until(condition, *, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail("the condition never held")
+        time.sleep(0.02)
+
+
+def test_one_account_cannot_take_the_generation_slots_of_others(database_url, signing_key_path, mint_token):
+    gate = threading.Event()
+    flooder = mint_token("user_flooder")
+    others = [mint_token(f"user_patient_{n}") for n in range(3)]
+    with (
+        FailingOpenAI(delay=0, gate=gate) as upstream,
+        live_server(
+            database_url,
+            signing_key_path,
+            extra_env={
+                "OPENAI_API_KEY": "sk-live-server-test",
+                "OPENAI_BASE_URL": upstream.base_url,
+                "OPENAI_TIMEOUT": "20",
+                "GENERATION_MAX_IN_FLIGHT_PER_LEARNER": "3",
+            },
+        ) as server,
+    ):
+        flooder_id = signed_in_learner(server, flooder, database_url, "user_flooder")
+        other_ids = [
+            signed_in_learner(server, token, database_url, f"user_patient_{n}")
+            for n, token in enumerate(others)
+        ]
+        results: dict[str, list] = {"flooder": [], "others": []}
+
+        def generate(token: str, bucket: str) -> None:
+            response = server.request("POST", GENERATE, token=token, body={"difficulty": "easy"}, timeout=60)
+            results[bucket].append(response)
+
+        threads = [threading.Thread(target=generate, args=(flooder, "flooder")) for _ in range(20)]
+        for thread in threads:
+            thread.start()
+        # Three of the flood reach the model and wait there; the other seventeen are told at once.
+        wait_until(lambda: len(results["flooder"]) == 17 and upstream.in_flight == 3)
+        assert all(r.status == 429 and r.detail.startswith(LEARNER_BUSY_PREFIX) for r in results["flooder"])
+
+        other_threads = [threading.Thread(target=generate, args=(token, "others")) for token in others]
+        for thread in other_threads:
+            thread.start()
+        # Every other learner's generation reaches the model too.
+        wait_until(lambda: upstream.in_flight == 6)
+        gate.set()
+        for thread in threads + other_threads:
+            thread.join(timeout=60)
+
+        assert statuses(results["flooder"]) == {429: 17, 502: 3}
+        assert statuses(results["others"]) == {502: 3}  # the model failed them; nobody said "busy"
+        for user_id in [flooder_id, *other_ids]:
+            assert quota_row(database_url, user_id) == (0, str(utc_today()))  # no one was charged
+            assert challenge_count(database_url, user_id) == 0

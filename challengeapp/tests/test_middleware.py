@@ -521,3 +521,46 @@ def test_an_unsigned_development_token_is_refused(settings):
     assert_api_refused(api_get(forged))
     assert_sent_to_sign_in(page_get(forged))
     assert User.objects.count() == 0
+
+
+# --- Learners who may no longer sign in -----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_deactivated_learner_is_signed_out_everywhere_until_reactivated():
+    token = dev_session_token_issue(user_id="user_paused", session_id="sess_paused")
+    assert api_get(token).status_code == 200
+    get_user_model().objects.filter(username="user_paused").update(is_active=False)
+
+    response = api_get(token)
+    assert response.status_code == 401
+    assert response.json() == {"detail": "This account has been deactivated. Contact the site's operator."}
+    assert_sent_to_sign_in(page_get(token, "/history/"))
+    # The sign-in page says why instead of offering a sign-in that would lead back here.
+    refused = page_get(token, "/sign-in/")
+    assert refused.status_code == 403 and "deactivated" in text(refused)
+
+    get_user_model().objects.filter(username="user_paused").update(is_active=True)
+    assert api_get(token).status_code == 200
+
+
+# --- Mounted under a prefix (SCRIPT_NAME) ---------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_path_rules_hold_when_the_site_is_mounted_under_a_prefix():
+    token = dev_session_token_issue(user_id="user_mounted", session_id="sess_mounted")
+    mounted = {"SCRIPT_NAME": "/codedrill"}
+
+    # The API still takes Bearer tokens only: a cookie must not authenticate a cross-site call.
+    cookie_only = Client().get("/api/quota", HTTP_COOKIE=f"{SESSION_COOKIE}={token}", **mounted)
+    assert cookie_only.status_code == 401
+    bearer = Client().get("/api/quota", HTTP_AUTHORIZATION=f"Bearer {token}", **mounted)
+    assert bearer.status_code == 200
+    # Pages still read the cookie; the admin keeps Django's own login and no CSP of ours.
+    assert page_get(token, "/history/", **mounted).status_code == 200
+    admin = Client().get("/admin/login/", **mounted)
+    assert admin.status_code == 200 and "Content-Security-Policy" not in admin
+    # Unknown API paths still answer JSON.
+    missing = Client().get("/api/nothing", HTTP_AUTHORIZATION=f"Bearer {token}", **mounted)
+    assert missing.status_code == 404 and missing.json() == {"detail": "Not found."}

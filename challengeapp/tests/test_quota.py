@@ -136,17 +136,22 @@ def test_the_learner_loads_with_their_quota_exactly_as_the_orm_would(db, django_
 
     with django_assert_num_queries(1):
         user = learner_with_quota("user_exact")
-        quota = user.quota  # loaded with the user: no second query
-    assert _fields(user) == _fields(expected)
-    assert _fields(quota) == _fields(expected.quota)
-    assert user.last_login.tzinfo is not None and user.date_joined.tzinfo is not None
+        status = quota_status(user=user)  # the row loaded with the learner: no second query
+    loaded = set(_fields(user)) - user.get_deferred_fields()
+    assert {name: _fields(user)[name] for name in loaded} == {
+        name: _fields(expected)[name] for name in loaded
+    }
+    assert {"username", "email", "first_name", "last_name", "is_active", "is_staff"} <= loaded
+    assert _fields(user.loaded_quota) == _fields(expected.quota)
+    assert (status.daily_limit, status.used) == (7, 0)  # the row counts for another day
     assert isinstance(user.is_staff, bool) and user.is_staff is True
-    assert quota.user is user
-    assert user._state.adding is False and user._state.db == expected._state.db
+    # What was not loaded loads when read, as for any deferred field.
+    assert user.last_login == expected.last_login and user.last_login.tzinfo is not None
     # A loaded learner saves as an update of the same row.
     user.first_name = "Zoe"
     user.save(update_fields=["first_name"])
     assert User.objects.get(pk=made.pk).first_name == "Zoe"
+    assert User.objects.count() == 1
 
 
 def test_an_unknown_learner_or_one_without_a_quota_row(db):

@@ -89,7 +89,10 @@ def test_sign_in_refuses_a_blank_name_and_an_offsite_next(client):
 
 
 def test_sign_out_clears_the_session(learner_client):
-    assert "Sign out of CodeDrill" in body(learner_client.get("/sign-out/"))
+    asked = learner_client.get("/sign-out/")
+    assert "Sign out of CodeDrill" in body(asked)
+    assert SESSION_COOKIE not in asked.cookies  # a GET only asks
+    assert learner_client.get("/").status_code == 200
     response = learner_client.post("/sign-out/")
     assert response.status_code == 302
     assert response.cookies[SESSION_COOKIE].value == ""
@@ -413,3 +416,17 @@ def test_out_of_range_ids_are_answered_not_crashed(learner_client, path):
     assert (
         learner_client.post("/challenges/99999999999999999999999/answer/", {"choice": "1"}).status_code == 404
     )
+
+
+def test_sign_out_needs_the_csrf_token(learner):
+    from django.test import Client
+
+    from challengeapp.tests.conftest import signed_in
+
+    browser = signed_in(Client(enforce_csrf_checks=True), learner)
+    # Another site's form posting here carries no CSRF token: nothing happens.
+    assert browser.post("/sign-out/").status_code == 403
+    assert browser.get("/").status_code == 200
+    token = browser.get("/sign-out/").cookies["csrftoken"].value
+    response = browser.post("/sign-out/", {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302 and response.cookies[SESSION_COOKIE].value == ""

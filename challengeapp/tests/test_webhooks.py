@@ -479,3 +479,30 @@ def test_an_update_delivered_after_the_deletion_does_not_bring_the_learner_back(
     assert deliver(client, secret, event("user.deleted", deleted_data()), msg_id="msg_del").status_code == 200
     assert deliver(client, secret, event("user.updated", user_data()), msg_id="msg_upd").status_code == 200
     assert not User.objects.filter(username=USER_ID).exists()
+
+
+@pytest.mark.django_db
+def test_a_deleted_learner_is_never_created_again(client, secret):
+    from django.test import Client
+
+    from challengeapp.models import DeletedLearner
+    from challengeapp.services.identity import dev_session_token_issue
+
+    token = dev_session_token_issue(user_id=USER_ID, session_id="sess_still_valid")
+    api = Client()
+    assert api.get("/api/quota", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    assert deliver(client, secret, event("user.deleted", deleted_data()), msg_id="msg_del").status_code == 200
+    assert DeletedLearner.objects.filter(clerk_id=USER_ID).exists()
+
+    # The token is still genuine and unexpired, but it names a deleted learner: signed out.
+    response = api.get("/api/quota", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "This account has been deleted."}
+    page = Client()
+    page.cookies["__session"] = token
+    assert page.get("/history/")["Location"].startswith("/sign-in/")
+    # A user.created delivered late changes nothing either.
+    late = deliver(client, secret, event("user.created", user_data()), msg_id="msg_late")
+    assert late.status_code == 200
+    assert not User.objects.filter(username=USER_ID).exists()
+    assert Quota.objects.count() == 0

@@ -1,11 +1,11 @@
 """Gunicorn settings for CodeDrill (`gunicorn -c config/gunicorn.conf.py config.wsgi:application`).
 
-gthread workers: a generation waits seconds on the model, and a thread waiting on I/O releases the
-GIL, so one process serves other pages meanwhile. Generations in flight per process are bounded by
-GENERATION_MAX_IN_FLIGHT (32, settings.py), which stays below `threads` (48) so slow model calls can
-never take every thread: 16 stay free for pages. The bound is per process and a keep-alive
-connection stays with the worker that accepted it, so each process can take all 32 of a burst that
-lands unevenly (measured: 32 learners generating at once split 17/15 or 19/13 between 2 workers).
+Concurrency is this file's job, nothing in the app's code. gthread workers: a generation waits
+seconds on the model, and a thread waiting on I/O releases the GIL, so one process serves other
+pages meanwhile. A process per core (WEB_CONCURRENCY) uses the cores; threads per process
+(GUNICORN_THREADS) cover the generations in flight: GENERATION_MAX_IN_FLIGHT (32 per process,
+settings.py) stays below `threads` (48), so slow model calls can never take every thread. The
+figures these were chosen from are in docs/BENCHMARKS.md (`make bench`).
 """
 
 import multiprocessing

@@ -1,8 +1,9 @@
 """Clerk's webhook events: verify the svix signature, then apply each delivery once.
 
 The only module that imports `svix`. svix 2.x `Webhook.verify` returns None, so the body is parsed
-here after verification; a malformed signature header raises ValueError, not
-WebhookVerificationError (integrations.md B.2, B.3).
+here after verification (`json.loads` on the raw body, which is also what was signed). Besides
+WebhookVerificationError, verification raises ValueError for a malformed signature header (an
+entry without a comma, a double space, bad base64 padding) and for a body that is not UTF-8.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class InvalidWebhook(CodeDrillError):
 
 def _svix():
     # Imported on first use: the svix package brings its whole API client, which the web process
-    # only needs here (about 0.4 s at start-up otherwise).
+    # only needs here, and importing it at start-up would slow every worker's start.
     from standardwebhooks.webhooks import EmptyWebhookSecretError
     from svix.webhooks import Webhook, WebhookVerificationError
 

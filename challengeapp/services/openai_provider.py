@@ -7,17 +7,19 @@ Retry policy, so a slow upstream cannot hold a web worker for minutes: the SDK's
 to one (max_retries=1) for a transient fault (timeout, connection error, 408, 409, 429, 5xx), plus
 at most one request to fall back from json_schema to json_object on a server that does not support
 structured outputs; the two calls share the one retry. A 429 is not retried when its Retry-After is
-longer than a few seconds or the account is out of credit (see _WebRequestOpenAI). A timed-out
+longer than a few seconds or the account is out of credit (see _no_long_waits). A timed-out
 request that is retried can therefore take up to twice OPENAI_TIMEOUT; gunicorn's worker timeout
 must allow for that.
 """
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -342,24 +344,40 @@ def _request_id(error: openai.OpenAIError) -> str:
     return str(headers.get("x-request-id") or "") if headers is not None else ""
 
 
-class _WebRequestOpenAI(openai.OpenAI):
-    """The SDK's client, with two more reasons not to retry a 429.
+def _no_long_waits(response: httpx2.Response) -> None:
+    """An HTTP response hook: mark a 429 that is not worth waiting for as not to be retried.
 
     The SDK retries every 429 and waits for any Retry-After up to two minutes, with no setting for
-    either; a learner waiting on a web request should be told "try again later" instead. Only the
-    server can steer the SDK (`x-should-retry: false`), so this extends the SDK's own retry
-    decision, reusing its Retry-After parsing. Both are private hooks: the long Retry-After tests
-    fail if an SDK upgrade renames them.
+    either; a learner waiting on a web request should be told "try again later" instead. The SDK
+    does honour a server's `x-should-retry: false`, so this hook (httpx's public event hooks) adds
+    that header to a 429 asking for a long wait, or saying the account is out of credit.
     """
+    if response.status_code != 429 or "x-should-retry" in response.headers:
+        return
+    retry_after = _retry_after_seconds(response.headers)
+    response.read()
+    if (retry_after is not None and retry_after > MAX_RETRY_AFTER_SECONDS) or _error_code(
+        response
+    ) == "insufficient_quota":
+        response.headers["x-should-retry"] = "false"
 
-    def _should_retry(self, response: httpx2.Response) -> bool:
-        if response.status_code == 429:
-            retry_after = self._parse_retry_after_header(response.headers)
-            if retry_after is not None and retry_after > MAX_RETRY_AFTER_SECONDS:
-                return False
-            if _error_code(response) == "insufficient_quota":
-                return False  # out of credit is not going to change in a second
-        return super()._should_retry(response)
+
+def _retry_after_seconds(headers: httpx2.Headers) -> float | None:
+    """Retry-After as seconds: `retry-after-ms`, or `retry-after` as seconds or an HTTP date (the
+    SDK parses these the same way, but only in a private method)."""
+    try:
+        if "retry-after-ms" in headers:
+            return float(headers["retry-after-ms"]) / 1000
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return float(value)
+        except ValueError:
+            moment = email.utils.parsedate_to_datetime(value)
+            return moment.timestamp() - time.time()
+    except (ValueError, TypeError, OverflowError):
+        return None
 
 
 def _error_code(response: httpx2.Response) -> object:
@@ -397,8 +415,12 @@ def _client() -> openai.OpenAI:
     key = (api_key, base_url, float(settings.OPENAI_TIMEOUT))
     with _client_lock:
         if _cached_client is None or _cached_client[0] != key:
-            client = _WebRequestOpenAI(
-                api_key=api_key, base_url=base_url, timeout=key[2], max_retries=MAX_RETRIES
+            client = openai.OpenAI(
+                api_key=api_key,
+                base_url=base_url,
+                timeout=key[2],
+                max_retries=MAX_RETRIES,
+                http_client=openai.DefaultHttpxClient(event_hooks={"response": [_no_long_waits]}),
             )
             _cached_client = (key, client)
         return _cached_client[1]

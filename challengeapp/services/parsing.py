@@ -1,6 +1,6 @@
 """Turn a model's raw answer into a ChallengeDraft, whatever the model said.
 
-Model output is untrusted input (DESIGN.md, principle 2). Models wrap JSON in markdown fences, add
+Model output is untrusted input. Models wrap JSON in markdown fences, add
 prose before and after, emit several objects, or stop half-way; a hostile or broken upstream can
 send anything at all. `challenge_draft_parse` recovers the first valid challenge object from such
 text and raises InvalidModelOutput, and nothing else, for everything it cannot use. Its cost is

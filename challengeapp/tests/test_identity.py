@@ -406,39 +406,43 @@ def wait_for_requests(jwks: FakeJwks, count: int) -> None:
     assert jwks.request_count >= count, "the JWKS was not fetched"
 
 
+def finishes_while_held(work) -> object:
+    """Run `work` in a thread and wait for it; it must finish on its own (the liveness bound is
+    generous: a thread stuck behind a held fetch never finishes while the fetch is held)."""
+    thread, outcome = in_background(work)
+    thread.join(5)
+    assert not thread.is_alive(), "it waited for the held fetch"
+    return outcome["result"]
+
+
 def test_known_key_verifies_while_an_unknown_kid_waits_on_the_endpoint(clerk_jwks, clerk_clock):
     session_token_verify(mint_token())
     clerk_clock.advance(30)  # an unknown kid may refetch
-    clerk_jwks.jwks.delay = 1.0
+    clerk_jwks.jwks.gate = threading.Event()  # the fetch below is held until the gate opens
     unknown, outcome = in_background(lambda: session_token_verify(mint_token(kid="ins_unknownKid")))
     wait_for_requests(clerk_jwks.jwks, 2)
 
-    started = time.monotonic()
-    claims = session_token_verify(mint_token(sid="sess_another"))  # a token not verified before
-    elapsed = time.monotonic() - started
+    claims = finishes_while_held(lambda: session_token_verify(mint_token(sid="sess_another")))
 
     assert claims.session_id == "sess_another"
-    assert elapsed < 0.5
+    assert not clerk_jwks.jwks.gate.is_set()
+    clerk_jwks.jwks.gate.set()
     unknown.join(5)
     assert isinstance(outcome.get("result"), InvalidToken), outcome
 
 
 def test_stale_key_verifies_at_once_while_another_thread_refreshes(clerk_jwks, clerk_clock, settings):
-    settings.CLERK_JWKS_TIMEOUT = 1.0
     session_token_verify(mint_token())
     clerk_clock.advance(settings.CLERK_JWKS_CACHE_SECONDS + 1)
-    clerk_jwks.jwks.mode = "hang"
+    clerk_jwks.jwks.gate = threading.Event()
     refresher, outcome = in_background(lambda: session_token_verify(mint_token(sid="sess_refresher")))
     wait_for_requests(clerk_jwks.jwks, 2)
 
-    started = time.monotonic()
-    claims = session_token_verify(mint_token(sid="sess_another"))
-    elapsed = time.monotonic() - started
+    claims = finishes_while_held(lambda: session_token_verify(mint_token(sid="sess_another")))
 
     assert claims.session_id == "sess_another"
-    assert elapsed < 0.5
+    clerk_jwks.jwks.gate.set()
     refresher.join(5)
-    # The refresh timed out; the refresher was served the stale key too.
     assert isinstance(outcome.get("result"), SessionClaims), outcome
     assert clerk_jwks.jwks.request_count == 2
 
@@ -497,24 +501,25 @@ def test_jwks_url_that_is_not_http_makes_identity_unavailable(clerk_jwks, settin
     assert len([r for r in caplog.records if r.name == "challengeapp.identity"]) == 1
 
 
+# What the log says when the fetch gave up on its own: a fetch without a timeout or a deadline
+# would have ended differently (the fake hangs up after a while, or stops trickling).
+GAVE_UP = {"error": "HTTP 500", "garbage": "not JSON", "hang": "timed out", "trickle": "no complete answer within"}
+
+
 @pytest.mark.parametrize("mode", ["error", "garbage", "hang", "trickle"])
-def test_jwks_down_with_no_cache_makes_identity_unavailable_quickly(clerk_jwks, settings, caplog, mode):
+def test_jwks_down_with_no_cache_makes_identity_unavailable_and_says_why(clerk_jwks, settings, caplog, mode):
     settings.CLERK_JWKS_TIMEOUT = 0.5
     clerk_jwks.jwks.mode = mode
     caplog.set_level(logging.ERROR, logger="challengeapp.identity")
 
-    started = time.monotonic()
     with pytest.raises(IdentityUnavailable) as caught:
         session_token_verify(mint_token())
-    elapsed = time.monotonic() - started
 
     assert caught.value.args[0] == identity.IDENTITY_UNAVAILABLE
-    assert elapsed < 1.5
-    if mode in {"hang", "trickle"}:
-        assert elapsed >= 0.4
     lines = [record.getMessage() for record in caplog.records if record.name == "challengeapp.identity"]
     assert len(lines) == 1
     assert clerk_jwks.jwks.url in lines[0]
+    assert GAVE_UP[mode] in lines[0], lines[0]
 
 
 def test_jwks_down_logs_once_and_is_not_hammered(clerk_jwks, caplog):

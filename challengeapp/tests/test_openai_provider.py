@@ -447,13 +447,12 @@ def test_server_error_then_success(fake_openai: FakeOpenAIServer, status: int) -
 def test_server_that_never_answers_times_out(fake_openai: FakeOpenAIServer, settings) -> None:
     settings.OPENAI_TIMEOUT = 0.5
     fake_openai.default = Hang()
-    started = time.monotonic()
 
     error = generation_error()
 
+    # The cause is our timeout, not the fake hanging up.
     assert (error.cause, error.message) == ("timeout", openai_provider.TIMED_OUT)
     assert len(fake_openai.chat_requests) == 2  # one retry, then give up
-    assert time.monotonic() - started < 5
 
 
 def test_connection_refused(fake_openai: FakeOpenAIServer, monkeypatch) -> None:

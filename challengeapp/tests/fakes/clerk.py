@@ -143,14 +143,16 @@ class FakeJwks:
     `mode`: "ok" serves the key set; "error" answers 500; "hang" accepts and never answers (until
     stopped); "trickle" answers one byte every 50 ms (for 3 s); "garbage" answers 200 with a body that is not
     a JWKS; "huge" answers the key set padded past 256 KB; "redirect" answers 302 to `redirect_to`.
-    `delay` (seconds) slows "ok" answers, so concurrent callers overlap. `entries`, when set, is
-    served as the "keys" list instead of the keys' JWKs.
+    `delay` (seconds) slows "ok" answers, so concurrent callers overlap; `gate`, when set to an
+    Event, holds "ok" answers until it is set. `entries`, when set, is served as the "keys" list
+    instead of the keys' JWKs.
     """
 
     def __init__(self, keys: list[SigningKey] | None = None) -> None:
         self.keys = list(keys if keys is not None else [signing_key()])
         self.mode = "ok"
         self.delay = 0.0
+        self.gate: threading.Event | None = None
         self.redirect_to = ""
         self.entries: list[dict[str, Any]] | None = None
         self.request_count = 0
@@ -226,6 +228,8 @@ class FakeJwks:
                     return
                 if fake.delay:
                     time.sleep(fake.delay)
+                if fake.gate is not None:
+                    fake.gate.wait(10)
                 entries = fake.entries if fake.entries is not None else [key.jwk() for key in fake.keys]
                 document: dict[str, Any] = {"keys": entries}
                 if mode == "huge":

@@ -503,7 +503,12 @@ def test_jwks_url_that_is_not_http_makes_identity_unavailable(clerk_jwks, settin
 
 # What the log says when the fetch gave up on its own: a fetch without a timeout or a deadline
 # would have ended differently (the fake hangs up after a while, or stops trickling).
-GAVE_UP = {"error": "HTTP 500", "garbage": "not JSON", "hang": "timed out", "trickle": "no complete answer within"}
+GAVE_UP = {
+    "error": "HTTP 500",
+    "garbage": "not JSON",
+    "hang": "timed out",
+    "trickle": "no complete answer within",
+}
 
 
 @pytest.mark.parametrize("mode", ["error", "garbage", "hang", "trickle"])

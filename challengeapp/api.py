@@ -23,6 +23,7 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from challengeapp.auth import api_learner_required
@@ -31,16 +32,33 @@ from challengeapp.services.attempts import attempt_record
 from challengeapp.services.errors import GenerationError, QuotaExceeded
 from challengeapp.services.generation import challenge_generate
 from challengeapp.services.history import history_slice
+from challengeapp.services.progress import (
+    AUTO_DIFFICULTY,
+    difficulty_auto,
+    progress_activity,
+    progress_streak,
+    progress_topics,
+)
 from challengeapp.services.quota import quota_status
+from challengeapp.services.review import (
+    InvalidReviewAnswer,
+    ReviewNotFound,
+    review_answer,
+    review_options,
+    review_queue,
+)
 
 MALFORMED_JSON = "The request body is not valid JSON."
 BODY_TOO_LARGE = "The request body is too large."
 BODY_NOT_OBJECT = "The request body must be a JSON object."
-INVALID_DIFFICULTY = "difficulty must be one of: easy, medium, hard."
+INVALID_DIFFICULTY = "difficulty must be one of: easy, medium, hard, auto."
 INVALID_TOPIC = "topic must be one of: " + ", ".join(Topic.values) + "."
 INVALID_ANSWER = "answer_id must be an integer from 0 to 3."
+INVALID_CONFIDENCE = 'confidence must be "guessed" or "knew".'
+REVIEW_LIMIT_MAX = 500
 INVALID_LIMIT = "limit must be an integer from 1 to 100."
 INVALID_OFFSET = "offset must be an integer from 0 to 1000000000."
+INVALID_REVIEW_LIMIT = "limit must be an integer from 1 to 500."
 REPEATED_PARAMETER = "{name} is given more than once."
 QUOTA_EXCEEDED = "Daily quota exceeded"
 NOT_FOUND = "Not found."
@@ -160,7 +178,7 @@ def quota(request: HttpRequest) -> HttpResponse:
 def generate_challenge(request: HttpRequest) -> HttpResponse:
     data = json_body(request)
     difficulty = data.get("difficulty")
-    if not isinstance(difficulty, str) or difficulty not in Difficulty.values:
+    if not isinstance(difficulty, str) or difficulty not in (*Difficulty.values, AUTO_DIFFICULTY):
         raise ApiError(422, INVALID_DIFFICULTY)
     topic = data.get("topic")
     if topic is None or topic == "":
@@ -168,6 +186,8 @@ def generate_challenge(request: HttpRequest) -> HttpResponse:
         topic = _topic_rng.choice(Topic.values)
     elif not isinstance(topic, str) or topic not in Topic.values:
         raise ApiError(422, INVALID_TOPIC)
+    if difficulty == AUTO_DIFFICULTY:
+        difficulty = difficulty_auto(user=request.user, topic=topic)
     try:
         challenge = challenge_generate(user=request.user, difficulty=difficulty, topic=topic)
     except QuotaExceeded:
@@ -185,10 +205,7 @@ def answer(request: HttpRequest, challenge_id: int) -> HttpResponse:
     )
     if challenge is None:
         raise ApiError(404, NOT_FOUND)
-    data = json_body(request)
-    answer_id = data.get("answer_id")
-    if isinstance(answer_id, bool) or not isinstance(answer_id, int) or not 0 <= answer_id <= 3:
-        raise ApiError(422, INVALID_ANSWER)
+    answer_id = _answer_id(json_body(request))
     attempt, _ = attempt_record(challenge=challenge, chosen_index=answer_id)
     return JsonResponse(
         {
@@ -236,3 +253,85 @@ def history(request: HttpRequest) -> HttpResponse:
             }
         )
     return JsonResponse(items, safe=False)
+
+
+def _answer_id(data: dict[str, Any]) -> int:
+    answer_id = data.get("answer_id")
+    if isinstance(answer_id, bool) or not isinstance(answer_id, int) or not 0 <= answer_id <= 3:
+        raise ApiError(422, INVALID_ANSWER)
+    return answer_id
+
+
+@api_view("GET")
+def review(request: HttpRequest) -> HttpResponse:
+    """Every scheduled challenge, soonest due first, options in this review's order: no key and no
+    explanation until the review is answered."""
+    limit = query_int(request, "limit", low=1, high=REVIEW_LIMIT_MAX, message=INVALID_REVIEW_LIMIT)
+    offset = query_int(request, "offset", low=0, high=MAX_OFFSET, message=INVALID_OFFSET) or 0
+    now = timezone.now()
+    items = [
+        {
+            "challenge_id": card.challenge_id,
+            "due_at": card.due_at.isoformat(),
+            "is_due": card.due_at <= now,
+            "title": card.challenge.title,
+            "prompt": prompt_with_code(card.challenge),
+            "code": card.challenge.code,
+            "code_language": card.challenge.code_language,
+            "options": review_options(card),
+        }
+        for card in review_queue(user=request.user, limit=limit, offset=offset)
+    ]
+    return JsonResponse({"items": items})
+
+
+@api_view("POST")
+def review_answer_view(request: HttpRequest, challenge_id: int) -> HttpResponse:
+    data = json_body(request)
+    position = _answer_id(data)
+    confidence = data.get("confidence", "")
+    if confidence is None:
+        confidence = ""
+    if not isinstance(confidence, str) or confidence not in ("", "guessed", "knew"):
+        raise ApiError(422, INVALID_CONFIDENCE)
+    try:
+        outcome = review_answer(
+            user=request.user, challenge_id=challenge_id, position=position, confidence=confidence
+        )
+    except ReviewNotFound:
+        raise ApiError(404, NOT_FOUND) from None
+    except InvalidReviewAnswer as error:
+        raise ApiError(422, error.message) from None
+    return JsonResponse(
+        {
+            "correct": outcome.is_correct,
+            "correct_answer_id": outcome.correct_position,
+            "explanation": outcome.card.challenge.explanation,
+            "next_due_at": outcome.next_due_at.isoformat(),
+        }
+    )
+
+
+@api_view("GET")
+def progress(request: HttpRequest) -> HttpResponse:
+    streak = progress_streak(user=request.user)
+    return JsonResponse(
+        {
+            "streak_days": streak.current,
+            "longest_streak_days": streak.longest,
+            "topics": [
+                {
+                    "topic": group.topic,
+                    "difficulty": group.difficulty,
+                    "answered": group.answered,
+                    "correct": group.correct,
+                    "mastery": group.mastery,
+                }
+                for group in progress_topics(user=request.user)
+            ],
+            "activity": [
+                {"date": day.date.isoformat(), "answers": day.answers}
+                for day in progress_activity(user=request.user)
+            ],
+        }
+    )

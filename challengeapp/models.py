@@ -142,3 +142,73 @@ class DeletedLearner(models.Model):
 
     def __str__(self) -> str:
         return f"Deleted learner {self.clerk_id}"
+
+
+class ReviewState(models.IntegerChoices):
+    """FSRS's card states."""
+
+    LEARNING = 1, "Learning"
+    REVIEW = 2, "Review"
+    RELEARNING = 3, "Relearning"
+
+
+class ReviewCard(models.Model):
+    """The spaced-review schedule of one answered challenge (FSRS card state), and the order its
+    options are shown in for the pending review: drawn anew after every review, kept here so the
+    learner cannot learn positions and an answer is graded against what was shown."""
+
+    challenge = models.OneToOneField(Challenge, on_delete=models.CASCADE, related_name="review_card")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_cards")
+    state = models.PositiveSmallIntegerField(choices=ReviewState.choices)
+    step = models.PositiveSmallIntegerField(null=True, blank=True)
+    stability = models.FloatField(null=True, blank=True)
+    difficulty = models.FloatField(null=True, blank=True)
+    due_at = models.DateTimeField()
+    last_review_at = models.DateTimeField(null=True, blank=True)
+    option_order = models.JSONField(help_text="The option indexes in the order the next review shows them.")
+    reviews = models.PositiveIntegerField(default=0, help_text="Reviews after the first answer.")
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "due_at"], name="review_card_owner_due")]
+
+    def __str__(self) -> str:
+        return f"Review of {self.challenge_id} due {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class ReviewRating(models.IntegerChoices):
+    AGAIN = 1, "Again"
+    HARD = 2, "Hard"
+    GOOD = 3, "Good"
+    EASY = 4, "Easy"
+
+
+class Confidence(models.TextChoices):
+    NONE = "", "Not said"
+    GUESSED = "guessed", "I guessed"
+    KNEW = "knew", "I knew it"
+
+
+class ReviewLog(models.Model):
+    """Every answer that moved a schedule: the first answer to a challenge and every review after
+    it. The schedule can be rebuilt from these, and progress and streaks are computed from them."""
+
+    card = models.ForeignKey(ReviewCard, on_delete=models.CASCADE, related_name="logs")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_logs")
+    is_first_answer = models.BooleanField()
+    chosen_index = models.PositiveSmallIntegerField(
+        help_text="The option picked, as stored on the challenge."
+    )
+    is_correct = models.BooleanField()
+    confidence = models.CharField(max_length=10, choices=Confidence.choices, blank=True)
+    rating = models.PositiveSmallIntegerField(choices=ReviewRating.choices)
+    # Time since the card's previous answer (0 for a first answer): retention over a gap of days
+    # is what "mastered" asks for.
+    elapsed_seconds = models.PositiveIntegerField(default=0)
+    reviewed_at = models.DateTimeField()
+    due_after = models.DateTimeField(help_text="When the card was due next after this answer.")
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "reviewed_at"], name="review_log_owner_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_rating_display()} on {self.card_id} at {self.reviewed_at:%Y-%m-%d %H:%M}"

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from challengeapp.models import Attempt, Challenge
 from challengeapp.services.drafts import OPTION_COUNT
 from challengeapp.services.errors import CodeDrillError
+from challengeapp.services.review import review_schedule_first_answer
 
 INVALID_CHOICE = "Choose one of the four options."
 
@@ -33,6 +34,8 @@ def attempt_record(*, challenge: Challenge, chosen_index: int) -> tuple[Attempt,
                 chosen_index=chosen_index,
                 is_correct=chosen_index == challenge.correct_index,
             )
+            # Every answered challenge enters the learner's spaced reviews.
+            review_schedule_first_answer(attempt=attempt, challenge=challenge)
     except IntegrityError:
         # Two answers raced; the one stored first counts.
         attempt, created = Attempt.objects.get(challenge=challenge), False

@@ -1,0 +1,191 @@
+"""Progress: per topic and difficulty, a streak, an activity calendar, and "auto" difficulty.
+
+Everything is computed from the learner's first answers (Attempt) and review log (ReviewLog) with
+a fixed number of aggregate queries, however long the history.
+
+Mastery, per topic and difficulty (the rule the progress page states):
+- new: fewer than 3 first answers, too few to judge;
+- learning: at least 3 first answers, under 70 % of them right;
+- proficient: at least 3 first answers, at least 70 % right;
+- mastered: proficient, and at least 3 of its challenges were answered right on a review that came
+  at least 7 days after their previous answer, and have not been missed since. A run of right
+  answers in one sitting is not enough: mastery needs retention over spaced reviews.
+
+Streak: consecutive calendar days (in TIME_ZONE) with at least one answer or review. Today counts
+once it has one; until then the streak that ended yesterday is still current (it can be kept).
+
+Auto difficulty, per topic, aiming at 70-85 % right: start from the difficulty of the learner's
+latest challenge in the topic (easy if none); look at their last 10 first answers at that
+difficulty in the topic; with at least 5 of them, above 85 % right steps up a level, under 70 %
+steps down; otherwise it stays.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from challengeapp.models import Attempt, Challenge, Difficulty, ReviewCard, ReviewLog, ReviewState, Topic
+
+MIN_ANSWERS_TO_JUDGE = 3
+PROFICIENT_ACCURACY = 0.70
+SPACED_DAYS = 7
+SPACED_SUCCESSES_TO_MASTER = 3
+ACTIVITY_WEEKS = 16
+
+AUTO_DIFFICULTY = "auto"  # what a learner picks to let difficulty_auto choose
+AUTO_WINDOW = 10
+AUTO_MIN_ANSWERS = 5
+AUTO_LOW, AUTO_HIGH = 0.70, 0.85
+
+NEW, LEARNING, PROFICIENT, MASTERED = "new", "learning", "proficient", "mastered"
+MASTERY_ORDER = {NEW: 0, LEARNING: 1, PROFICIENT: 2, MASTERED: 3}
+DIFFICULTY_ORDER = [Difficulty.EASY, Difficulty.MEDIUM, Difficulty.HARD]
+
+
+@dataclass(frozen=True)
+class TopicProgress:
+    topic: str
+    difficulty: str
+    answered: int
+    correct: int
+    spaced_successes: int
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.answered if self.answered else None
+
+    @property
+    def mastery(self) -> str:
+        if self.answered < MIN_ANSWERS_TO_JUDGE:
+            return NEW
+        if self.correct < PROFICIENT_ACCURACY * self.answered:
+            return LEARNING
+        if self.spaced_successes >= SPACED_SUCCESSES_TO_MASTER:
+            return MASTERED
+        return PROFICIENT
+
+    @property
+    def topic_label(self) -> str:
+        return Topic(self.topic).label
+
+    @property
+    def difficulty_label(self) -> str:
+        return Difficulty(self.difficulty).label
+
+
+@dataclass(frozen=True)
+class Streak:
+    current: int
+    longest: int
+
+
+@dataclass(frozen=True)
+class ActivityDay:
+    date: dt.date
+    answers: int
+
+
+def progress_topics(*, user) -> list[TopicProgress]:
+    """Every topic and difficulty the learner has answered, weakest first: by mastery, then by
+    accuracy, then by fewest answers."""
+    first_answers = (
+        Attempt.objects.filter(challenge__owner=user)
+        .values("challenge__topic", "challenge__difficulty")
+        .annotate(answered=Count("id"), correct=Count("id", filter=Q(is_correct=True)))
+    )
+    spaced = (
+        ReviewCard.objects.filter(owner=user, state=ReviewState.REVIEW)
+        .filter(
+            logs__is_first_answer=False,
+            logs__is_correct=True,
+            logs__elapsed_seconds__gte=SPACED_DAYS * 86400,
+        )
+        .values("challenge__topic", "challenge__difficulty")
+        .annotate(cards=Count("id", distinct=True))
+    )
+    spaced_by_group = {
+        (row["challenge__topic"], row["challenge__difficulty"]): row["cards"] for row in spaced
+    }
+    groups = [
+        TopicProgress(
+            topic=row["challenge__topic"],
+            difficulty=row["challenge__difficulty"],
+            answered=row["answered"],
+            correct=row["correct"],
+            spaced_successes=spaced_by_group.get((row["challenge__topic"], row["challenge__difficulty"]), 0),
+        )
+        for row in first_answers
+    ]
+    return sorted(
+        groups,
+        key=lambda g: (MASTERY_ORDER[g.mastery], g.accuracy or 0.0, g.answered, g.topic, g.difficulty),
+    )
+
+
+def _answers_per_day(*, user, since: dt.date | None = None) -> dict[dt.date, int]:
+    logs = ReviewLog.objects.filter(owner=user)
+    if since is not None:
+        start = timezone.make_aware(dt.datetime.combine(since, dt.time.min))
+        logs = logs.filter(reviewed_at__gte=start)
+    rows = (
+        logs.annotate(day=TruncDate("reviewed_at", tzinfo=timezone.get_current_timezone()))
+        .values("day")
+        .annotate(answers=Count("id"))
+        .order_by("day")
+    )
+    return {row["day"]: row["answers"] for row in rows}
+
+
+def progress_streak(*, user, today: dt.date | None = None) -> Streak:
+    today = today or timezone.localdate()
+    days = sorted(_answers_per_day(user=user))
+    longest = run = 0
+    previous: dt.date | None = None
+    for day in days:
+        run = run + 1 if previous is not None and day - previous == dt.timedelta(days=1) else 1
+        longest = max(longest, run)
+        previous = day
+    current = 0
+    if previous is not None and today - previous <= dt.timedelta(days=1):
+        current = run  # the run that ends on the last active day, today or yesterday
+    return Streak(current=current, longest=longest)
+
+
+def progress_activity(
+    *, user, today: dt.date | None = None, weeks: int = ACTIVITY_WEEKS
+) -> list[ActivityDay]:
+    """Every day of the last `weeks` weeks, oldest first, ending today, with its answer count."""
+    today = today or timezone.localdate()
+    first = today - dt.timedelta(days=weeks * 7 - 1)
+    counts = _answers_per_day(user=user, since=first)
+    return [
+        ActivityDay(date=first + dt.timedelta(days=n), answers=counts.get(first + dt.timedelta(days=n), 0))
+        for n in range(weeks * 7)
+    ]
+
+
+def difficulty_auto(*, user, topic: str) -> str:
+    """The difficulty to practise `topic` at next (the rule in the module docstring)."""
+    latest = (
+        Challenge.objects.filter(owner=user, topic=topic).order_by("-id").values_list("difficulty", flat=True)
+    )
+    current = latest.first() or Difficulty.EASY
+    recent = list(
+        Attempt.objects.filter(challenge__owner=user, challenge__topic=topic, challenge__difficulty=current)
+        .order_by("-answered_at", "-id")
+        .values_list("is_correct", flat=True)[:AUTO_WINDOW]
+    )
+    if len(recent) < AUTO_MIN_ANSWERS:
+        return current
+    accuracy = sum(recent) / len(recent)
+    level = DIFFICULTY_ORDER.index(current)
+    if accuracy > AUTO_HIGH and level < len(DIFFICULTY_ORDER) - 1:
+        return DIFFICULTY_ORDER[level + 1]
+    if accuracy < AUTO_LOW and level > 0:
+        return DIFFICULTY_ORDER[level - 1]
+    return current

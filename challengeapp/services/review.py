@@ -1,0 +1,235 @@
+"""Spaced review: every answered challenge is scheduled with FSRS (the `fsrs` package), and comes
+back when FSRS says it is due.
+
+Grades: the first answer to a challenge grades it Again (wrong) or Good (right). A review grades
+Again when wrong; when right, Hard if the learner says they guessed, Easy if they say they knew
+it, Good if they say nothing. The scheduler runs with the package's defaults: FSRS-6's default
+parameters, 90 % desired retention, learning steps of 1 and 10 minutes, a relearning step of
+10 minutes, intervals fuzzed a little so reviews do not bunch up. So a missed challenge comes back
+a minute later, a right first answer ten minutes later, and then after days, then weeks.
+
+Each review shows the options in a fresh random order, drawn when the previous answer was graded
+and kept on the card, so the learner cannot learn positions and an answer is graded against the
+order that was on screen. Reviews cost no quota; reviewing before a card is due is allowed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+from functools import cache
+
+from django.db import transaction
+from django.utils import timezone
+from fsrs import Card, Rating, Scheduler, State
+
+from challengeapp.models import (
+    Attempt,
+    Challenge,
+    Confidence,
+    ReviewCard,
+    ReviewLog,
+    ReviewRating,
+)
+from challengeapp.services.drafts import OPTION_COUNT
+from challengeapp.services.errors import CodeDrillError
+
+NOT_SCHEDULED = "That challenge is not in your reviews."
+INVALID_POSITION = "Choose one of the four options."
+INVALID_CONFIDENCE = 'confidence must be "guessed" or "knew".'
+ALREADY_ANSWERED = "This review was answered already; here is the next one."
+
+_order_rng = random.SystemRandom()
+
+
+class ReviewNotFound(CodeDrillError):
+    """Not the learner's challenge, or one they never answered."""
+
+
+class InvalidReviewAnswer(CodeDrillError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ReviewStale(CodeDrillError):
+    """The answer was for a review already answered (a second tab, a double submit)."""
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    card: ReviewCard
+    log: ReviewLog
+    shown_options: list[str]  # in the order the learner saw them
+    chosen_position: int
+    correct_position: int
+
+    @property
+    def is_correct(self) -> bool:
+        return self.log.is_correct
+
+    @property
+    def next_due_at(self) -> dt.datetime:
+        return self.card.due_at
+
+
+@cache
+def _scheduler() -> Scheduler:
+    return Scheduler()
+
+
+def _new_order() -> list[int]:
+    order = list(range(OPTION_COUNT))
+    _order_rng.shuffle(order)
+    return order
+
+
+def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+    return moment.astimezone(dt.UTC) if moment is not None else None
+
+
+def _fsrs_card(card: ReviewCard) -> Card:
+    return Card(
+        card_id=card.challenge_id,
+        state=State(card.state),
+        step=card.step,
+        stability=card.stability,
+        difficulty=card.difficulty,
+        due=_utc(card.due_at),
+        last_review=_utc(card.last_review_at),
+    )
+
+
+def _copy_schedule(card: ReviewCard, scheduled: Card) -> None:
+    card.state = int(scheduled.state)
+    card.step = scheduled.step
+    card.stability = scheduled.stability
+    card.difficulty = scheduled.difficulty
+    card.due_at = scheduled.due
+    card.last_review_at = scheduled.last_review
+
+
+def review_rating(*, is_correct: bool, is_first_answer: bool, confidence: str = "") -> int:
+    """The FSRS grade for an answer (the mapping in the module docstring)."""
+    if not is_correct:
+        return ReviewRating.AGAIN
+    if is_first_answer or confidence == Confidence.NONE:
+        return ReviewRating.GOOD
+    return ReviewRating.HARD if confidence == Confidence.GUESSED else ReviewRating.EASY
+
+
+def review_schedule_first_answer(*, attempt: Attempt, challenge: Challenge) -> ReviewCard:
+    """Schedule a newly answered challenge (called in the transaction that stores the attempt)."""
+    answered_at = _utc(attempt.answered_at) or timezone.now()
+    rating = review_rating(is_correct=attempt.is_correct, is_first_answer=True)
+    scheduled, _ = _scheduler().review_card(Card(card_id=challenge.id), Rating(rating), answered_at)
+    card = ReviewCard(challenge=challenge, owner_id=challenge.owner_id, option_order=_new_order())
+    _copy_schedule(card, scheduled)
+    card.save()
+    ReviewLog.objects.create(
+        card=card,
+        owner_id=challenge.owner_id,
+        is_first_answer=True,
+        chosen_index=attempt.chosen_index,
+        is_correct=attempt.is_correct,
+        rating=rating,
+        elapsed_seconds=0,
+        reviewed_at=answered_at,
+        due_after=card.due_at,
+    )
+    return card
+
+
+def review_queue(*, user, limit: int | None = None, offset: int = 0) -> list[ReviewCard]:
+    """Every scheduled challenge of the learner, soonest due first, with its challenge."""
+    cards = (
+        ReviewCard.objects.filter(owner=user).select_related("challenge").order_by("due_at", "challenge_id")
+    )
+    return list(cards[offset:] if limit is None else cards[offset : offset + limit])
+
+
+def review_due_count(*, user) -> int:
+    return ReviewCard.objects.filter(owner=user, due_at__lte=timezone.now()).count()
+
+
+def review_next(*, user, early: bool = False) -> ReviewCard | None:
+    """The next review: the card most overdue, or with `early`, the soonest even if not yet due."""
+    cards = (
+        ReviewCard.objects.filter(owner=user).select_related("challenge").order_by("due_at", "challenge_id")
+    )
+    if not early:
+        cards = cards.filter(due_at__lte=timezone.now())
+    return cards.first()
+
+
+def review_card_of(*, user, challenge_id: int) -> ReviewCard:
+    card = (
+        ReviewCard.objects.filter(owner=user, challenge_id=challenge_id).select_related("challenge").first()
+    )
+    if card is None:
+        raise ReviewNotFound(NOT_SCHEDULED)
+    return card
+
+
+def review_options(card: ReviewCard) -> list[str]:
+    """The card's options in this review's order."""
+    return [card.challenge.options[index] for index in card.option_order]
+
+
+def review_answer(
+    *, user, challenge_id: int, position: int, confidence: str = "", expected_reviews: int | None = None
+) -> ReviewOutcome:
+    """Grade a review: `position` indexes the options as this review showed them.
+
+    `expected_reviews` (the card's review count when it was shown) refuses an answer to a review
+    that has been answered since (ReviewStale), so a double submit cannot be graded against the
+    next review's order. Raises ReviewNotFound, InvalidReviewAnswer.
+    """
+    if isinstance(position, bool) or not isinstance(position, int) or not 0 <= position < OPTION_COUNT:
+        raise InvalidReviewAnswer(INVALID_POSITION)
+    if confidence not in Confidence.values:
+        raise InvalidReviewAnswer(INVALID_CONFIDENCE)
+    with transaction.atomic():
+        card = (
+            ReviewCard.objects.select_for_update()
+            .filter(owner=user, challenge_id=challenge_id)
+            .select_related("challenge")
+            .first()
+        )
+        if card is None:
+            raise ReviewNotFound(NOT_SCHEDULED)
+        if expected_reviews is not None and expected_reviews != card.reviews:
+            raise ReviewStale(ALREADY_ANSWERED)
+        challenge = card.challenge
+        shown = review_options(card)
+        order = list(card.option_order)
+        chosen_index = order[position]
+        is_correct = chosen_index == challenge.correct_index
+        rating = review_rating(is_correct=is_correct, is_first_answer=False, confidence=confidence)
+        now = timezone.now()
+        previous = _utc(card.last_review_at)
+        scheduled, _ = _scheduler().review_card(_fsrs_card(card), Rating(rating), now)
+        _copy_schedule(card, scheduled)
+        card.reviews += 1
+        card.option_order = _new_order()
+        card.save()
+        log = ReviewLog.objects.create(
+            card=card,
+            owner=user,
+            is_first_answer=False,
+            chosen_index=chosen_index,
+            is_correct=is_correct,
+            confidence=confidence,
+            rating=rating,
+            elapsed_seconds=max(int((now - previous).total_seconds()), 0) if previous else 0,
+            reviewed_at=now,
+            due_after=card.due_at,
+        )
+    return ReviewOutcome(
+        card=card,
+        log=log,
+        shown_options=shown,
+        chosen_position=position,
+        correct_position=order.index(challenge.correct_index),
+    )

@@ -167,6 +167,9 @@ class ReviewCard(models.Model):
     last_review_at = models.DateTimeField(null=True, blank=True)
     option_order = models.JSONField(help_text="The option indexes in the order the next review shows them.")
     reviews = models.PositiveIntegerField(default=0, help_text="Reviews after the first answer.")
+    # Answered right on a review that came at least RETENTION_GAP after the answer before it, and
+    # not missed since: the retention "mastered" asks for (services/progress.py).
+    retained = models.BooleanField(default=False)
 
     class Meta:
         indexes = [models.Index(fields=["owner", "due_at"], name="review_card_owner_due")]
@@ -212,3 +215,19 @@ class ReviewLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_rating_display()} on {self.card_id} at {self.reviewed_at:%Y-%m-%d %H:%M}"
+
+
+class ActivityDay(models.Model):
+    """How many answers and reviews a learner gave on a calendar day (in TIME_ZONE at the time):
+    counted as they happen, so streaks and the activity calendar read a row per active day instead
+    of grouping every review by day in SQL."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="activity_days")
+    day = models.DateField()
+    answers = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "day"], name="activity_day_once")]
+
+    def __str__(self) -> str:
+        return f"{self.answers} answers on {self.day}"

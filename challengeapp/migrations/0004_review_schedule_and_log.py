@@ -25,6 +25,7 @@ class Migration(migrations.Migration):
                 ('last_review_at', models.DateTimeField(blank=True, null=True)),
                 ('option_order', models.JSONField(help_text='The option indexes in the order the next review shows them.')),
                 ('reviews', models.PositiveIntegerField(default=0, help_text='Reviews after the first answer.')),
+                ('retained', models.BooleanField(default=False)),
                 ('challenge', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='review_card', to='challengeapp.challenge')),
                 ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='review_cards', to=settings.AUTH_USER_MODEL)),
             ],

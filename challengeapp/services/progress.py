@@ -11,7 +11,8 @@ Mastery, per topic and difficulty (the rule the progress page states):
   at least 7 days after their previous answer, and have not been missed since. A run of right
   answers in one sitting is not enough: mastery needs retention over spaced reviews.
 
-Streak: consecutive calendar days (in TIME_ZONE) with at least one answer or review. Today counts
+Streak: consecutive calendar days (in TIME_ZONE, as each answer was counted: services/activity.py)
+with at least one answer or review. Today counts
 once it has one; until then the streak that ended yesterday is still current (it can be kept).
 
 Auto difficulty, per topic, aiming at 70-85 % right: start from the difficulty of the learner's
@@ -26,14 +27,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from challengeapp.models import Attempt, Challenge, Difficulty, ReviewCard, ReviewLog, ReviewState, Topic
+from challengeapp.models import Attempt, Challenge, Difficulty, ReviewCard, Topic
+from challengeapp.services.activity import activity_per_day
 
 MIN_ANSWERS_TO_JUDGE = 3
 PROFICIENT_ACCURACY = 0.70
-SPACED_DAYS = 7
 SPACED_SUCCESSES_TO_MASTER = 3
 ACTIVITY_WEEKS = 16
 
@@ -99,14 +99,9 @@ def progress_topics(*, user) -> list[TopicProgress]:
         .annotate(answered=Count("id"), correct=Count("id", filter=Q(is_correct=True)))
     )
     spaced = (
-        ReviewCard.objects.filter(owner=user, state=ReviewState.REVIEW)
-        .filter(
-            logs__is_first_answer=False,
-            logs__is_correct=True,
-            logs__elapsed_seconds__gte=SPACED_DAYS * 86400,
-        )
+        ReviewCard.objects.filter(owner=user, retained=True)
         .values("challenge__topic", "challenge__difficulty")
-        .annotate(cards=Count("id", distinct=True))
+        .annotate(cards=Count("id"))
     )
     spaced_by_group = {
         (row["challenge__topic"], row["challenge__difficulty"]): row["cards"] for row in spaced
@@ -127,23 +122,9 @@ def progress_topics(*, user) -> list[TopicProgress]:
     )
 
 
-def _answers_per_day(*, user, since: dt.date | None = None) -> dict[dt.date, int]:
-    logs = ReviewLog.objects.filter(owner=user)
-    if since is not None:
-        start = timezone.make_aware(dt.datetime.combine(since, dt.time.min))
-        logs = logs.filter(reviewed_at__gte=start)
-    rows = (
-        logs.annotate(day=TruncDate("reviewed_at", tzinfo=timezone.get_current_timezone()))
-        .values("day")
-        .annotate(answers=Count("id"))
-        .order_by("day")
-    )
-    return {row["day"]: row["answers"] for row in rows}
-
-
 def progress_streak(*, user, today: dt.date | None = None) -> Streak:
     today = today or timezone.localdate()
-    days = sorted(_answers_per_day(user=user))
+    days = sorted(activity_per_day(user=user))
     longest = run = 0
     previous: dt.date | None = None
     for day in days:
@@ -162,7 +143,7 @@ def progress_activity(
     """Every day of the last `weeks` weeks, oldest first, ending today, with its answer count."""
     today = today or timezone.localdate()
     first = today - dt.timedelta(days=weeks * 7 - 1)
-    counts = _answers_per_day(user=user, since=first)
+    counts = activity_per_day(user=user, since=first)
     return [
         ActivityDay(date=first + dt.timedelta(days=n), answers=counts.get(first + dt.timedelta(days=n), 0))
         for n in range(weeks * 7)

@@ -32,6 +32,7 @@ from challengeapp.models import (
     ReviewLog,
     ReviewRating,
 )
+from challengeapp.services.activity import activity_count
 from challengeapp.services.drafts import OPTION_COUNT
 from challengeapp.services.errors import CodeDrillError
 
@@ -39,6 +40,10 @@ NOT_SCHEDULED = "That challenge is not in your reviews."
 INVALID_POSITION = "Choose one of the four options."
 INVALID_CONFIDENCE = 'confidence must be "guessed" or "knew".'
 ALREADY_ANSWERED = "This review was answered already; here is the next one."
+
+# A right answer this long after the previous one shows retention (the card is then `retained`
+# until it is missed again); mastery counts such cards (services/progress.py).
+RETENTION_GAP = dt.timedelta(days=7)
 
 _order_rng = random.SystemRandom()
 
@@ -138,6 +143,7 @@ def review_schedule_first_answer(*, attempt: Attempt, challenge: Challenge) -> R
         reviewed_at=answered_at,
         due_after=card.due_at,
     )
+    activity_count(owner_id=challenge.owner_id, moment=answered_at)
     return card
 
 
@@ -213,6 +219,10 @@ def review_answer(
         _copy_schedule(card, scheduled)
         card.reviews += 1
         card.option_order = _new_order()
+        if not is_correct:
+            card.retained = False
+        elif previous is not None and now - previous >= RETENTION_GAP:
+            card.retained = True
         card.save()
         log = ReviewLog.objects.create(
             card=card,
@@ -226,6 +236,7 @@ def review_answer(
             reviewed_at=now,
             due_after=card.due_at,
         )
+        activity_count(owner_id=user.pk, moment=now)
     return ReviewOutcome(
         card=card,
         log=log,

@@ -14,7 +14,17 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from challengeapp.models import Attempt, Challenge, DeletedLearner, Quota, WebhookEvent
+from challengeapp.models import (
+    ActivityDay,
+    Attempt,
+    Challenge,
+    DeletedLearner,
+    Quota,
+    ReviewCard,
+    ReviewLog,
+    WebhookEvent,
+)
+from challengeapp.services.attempts import attempt_record
 from challengeapp.services.identity import dev_session_token_issue
 from challengeapp.tests.conftest import signed_in
 
@@ -89,7 +99,7 @@ def world(learner, other_learner):
         )
 
     answered = challenge(learner, "bank:answered")
-    Attempt.objects.create(challenge=answered, chosen_index=0, is_correct=False)
+    attempt_record(challenge=answered, chosen_index=0)  # scheduled for review too
     open_challenge = challenge(learner, "bank:open")
     theirs = challenge(other_learner, "bank:theirs")
     return {"answered": answered.id, "open": open_challenge.id, "theirs": theirs.id}
@@ -107,6 +117,11 @@ def snapshot() -> tuple:
         list(Quota.objects.values_list("user_id", "used", "day", "daily_limit", "in_flight").order_by("id")),
         WebhookEvent.objects.count(),
         DeletedLearner.objects.count(),
+        list(
+            ReviewCard.objects.values_list("challenge_id", "due_at", "option_order", "reviews").order_by("id")
+        ),
+        ReviewLog.objects.count(),
+        list(ActivityDay.objects.values_list("owner_id", "day", "answers").order_by("id")),
     )
 
 
@@ -141,8 +156,15 @@ PAGE_QUERIES = {
     "/sign-in/": ["next"],
     "/sign-out/": ["x"],
     "/healthz": ["x"],
+    "/review/": ["early", "answered"],
+    "/progress/": ["x"],
 }
-API_QUERIES = {"/api/quota": ["x"], "/api/history": ["limit", "offset"]}
+API_QUERIES = {
+    "/api/quota": ["x"],
+    "/api/history": ["limit", "offset"],
+    "/api/review": ["limit", "offset"],
+    "/api/progress": ["x"],
+}
 
 
 def test_odd_query_strings_on_every_get_route(learner, world):
@@ -164,6 +186,14 @@ def test_odd_query_strings_on_every_get_route(learner, world):
 def test_ids_past_64_bits_and_foreign_ids_are_404(learner, world):
     before = snapshot()
     pages, api = page_client(learner), Client()
+    for challenge_id in [*HUGE_IDS, str(world["theirs"]), str(world["open"])]:
+        review = api.post(
+            f"/api/review/{challenge_id}/answer",
+            json.dumps({"answer_id": 1}),
+            content_type="application/json",
+            **bearer(learner),
+        )
+        assert review.status_code == 404  # not theirs, or never answered
     for challenge_id in [*HUGE_IDS, str(world["theirs"])]:
         assert pages.get(f"/challenges/{challenge_id}/").status_code == 404
         assert pages.post(f"/challenges/{challenge_id}/answer/", {"choice": "1"}).status_code == 404
@@ -180,13 +210,24 @@ def test_ids_past_64_bits_and_foreign_ids_are_404(learner, world):
 def test_odd_json_bodies_on_every_api_post_route(learner, world):
     before = snapshot()
     api = Client()
-    routes = ["/api/generate-challenge", f"/api/challenges/{world['open']}/answer"]
+    routes = [
+        "/api/generate-challenge",
+        f"/api/challenges/{world['open']}/answer",
+        f"/api/review/{world['answered']}/answer",
+    ]
     bodies: list[bytes] = list(ODD_RAW_BODIES)
     for value in ODD_JSON_VALUES:
         for field in ("difficulty", "topic", "answer_id"):
             if field == "topic" and value is None:
                 continue  # no topic is allowed: the seed front ends send none
-            payload = {"difficulty": "easy", field: value} if field == "topic" else {field: value}
+            if field == "topic":
+                payload = {"difficulty": "easy", "topic": value}
+            elif field == "confidence":
+                if value is None:
+                    continue  # no confidence is allowed
+                payload = {"answer_id": 1, "confidence": value}
+            else:
+                payload = {field: value}
             bodies.append(json.dumps(payload).encode("utf-8", "surrogatepass"))
     for path in routes:
         for body in bodies:

@@ -1,0 +1,225 @@
+"""Progress: first answers per topic and difficulty, mastery, streaks, activity, auto difficulty."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from challengeapp.models import Attempt, Challenge, ReviewCard, ReviewLog
+from challengeapp.services.activity import activity_rebuild
+from challengeapp.services.attempts import attempt_record
+from challengeapp.services.identity import dev_session_token_issue
+from challengeapp.services.progress import (
+    LEARNING,
+    MASTERED,
+    NEW,
+    PROFICIENT,
+    difficulty_auto,
+    progress_activity,
+    progress_streak,
+    progress_topics,
+)
+from challengeapp.services.review import review_answer
+
+pytestmark = pytest.mark.django_db
+_serial = iter(range(1_000_000))
+
+
+def make_challenge(owner, *, topic="python", difficulty="easy") -> Challenge:
+    n = next(_serial)
+    return Challenge.objects.create(
+        owner=owner,
+        difficulty=difficulty,
+        topic=topic,
+        title=f"C{n}",
+        question="Q?",
+        options=["a", "b", "c", "d"],
+        correct_index=0,
+        explanation="E",
+        provider="bank",
+        source_key=f"bank:progress:{n}",
+    )
+
+
+def answered(owner, *, right: bool, topic="python", difficulty="easy") -> Challenge:
+    challenge = make_challenge(owner, topic=topic, difficulty=difficulty)
+    attempt_record(challenge=challenge, chosen_index=0 if right else 1)
+    return challenge
+
+
+def api_progress(user) -> dict:
+    token = dev_session_token_issue(user_id=user.username, session_id="sess_progress")
+    response = Client().get("/api/progress", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200
+    return response.json()
+
+
+def review_after(challenge: Challenge, *, days: float, right: bool = True) -> None:
+    """Review `challenge` as if its previous answer came `days` ago."""
+    card = ReviewCard.objects.get(challenge=challenge)
+    earlier = timezone.now() - dt.timedelta(days=days)
+    ReviewCard.objects.filter(pk=card.pk).update(last_review_at=earlier, due_at=timezone.now())
+    card.refresh_from_db()
+    shown = [challenge.options[index] for index in card.option_order]
+    position = shown.index(challenge.options[challenge.correct_index])
+    if not right:
+        position = (position + 1) % 4
+    review_answer(user=challenge.owner, challenge_id=challenge.id, position=position)
+
+
+def test_counts_are_first_answers_only_and_weakest_comes_first(learner):
+    for right in (True, True, True, False):
+        answered(learner, right=right, topic="python")
+    for right in (False, False, True):
+        answered(learner, right=right, topic="sql", difficulty="medium")
+    shaky = Challenge.objects.filter(topic="python").first()
+    # Reviews do not change first-answer counts.
+    ReviewLog.objects.create(
+        card=ReviewCard.objects.get(challenge=shaky),
+        owner=learner,
+        is_first_answer=False,
+        chosen_index=1,
+        is_correct=False,
+        rating=1,
+        reviewed_at=timezone.now(),
+        due_after=timezone.now(),
+    )
+
+    topics = api_progress(learner)["topics"]
+
+    assert topics == [
+        {"topic": "sql", "difficulty": "medium", "answered": 3, "correct": 1, "mastery": LEARNING},
+        {"topic": "python", "difficulty": "easy", "answered": 4, "correct": 3, "mastery": PROFICIENT},
+    ]
+
+
+def test_mastery_needs_retention_over_spaced_reviews(learner):
+    challenges = [answered(learner, right=True) for _ in range(4)]
+    assert progress_topics(user=learner)[0].mastery == PROFICIENT
+
+    # Right answers in one sitting do not master anything, however many.
+    for _ in range(3):
+        for challenge in challenges:
+            review_after(challenge, days=0)
+    assert progress_topics(user=learner)[0].mastery == PROFICIENT
+
+    # Right after a week's gap, for three of them: retained.
+    for challenge in challenges[:3]:
+        review_after(challenge, days=8)
+    assert progress_topics(user=learner)[0].mastery == MASTERED
+
+    # Missing one of them again takes mastery back.
+    review_after(challenges[0], days=1, right=False)
+    assert progress_topics(user=learner)[0].mastery == PROFICIENT
+
+
+def test_too_few_answers_is_new(learner):
+    answered(learner, right=True)
+    answered(learner, right=True)
+    assert progress_topics(user=learner)[0].mastery == NEW
+
+
+def at(day: dt.date, hour: int, zone: str) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=ZoneInfo(zone))
+
+
+def log_on(user, moment: dt.datetime) -> None:
+    """An answer given at `moment`: stored now, its time moved, the day counts recomputed."""
+    challenge = answered(user, right=True)
+    ReviewLog.objects.filter(card__challenge=challenge).update(reviewed_at=moment)
+    activity_rebuild(user=user)
+
+
+def test_streak_counts_consecutive_local_days(learner, settings):
+    settings.TIME_ZONE = "America/New_York"
+    today = timezone.localdate()
+    for days_ago in (0, 1, 2, 5, 6, 7, 8):
+        log_on(learner, at(today - dt.timedelta(days=days_ago), 12, settings.TIME_ZONE))
+
+    progress = api_progress(learner)
+
+    assert (progress["streak_days"], progress["longest_streak_days"]) == (3, 4)
+
+
+def test_a_streak_ending_yesterday_can_still_be_kept_today(learner, settings):
+    today = timezone.localdate()
+    for days_ago in (1, 2):
+        log_on(learner, at(today - dt.timedelta(days=days_ago), 9, settings.TIME_ZONE))
+    assert progress_streak(user=learner).current == 2
+    # Two days without: it is gone.
+    assert progress_streak(user=learner, today=today + dt.timedelta(days=1)).current == 0
+
+
+def test_days_are_calendar_days_in_time_zone(learner, settings):
+    # 23:30 and 00:30 in Kolkata are two days there, though both fall on one UTC date.
+    settings.TIME_ZONE = "Asia/Kolkata"
+    today = timezone.localdate()
+    yesterday = today - dt.timedelta(days=1)
+    log_on(learner, dt.datetime.combine(yesterday, dt.time(23, 30), tzinfo=ZoneInfo("Asia/Kolkata")))
+    log_on(learner, dt.datetime.combine(today, dt.time(0, 30), tzinfo=ZoneInfo("Asia/Kolkata")))
+
+    assert progress_streak(user=learner).current == 2
+    activity = {day.date: day.answers for day in progress_activity(user=learner)}
+    assert activity[yesterday] == 1 and activity[today] == 1
+
+
+def test_activity_covers_sixteen_weeks_ending_today(learner):
+    answered(learner, right=True)
+    answered(learner, right=False)
+    activity = api_progress(learner)["activity"]
+    assert len(activity) == 16 * 7
+    assert activity[-1] == {"date": timezone.localdate().isoformat(), "answers": 2}
+    assert sum(day["answers"] for day in activity) == 2
+
+
+def test_one_learner_never_sees_anothers_progress(learner, other_learner):
+    answered(other_learner, right=True, topic="git")
+    progress = api_progress(learner)
+    assert progress["topics"] == [] and progress["streak_days"] == 0
+    assert sum(day["answers"] for day in progress["activity"]) == 0
+
+
+def test_auto_difficulty_aims_at_seventy_to_eighty_five_percent(learner):
+    assert difficulty_auto(user=learner, topic="python") == "easy"
+    for _ in range(6):
+        answered(learner, right=True, topic="python", difficulty="easy")
+    assert difficulty_auto(user=learner, topic="python") == "medium"  # 100 % right: step up
+    for right in (False, False, True, False, True):
+        answered(learner, right=right, topic="python", difficulty="medium")
+    assert difficulty_auto(user=learner, topic="python") == "easy"  # 40 % right: step down
+    for right in (True, True, True, False, True):
+        answered(learner, right=right, topic="sql", difficulty="hard")
+    assert difficulty_auto(user=learner, topic="sql") == "hard"  # 80 %: in the band, stays
+
+
+def test_auto_difficulty_through_the_api(learner):
+    token = dev_session_token_issue(user_id=learner.username, session_id="sess_auto")
+    response = Client().post(
+        "/api/generate-challenge",
+        json.dumps({"difficulty": "auto", "topic": "sql"}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == 201 and response.json()["difficulty"] == "easy"
+
+
+def test_existing_answers_are_scheduled_by_the_migration(learner):
+    from django.apps import apps as global_apps
+
+    from challengeapp.migrations import __name__ as migrations_package
+
+    module = __import__("challengeapp.migrations.0005_schedule_existing_answers", fromlist=["x"])
+    challenge = make_challenge(learner)
+    Attempt.objects.create(challenge=challenge, chosen_index=1, is_correct=False)
+    assert not ReviewCard.objects.filter(challenge=challenge).exists()
+
+    module.schedule_existing_answers(global_apps, None)
+
+    card = ReviewCard.objects.get(challenge=challenge)
+    assert sorted(card.option_order) == [0, 1, 2, 3]
+    assert ReviewLog.objects.get(card=card).rating == 1

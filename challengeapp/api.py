@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
@@ -31,7 +31,7 @@ from challengeapp.models import Challenge, Difficulty, Topic
 from challengeapp.services.attempts import attempt_record
 from challengeapp.services.errors import GenerationError, QuotaExceeded
 from challengeapp.services.generation import challenge_generate
-from challengeapp.services.history import history_slice
+from challengeapp.services.history import history_rows
 from challengeapp.services.progress import (
     AUTO_DIFFICULTY,
     difficulty_auto,
@@ -50,6 +50,7 @@ from challengeapp.services.review import (
 
 MALFORMED_JSON = "The request body is not valid JSON."
 BODY_TOO_LARGE = "The request body is too large."
+BODY_UNREADABLE = "The request body could not be read."
 BODY_NOT_OBJECT = "The request body must be a JSON object."
 INVALID_DIFFICULTY = "difficulty must be one of: easy, medium, hard, auto."
 INVALID_TOPIC = "topic must be one of: " + ", ".join(Topic.values) + "."
@@ -112,6 +113,8 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
         raw = request.body
     except (RequestDataTooBig, ValueError):
         raise ApiError(400, BODY_TOO_LARGE) from None
+    except (UnreadablePostError, OSError):  # the client went away mid-upload
+        raise ApiError(400, BODY_UNREADABLE) from None
     if len(raw) > MAX_BODY_BYTES:
         raise ApiError(400, BODY_TOO_LARGE)
     try:
@@ -131,14 +134,18 @@ def _object_without_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any
 
 
 def prompt_with_code(challenge: Challenge) -> str:
+    return _prompt(challenge.question, challenge.code, challenge.code_language)
+
+
+def _prompt(question: str, code: str, language: str) -> str:
     """The question with its code as a fenced Markdown block after it: the seed front ends show
     only `prompt`. The fence is longer than any run of backticks in the code, so code cannot
     close it early."""
-    if not challenge.code:
-        return challenge.question
-    longest_run = max((len(run) for run in re.findall(r"`+", challenge.code)), default=0)
+    if not code:
+        return question
+    longest_run = max((len(run) for run in re.findall(r"`+", code)), default=0)
     fence = "`" * max(3, longest_run + 1)
-    return f"{challenge.question}\n\n{fence}{challenge.code_language}\n{challenge.code}\n{fence}"
+    return f"{question}\n\n{fence}{language}\n{code}\n{fence}"
 
 
 def challenge_json(challenge: Challenge) -> dict[str, Any]:
@@ -154,6 +161,7 @@ def challenge_json(challenge: Challenge) -> dict[str, Any]:
         "correct_answer_id": challenge.correct_index,
         "explanation": challenge.explanation,
         "provider": challenge.provider,
+        "verification": challenge.verification,
         "created_at": challenge.created_at.isoformat(),
     }
 
@@ -239,20 +247,31 @@ def history(request: HttpRequest) -> HttpResponse:
     """Newest first. Without `limit`, the whole history (the seed front ends show all of it)."""
     limit = query_int(request, "limit", low=1, high=HISTORY_MAX_LIMIT, message=INVALID_LIMIT)
     offset = query_int(request, "offset", low=0, high=MAX_OFFSET, message=INVALID_OFFSET) or 0
-    challenges = history_slice(user=request.user, limit=limit, offset=offset)
-    items = []
-    for challenge in challenges:
-        # No attempt raises RelatedObjectDoesNotExist, an AttributeError: getattr's default applies.
-        attempt = getattr(challenge, "attempt", None)
-        items.append(
-            {
-                **challenge_json(challenge),
-                "answer_id": attempt.chosen_index if attempt else None,
-                "is_correct": attempt.is_correct if attempt else None,
-                "answered_at": attempt.answered_at.isoformat() if attempt else None,
-            }
-        )
+    items = [_history_item(row) for row in history_rows(user=request.user, limit=limit, offset=offset)]
     return JsonResponse(items, safe=False)
+
+
+def _history_item(row: dict[str, Any]) -> dict[str, Any]:
+    answered_at, regraded_at = row["attempt__answered_at"], row["attempt__regraded_at"]
+    return {
+        "id": row["id"],
+        "difficulty": row["difficulty"],
+        "topic": row["topic"],
+        "title": row["title"],
+        "prompt": _prompt(row["question"], row["code"], row["code_language"]),
+        "code": row["code"],
+        "code_language": row["code_language"],
+        "options": row["options"],
+        "correct_answer_id": row["correct_index"],
+        "explanation": row["explanation"],
+        "provider": row["provider"],
+        "verification": row["verification"],
+        "created_at": row["created_at"].isoformat(),
+        "answer_id": row["attempt__chosen_index"],
+        "is_correct": row["attempt__is_correct"],
+        "answered_at": answered_at.isoformat() if answered_at else None,
+        "regraded_at": regraded_at.isoformat() if regraded_at else None,
+    }
 
 
 def _answer_id(data: dict[str, Any]) -> int:

@@ -37,10 +37,33 @@ def challenge_history(
     return challenges
 
 
-def history_slice(*, user, limit: int | None, offset: int = 0) -> list[Challenge]:
-    """Unfiltered history from `offset`, newest first: `limit` items, or all of them (None)."""
-    challenges = challenge_history(user=user)
-    return list(challenges[offset:] if limit is None else challenges[offset : offset + limit])
+HISTORY_ROW_FIELDS = (
+    "id",
+    "difficulty",
+    "topic",
+    "title",
+    "question",
+    "code",
+    "code_language",
+    "options",
+    "correct_index",
+    "explanation",
+    "provider",
+    "verification",
+    "created_at",
+    "attempt__chosen_index",
+    "attempt__is_correct",
+    "attempt__answered_at",
+    "attempt__regraded_at",
+)
+
+
+def history_rows(*, user, limit: int | None, offset: int = 0) -> list[dict]:
+    """Unfiltered history from `offset`, newest first, as plain rows (the JSON API's whole history
+    can be thousands of items: rows cost a fraction of model instances): `limit` items, or all of
+    them (None)."""
+    rows = Challenge.objects.filter(owner=user).order_by("-id").values(*HISTORY_ROW_FIELDS)
+    return list(rows[offset:] if limit is None else rows[offset : offset + limit])
 
 
 def history_page(

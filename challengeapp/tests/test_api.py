@@ -332,3 +332,31 @@ def test_cors_allows_only_the_configured_origins(api, client, settings):
         "/api/quota", HTTP_ORIGIN="https://evil.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET"
     )
     assert "Access-Control-Allow-Origin" not in denied
+
+
+class _ClientWentAway:
+    """A request body whose client disconnected mid-upload."""
+
+    def read(self, *args):
+        raise OSError("connection reset by peer")
+
+    readline = read
+
+
+def test_a_client_that_goes_away_mid_upload_gets_400_and_costs_nothing(learner):
+    from django.test import Client
+
+    token = dev_session_token_issue(user_id=learner.username, session_id="sess_gone")
+    response = Client().generic(
+        "POST",
+        "/api/generate-challenge",
+        b"",
+        content_type="application/json",
+        CONTENT_LENGTH="5000",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+        **{"wsgi.input": _ClientWentAway()},
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "The request body could not be read."}
+    assert quota_status(user=learner).used == 0 and Challenge.objects.count() == 0

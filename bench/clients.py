@@ -1,5 +1,5 @@
 """Python clients for what wrk cannot measure: learners generating against a slow model, the quota
-prober that runs beside them, and the bytes of a first visit.
+prober that runs beside them, uploads that stall half-way, and the bytes of a first visit.
 
 The prober runs as its own process (`python bench/clients.py probe …`) so that its latencies are
 never the generating threads' GIL waits.
@@ -11,6 +11,7 @@ import argparse
 import gzip
 import http.client
 import json
+import select
 import socket
 import subprocess
 import sys
@@ -150,10 +151,20 @@ def generation_load(
 # --- the quota prober --------------------------------------------------------------------------------
 
 
-def probe(base_url: str, token: str, *, interval: float, duration: float) -> dict:
-    """GET /api/quota every `interval` seconds (on a fixed schedule) for `duration` seconds."""
-    client = KeepAliveClient(base_url, timeout=30)
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+def probe(
+    base_url: str,
+    tokens: list[str],
+    *,
+    interval: float,
+    duration: float,
+    new_connection: bool = False,
+    timeout: float = 30.0,
+) -> dict:
+    """GET /api/quota every `interval` seconds (on a fixed schedule) for `duration` seconds, each
+    probe as the next learner of `tokens`. One keep-alive connection, or with `new_connection` a new
+    one per probe, as different learners' browsers would open: a keep-alive connection stays with the
+    gunicorn worker that accepted it, new ones are spread between the workers."""
+    client = KeepAliveClient(base_url, timeout=timeout)
     latencies, statuses, errors = [], {}, 0
     started = time.monotonic()
     tick = 0
@@ -164,6 +175,9 @@ def probe(base_url: str, token: str, *, interval: float, duration: float) -> dic
         now = time.monotonic()
         if due > now:
             time.sleep(due - now)
+        headers = {"Authorization": f"Bearer {tokens[tick % len(tokens)]}", "Accept": "application/json"}
+        if new_connection:
+            headers["Connection"] = "close"
         began = time.perf_counter()
         try:
             status, _ = client.request("GET", "/api/quota", headers=headers)
@@ -172,6 +186,8 @@ def probe(base_url: str, token: str, *, interval: float, duration: float) -> dic
             status = 0
         else:
             latencies.append((time.perf_counter() - began) * 1000)
+        if new_connection:
+            client.close()
         statuses[str(status)] = statuses.get(str(status), 0) + 1
         tick += 1
         # A slow answer skips the ticks it overran rather than firing a burst to catch up.
@@ -191,19 +207,30 @@ def probe(base_url: str, token: str, *, interval: float, duration: float) -> dic
 class Prober:
     """The prober in its own process: start(), then result() after `duration` seconds."""
 
-    def __init__(self, base_url: str, token: str, *, interval: float, duration: float) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        tokens: list[str],
+        *,
+        interval: float,
+        duration: float,
+        new_connection: bool = False,
+        timeout: float = 30.0,
+    ) -> None:
         self.command = [
             sys.executable,
             __file__,
             "probe",
             "--url",
             base_url,
-            "--token",
-            token,
+            *(argument for token in tokens for argument in ("--token", token)),
             "--interval",
             str(interval),
             "--duration",
             str(duration),
+            "--timeout",
+            str(timeout),
+            *(["--new-connection"] if new_connection else []),
         ]
         self.process: subprocess.Popen | None = None
 
@@ -219,6 +246,54 @@ class Prober:
         if line is None:
             raise RuntimeError(f"the prober failed: {err[-2000:]}")
         return json.loads(line[len("BENCH_JSON ") :])
+
+
+# --- uploads that stall half-way -------------------------------------------------------------------
+
+
+class StalledUpload:
+    """A POST that sends its headers and the first bytes of its body, then nothing: a phone going
+    into a tunnel, or a client stalling on purpose (slowloris). The server's thread that took the
+    request waits in the body read meanwhile. finish() sends the rest and returns the answer's status."""
+
+    def __init__(
+        self, base_url: str, path: str, *, content_length: int, token: str | None = None, sent: int = 16
+    ) -> None:
+        parts = urlsplit(base_url)
+        # A JSON object of exactly content_length bytes, which the endpoint could parse once complete.
+        prefix = '{"difficulty": "easy", "padding": "'
+        self.body = (prefix + "x" * (content_length - len(prefix) - 2) + '"}').encode()
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {parts.hostname}:{parts.port}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nAccept: application/json\r\nContent-Length: {len(self.body)}\r\n"
+            + (f"Authorization: Bearer {token}\r\n" if token else "")
+            + "\r\n"
+        )
+        self.path = path
+        self.sent = sent
+        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=30)
+        self.sock.sendall(head.encode() + self.body[:sent])
+
+    def answered(self) -> bool:
+        """Whether the server has answered (or closed the connection) already."""
+        readable, _, _ = select.select([self.sock], [], [], 0)
+        return bool(readable)
+
+    def finish(self) -> int:
+        """Send the rest of the body; the status of the answer (0 when none came)."""
+        try:
+            self.sock.sendall(self.body[self.sent :])
+            answer = b""
+            while b"\r\n" not in answer:
+                chunk = self.sock.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+            return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0
+        except (OSError, ValueError, IndexError):
+            return 0
+        finally:
+            self.sock.close()
 
 
 # --- a first visit ---------------------------------------------------------------------------------
@@ -335,11 +410,20 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     probe_parser = sub.add_parser("probe")
     probe_parser.add_argument("--url", required=True)
-    probe_parser.add_argument("--token", required=True)
+    probe_parser.add_argument("--token", action="append", required=True, help="repeat: one per learner")
     probe_parser.add_argument("--interval", type=float, default=0.1)
     probe_parser.add_argument("--duration", type=float, required=True)
+    probe_parser.add_argument("--timeout", type=float, default=30.0)
+    probe_parser.add_argument("--new-connection", action="store_true")
     args = parser.parse_args(argv)
-    result = probe(args.url, args.token, interval=args.interval, duration=args.duration)
+    result = probe(
+        args.url,
+        args.token,
+        interval=args.interval,
+        duration=args.duration,
+        new_connection=args.new_connection,
+        timeout=args.timeout,
+    )
     print("BENCH_JSON " + json.dumps(result), flush=True)
     return 0
 

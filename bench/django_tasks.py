@@ -11,9 +11,10 @@ seed: creates each learner (as the app does, with their quota row) and gives the
 (content from the built-in bank, so real sizes with code and explanations), every other one
 answered, the newest left unanswered so the practice page shows it.
 
-queries: migrates the (throwaway) database, seeds two learners with 10 and 1,000 challenges, and
-counts the SQL queries of the practice page, the history page, GET /api/history and GET /api/quota
-for each with Django's test client and CaptureQueriesContext, after one warm-up request.
+queries: migrates the (throwaway) database, seeds two learners with 10 and 5,000 challenges, and
+counts the SQL queries of the practice page, the history page, GET /api/history (the whole history,
+and a page of 50) and GET /api/quota for each with Django's test client and CaptureQueriesContext,
+after one warm-up request.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def command_queries(args: argparse.Namespace) -> dict:
 
     setup_test_environment()
     call_command("migrate", "--noinput", verbosity=0)
-    lengths = (10, 1000)
+    lengths = (10, 5000)
     tokens = {}
     for length in lengths:
         clerk_id = f"user_bench_queries_{length}"
@@ -137,7 +138,8 @@ def command_queries(args: argparse.Namespace) -> dict:
     pages = [
         ("practice page  GET /", "/", "cookie"),
         ("history page  GET /history/", "/history/", "cookie"),
-        ("GET /api/history", "/api/history", "bearer"),
+        ("GET /api/history (no limit: all items)", "/api/history", "bearer"),
+        ("GET /api/history?limit=50", "/api/history?limit=50", "bearer"),
         ("GET /api/quota", "/api/quota", "bearer"),
     ]
     results = []
@@ -163,7 +165,7 @@ def command_queries(args: argparse.Namespace) -> dict:
                 row["statuses"][str(length)] = response.status_code
                 row["sql"][str(length)] = [query["sql"][:300] for query in captured.captured_queries]
             results.append(row)
-    return {"vendor": connection.vendor, "pages": results}
+    return {"vendor": connection.vendor, "lengths": lengths, "pages": results}
 
 
 def main(argv: list[str] | None = None) -> int:

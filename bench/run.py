@@ -9,11 +9,18 @@ own process) whose latency the benchmark sets; learners signed in with developme
 the server accepts; load from wrk (bench/loadgen.py) and, for the slow-model runs, from Python
 threads, one keep-alive connection per learner (bench/clients.py). The results, each next to its
 target, are printed and written to docs/BENCHMARKS.md with the machine, the date and the command.
+
+Per backend, in this order: a storm of 32 slow generations as the first requests the freshly
+started server serves; GET /api/quota against a one-view Django app under the same gunicorn
+(bench/ceiling_app.py), run after run in turn; the other reads; quota reads while 8 uploads stall
+half-way; generations with an instant model; the first visit's bytes; 8 slow generations; the SQL
+queries per page.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime as dt
 import json
 import os
@@ -27,6 +34,7 @@ import tempfile
 import threading
 import time
 import traceback
+from collections import Counter
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -45,15 +53,30 @@ DAILY_QUOTA = 100_000_000
 CONNECTIONS = 8
 MODEL_SLOW_SECONDS = 2.0
 PROBE_INTERVAL = 0.1
+STORM_LEARNERS = 32
+# GET /api/history with no limit answers the whole history: big bodies, so fewer connections.
+HISTORY_ALL_ITEMS = 5_000
+HISTORY_ALL_CONNECTIONS = 4
+# Uploads that stall: headers and 16 bytes of a 10,000-byte body, then nothing, to each path.
+STALLED_UPLOADS = {"/webhooks/clerk": 4, "/api/generate-challenge": 4}
+STALLED_CONTENT_LENGTH = 10_000
+STALLED_PROBE_INTERVAL = 0.03
+STALLED_PROBE_TIMEOUT = 5.0
+STALLED_PROBE_LEARNERS = 8
+# Set so that the webhook reads its body (unset, it answers 503 before reading it); the stalled
+# uploads carry no signature, so once complete they are refused (400).
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"codedrill-bench-webhook-secret!!").decode()
 
 # The targets (issue "Fast under load"), on this 2-core machine.
 TARGET_QUOTA_RPS = 2000
 TARGET_QUOTA_P99_MS = 15
+TARGET_CEILING_RATIO = 0.5
 TARGET_HISTORY10_RPS = 1500
 TARGET_GENERATE_RPS = 300
 TARGET_GEN_8 = 3.6
-TARGET_GEN_32 = 14.4
+TARGET_GEN_32 = 14.4  # 90 % of 32 learners / 2 s
 TARGET_PROBE_P99_MS = 100
+TARGET_STALLED_P99_MS = 100
 TARGET_FIRST_VISIT_BYTES = 30 * 1024
 
 # A PostgreSQL backend's title: "postgres: 15/main: <user> <database> <host>(<port>) <state>".
@@ -63,7 +86,18 @@ LOG_PREFIX = re.compile(r"^(\d{4}-\d\d-\d\d[ T][\d:,.]+\s*|\[[^\]]*\]\s*)+")
 # Another process's CPU on the machine (% of one core) above which a run waits for quiet first.
 BUSY_MACHINE_PERCENT = 15.0
 
-MEASUREMENTS = ("reads", "generate", "visit", "slow", "queries")
+MEASUREMENTS = ("storm", "reads", "stalled", "generate", "visit", "slow", "queries")
+
+QUOTA = "GET /api/quota"
+CEILING = "ceiling app: GET /api/quota (bench/ceiling_app.py)"
+HISTORY_10 = "GET /api/history (10 items)"
+HISTORY_PAGE = "GET /api/history?limit=50 (1,000 items)"
+HISTORY_ALL = f"GET /api/history (all {HISTORY_ALL_ITEMS:,} items)"
+PRACTICE_PAGE = "GET / practice page"
+HISTORY_HTML = "GET /history/ history page (1,000 items, 20 shown)"
+GENERATE_INSTANT = "POST /api/generate-challenge, model instant, 32 learners"
+STORM = f"model 2 s, {STORM_LEARNERS} learners, right after start"
+SLOW_8 = "model 2 s, 8 learners"
 
 PEERS = """\
 Reference figures measured on the FastAPI apps this app replaces (same kind of machine):
@@ -235,6 +269,8 @@ class BackendResult:
     skipped: str = ""
     loads: dict[str, dict] = field(default_factory=dict)  # label → LoadResult as dict (+ extras)
     generation: dict[str, dict] = field(default_factory=dict)
+    ceiling: dict = field(default_factory=dict)
+    stalled: dict = field(default_factory=dict)
     first_visit: dict = field(default_factory=dict)
     queries: dict = field(default_factory=dict)
     rows: list[Row] = field(default_factory=list)
@@ -414,6 +450,7 @@ class BackendBench:
         )
         self.result = BackendResult(name=name)
         self.server = None
+        self.ceiling = None  # the ceiling app's server, while it runs
         self.database_url = ""
         self.server_config: tuple[int, int, str] | None = None
         self.use_wrk = args.use_wrk
@@ -442,6 +479,7 @@ class BackendBench:
             "OPENAI_API_KEY": "sk-bench",
             "OPENAI_BASE_URL": self.fake.base_url,
             "GUNICORN_ACCESS_LOG": "1" if self.args.access_log else "0",
+            "CLERK_WEBHOOK_SIGNING_SECRET": WEBHOOK_SECRET,
             **self.args.server_env,
         }
         self.server = ls.LiveServer(
@@ -477,7 +515,7 @@ class BackendBench:
             log(f"could not drop {url}: {error}")
 
     def database_connections(self) -> int | None:
-        """PostgreSQL connections the server holds (persistent: CONN_MAX_AGE keeps one per thread)."""
+        """PostgreSQL connections the server holds (a pool per worker process)."""
         if self.name != "postgres":
             return None
         from challengeapp.tests.fakes.live_server import run_sql
@@ -491,11 +529,12 @@ class BackendBench:
         self.result.max_db_connections = max(self.result.max_db_connections or 0, count)
         return count
 
-    def worker_pids(self) -> list[int]:
-        return children_of(self.server.process.pid)
+    def worker_pids(self, server=None) -> list[int]:
+        return children_of((server or self.server).process.pid)
 
     def cpu_meter(self) -> loadgen.CpuMeter:
-        master = self.server.process.pid
+        # Each gunicorn is its own process group; the ceiling app's, while it runs, counts as gunicorn.
+        masters = {server.process.pid for server in (self.server, self.ceiling) if server is not None}
         fake_pid = self.fake.process.pid
         me = os.getpid()
         database = urlsplit(self.database_url).path.lstrip("/") if self.name == "postgres" else None
@@ -510,7 +549,7 @@ class BackendBench:
 
         return loadgen.CpuMeter(
             {
-                "gunicorn": lambda pid, comm, ppid, pgid: pgid == master,
+                "gunicorn": lambda pid, comm, ppid, pgid: pgid in masters,
                 "postgres": ours_postgres,
                 "fake model": lambda pid, comm, ppid, pgid: pid == fake_pid,
                 # wrk / the prober (children that ended are added from RUSAGE_CHILDREN) and our threads
@@ -565,19 +604,18 @@ class BackendBench:
 
     # the measurements
 
-    def load(
+    def load_spec(
         self,
-        label: str,
         *,
+        server=None,
         method: str = "GET",
         path: str,
         token: str | None = None,
         cookie: str | None = None,
         body: dict | None = None,
         rotate_tokens: list[str] | None = None,
-        duration: float | None = None,
         connections: int = CONNECTIONS,
-    ) -> LoadResult:
+    ) -> dict:
         headers = {"Accept": "application/json" if path.startswith("/api/") else "text/html"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -588,68 +626,178 @@ class BackendBench:
             payload = json.dumps(body)
             headers["Content-Type"] = "application/json"
         rotate = ("Authorization", [f"Bearer {t}" for t in rotate_tokens]) if rotate_tokens else None
+        return {
+            "server": server or self.server,
+            "method": method,
+            "path": path,
+            "headers": headers,
+            "body": payload,
+            "connections": connections,
+            "rotate_header": rotate,
+        }
+
+    def drive(self, spec: dict, duration: float) -> LoadResult:
         runner = loadgen.run_wrk if self.use_wrk else loadgen.run_asyncio
-        kwargs = dict(
-            method=method,
-            path=path,
-            headers=headers,
-            body=payload,
-            connections=connections,
-            rotate_header=rotate,
+        request = {key: value for key, value in spec.items() if key != "server"}
+        return runner(spec["server"].url, duration=duration, **request)
+
+    def measured_run(self, label: str, spec: dict, number: int, of: int) -> tuple[LoadResult, str]:
+        """One run on new connections (how they split between the workers is drawn again each time)."""
+        server, duration = spec["server"], self.args.duration
+        meter = self.cpu_meter()
+        sampler = ConnectionSampler(server.port, self.worker_pids(server), duration / 2)
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", label)
+        with Profiler(
+            self.args.profile if number == 0 else None,
+            self.worker_pids(server),
+            f"{self.name}-{safe}",
+            duration,
+        ):
+            meter.start()
+            sampler.start()
+            result = self.drive(spec, duration)
+            result.cpu = meter.stop()
+        split = sampler.split()
+        log(
+            f"{self.name}: {label} (run {number + 1} of {of}): {result.rps:,.0f} req/s, "
+            f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, errors {result.errors} "
+            f"{result.bad_statuses or ''}, connections per worker {split}, cpu {result.cpu}"
         )
-        duration = duration or self.args.duration
-        self.wait_for_quiet(label)
-        runner(self.server.url, duration=self.args.warmup, **kwargs)  # warm-up: connections, code paths
-        safe = label.replace(" ", "_").replace("/", "_").replace(",", "")
-        # Each run opens its own connections, so how they split between the workers is drawn again:
-        # the median run is reported, with every run's figure beside it.
-        runs = []
-        for number in range(self.args.repeat):
-            meter = self.cpu_meter()
-            sampler = ConnectionSampler(self.server.port, self.worker_pids(), duration / 2)
-            with Profiler(
-                self.args.profile if number == 0 else None,
-                self.worker_pids(),
-                f"{self.name}-{safe}",
-                duration,
-            ):
-                meter.start()
-                sampler.start()
-                result = runner(self.server.url, duration=duration, **kwargs)
-                result.cpu = meter.stop()
-            runs.append((result, sampler.split()))
-            log(
-                f"{self.name}: {label} (run {number + 1} of {self.args.repeat}): {result.rps:,.0f} req/s, "
-                f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, errors {result.errors} "
-                f"{result.bad_statuses or ''}, connections per worker {runs[-1][1]}, cpu {result.cpu}"
-            )
+        return result, split
+
+    def record(self, label: str, spec: dict, runs: list[tuple[LoadResult, str]]) -> LoadResult:
+        """The median run (by req/s), with every run's req/s and all runs' errors."""
         result, split = sorted(runs, key=lambda run: run[0].rps)[len(runs) // 2]
         self.result.loads[label] = {
             **asdict(result),
             "rps": result.rps,
             "errors": sum(run.errors for run, _split in runs),
             "runs_rps": [run.rps for run, _split in runs],
-            "method": method,
-            "path": path,
-            "connections": connections,
+            "method": spec["method"],
+            "path": spec["path"],
+            "connections": spec["connections"],
             "split": split,
             "db_connections": self.database_connections(),
         }
         return result
 
-    def generation(self, label: str, learners: list[str], probe_token: str, window: float) -> dict:
+    def load(self, label: str, **request: Any) -> LoadResult:
+        """A warm-up (connections, code paths), then --repeat runs; the median is reported."""
+        spec = self.load_spec(**request)
+        self.wait_for_quiet(label)
+        self.drive(spec, self.args.warmup)
+        runs = [
+            self.measured_run(label, spec, number, self.args.repeat) for number in range(self.args.repeat)
+        ]
+        return self.record(label, spec, runs)
+
+    def quota_against_ceiling(self, token: str) -> None:
+        """GET /api/quota and the ceiling app (same gunicorn config, workers and threads), run after
+        run in turn, so that whatever else the machine does meanwhile weighs on both alike."""
+        self.ceiling = ceiling_server(self.server, self.tmp / f"gunicorn-{self.name}-ceiling.log")
+        log(f"{self.name}: starting the ceiling app under the same gunicorn config")
+        self.ceiling.start()
+        try:
+            specs = {
+                QUOTA: self.load_spec(path="/api/quota", token=token),
+                CEILING: self.load_spec(server=self.ceiling, path="/api/quota", token=token),
+            }
+            self.wait_for_quiet("quota against the ceiling")
+            for spec in specs.values():
+                self.drive(spec, self.args.warmup)
+            runs: dict[str, list] = {label: [] for label in specs}
+            for number in range(self.args.repeat):
+                for label, spec in specs.items():
+                    runs[label].append(self.measured_run(label, spec, number, self.args.repeat))
+            quota, ceiling = (self.record(label, specs[label], runs[label]) for label in (QUOTA, CEILING))
+        finally:
+            self.ceiling.stop()
+            self.ceiling = None
+        self.result.ceiling = {
+            "ratio": quota.rps / ceiling.rps if ceiling.rps else 0.0,
+            "pairs": [
+                (quota_run.rps, ceiling_run.rps)
+                for (quota_run, _), (ceiling_run, _) in zip(runs[QUOTA], runs[CEILING])
+            ],
+        }
+        log(f"{self.name}: quota / ceiling = {self.result.ceiling['ratio']:.2f}")
+
+    def stalled_uploads(self, stall_tokens: list[str], probe_tokens: list[str]) -> dict:
+        """Uploads that stall after their headers and a few bytes, held open while other learners
+        read their quota, each probe on a new connection (so spread over the workers)."""
+        label = "stalled uploads"
+        self.wait_for_quiet(label)
+        self.fake.set_delay(0)  # the generations complete at once when the uploads resume
+        tokens = iter(stall_tokens)
+        uploads = [
+            clients.StalledUpload(
+                self.server.url,
+                path,
+                content_length=STALLED_CONTENT_LENGTH,
+                token=next(tokens) if path.startswith("/api/") else None,
+            )
+            for path, count in STALLED_UPLOADS.items()
+            for _ in range(count)
+        ]
+        try:
+            time.sleep(0.5)  # the server's threads have taken the requests and wait for the rest
+            split = " / ".join(
+                str(count) for count in connections_per_worker(self.server.port, self.worker_pids()).values()
+            )
+            window = self.args.stalled_window
+            prober = clients.Prober(
+                self.server.url,
+                probe_tokens,
+                interval=STALLED_PROBE_INTERVAL,
+                duration=window,
+                new_connection=True,
+                timeout=STALLED_PROBE_TIMEOUT,
+            )
+            meter = self.cpu_meter()
+            meter.start()
+            prober.start()
+            probe = prober.result()
+            cpu = meter.stop()
+            held = sum(not upload.answered() for upload in uploads)
+        finally:
+            finished = Counter(upload.finish() for upload in uploads)
+        result = {
+            "uploads": len(uploads),
+            "held": held,
+            "window_s": window,
+            "split": split,
+            "probe": probe,
+            "resumed": {str(status): count for status, count in sorted(finished.items())},
+            "cpu": cpu,
+        }
+        self.result.stalled = result
+        log(
+            f"{self.name}: {label}: {held} of {len(uploads)} held open unanswered (connections per worker "
+            f"{split}); quota probes p50 {probe['p50_ms']:.1f} ms, p99 {probe['p99_ms']:.1f} ms, max "
+            f"{probe['max_ms']:.1f} ms over {probe['samples']}, errors {probe['errors']} {probe['statuses']}; "
+            f"resumed: {result['resumed']}"
+        )
+        return result
+
+    def generation(
+        self, label: str, learners: list[str], probe_token: str, window: float, *, warm: bool = True
+    ) -> dict:
+        """Learners loop POST /api/generate-challenge against the 2 s model. warm: each signs in
+        first (their first request) before the clock starts; otherwise their generations are the
+        first requests the server sees from them."""
         tokens = [token_for(user) for user in learners]
-        for token in tokens:  # each learner signed in once before the clock starts (their first request)
-            response = self.request("GET", "/api/quota", token=token)
-            assert response.status == 200, response
+        if warm:
+            for token in tokens:
+                response = self.request("GET", "/api/quota", token=token)
+                assert response.status == 200, response
         self.wait_for_quiet(label)
         self.fake.set_delay(MODEL_SLOW_SECONDS)
         self.fake.reset()
         prober = clients.Prober(
-            self.server.url, probe_token, interval=PROBE_INTERVAL, duration=window + MODEL_SLOW_SECONDS
+            self.server.url, [probe_token], interval=PROBE_INTERVAL, duration=window + MODEL_SLOW_SECONDS
         )
         meter = self.cpu_meter()
-        safe = label.replace(" ", "_")
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", label)
         sampler = ConnectionSampler(self.server.port, self.worker_pids(), window / 2)
         with Profiler(self.args.profile, self.worker_pids(), f"{self.name}-{safe}", window):
             meter.start()
@@ -663,6 +811,7 @@ class BackendBench:
         latencies = sorted(run.latencies_ms)
         result = {
             "learners": len(learners),
+            "warm": warm,
             "window_s": window,
             "elapsed_s": run.elapsed_s,
             "created": run.created,
@@ -693,12 +842,16 @@ class BackendBench:
         """The requests the load repeats answer what they should, before any load."""
         quota = self.request("GET", "/api/quota", token=tokens["reader"])
         assert quota.status == 200 and quota.body["daily_limit"] == DAILY_QUOTA, quota
-        for key, expected in (("hist10", 10), ("hist1000", 50)):
-            history = self.request("GET", "/api/history", token=tokens[key])
+        for key, path, expected in (
+            ("hist10", "/api/history", 10),
+            ("hist1000", "/api/history?limit=50", 50),
+            ("hist5000", "/api/history", HISTORY_ALL_ITEMS),  # no limit: the whole history
+        ):
+            history = self.request("GET", path, token=tokens[key])
             assert history.status == 200 and len(history.body) == expected, (
-                key,
-                history.status,
-                str(history.body)[:300],
+                f"GET {path} for {key}: {history.status}, "
+                f"{len(history.body) if isinstance(history.body, list) else str(history.body)[:300]} "
+                f"items, expected {expected}"
             )
         for path in ("/", "/history/"):
             page = self.request(
@@ -722,8 +875,10 @@ class BackendBench:
             "reader": "user_bench_reader",
             "hist10": "user_bench_hist10",
             "hist1000": "user_bench_hist1000",
+            "hist5000": f"user_bench_hist{HISTORY_ALL_ITEMS}",
         }
-        log(f"{self.name}: seeding histories of 10 and 1,000 challenges")
+        storm_learners = [f"user_bench_storm_{i:02d}" for i in range(1, STORM_LEARNERS + 1)]
+        log(f"{self.name}: seeding histories of 10, 1,000 and {HISTORY_ALL_ITEMS:,} challenges")
         self.django_task(
             "seed",
             "--database-url",
@@ -733,62 +888,68 @@ class BackendBench:
             "--learner",
             f"{users['hist1000']}:1000",
             "--learner",
+            f"{users['hist5000']}:{HISTORY_ALL_ITEMS}",
+            "--learner",
             f"{users['reader']}:0",
+            *(argument for learner in storm_learners for argument in ("--learner", f"{learner}:0")),
         )
         tokens = {key: token_for(user) for key, user in users.items()}
+
+        if "storm" in args.only:
+            # The server has answered nothing but /healthz yet: fresh processes, as after a deploy,
+            # with learners who already have accounts.
+            self.generation(STORM, storm_learners, tokens["reader"], args.generation_window, warm=False)
         self.sanity(tokens)
-        fast_learners = [token_for(f"user_bench_fast_{i:02d}") for i in range(1, 9)]
-        for token in fast_learners:
+        fast_learners = [token_for(f"user_bench_fast_{i:02d}") for i in range(1, 33)]
+        stall_learners = [token_for(f"user_bench_stall_{i:02d}") for i in range(1, 5)]
+        probe_learners = [
+            token_for(f"user_bench_probe_{i:02d}") for i in range(1, STALLED_PROBE_LEARNERS + 1)
+        ]
+        for token in fast_learners + stall_learners + probe_learners:
             self.request("GET", "/api/quota", token=token)
 
         if "reads" in args.only:
-            self.load("GET /api/quota", path="/api/quota", token=tokens["reader"])
-            self.load("GET /api/history (10 items)", path="/api/history", token=tokens["hist10"])
+            self.quota_against_ceiling(tokens["reader"])
+            self.load(HISTORY_10, path="/api/history", token=tokens["hist10"])
+            self.load(HISTORY_PAGE, path="/api/history?limit=50", token=tokens["hist1000"])
             self.load(
-                "GET /api/history (1,000 items, first page of 50)",
+                HISTORY_ALL,
                 path="/api/history",
-                token=tokens["hist1000"],
+                token=tokens["hist5000"],
+                connections=HISTORY_ALL_CONNECTIONS,
             )
-            self.load("GET / practice page", path="/", cookie=tokens["hist1000"])
-            self.load(
-                "GET /history/ history page (1,000 items, 20 shown)",
-                path="/history/",
-                cookie=tokens["hist1000"],
-            )
+            self.load(PRACTICE_PAGE, path="/", cookie=tokens["hist1000"])
+            self.load(HISTORY_HTML, path="/history/", cookie=tokens["hist1000"])
+        if "stalled" in args.only:
+            self.stalled_uploads(stall_learners, probe_learners)
         if "generate" in args.only:
             self.fake.set_delay(0)
             self.fake.reset()
-            label = "POST /api/generate-challenge, model instant, 8 learners"
+            # More learners than connections, each request the next one's: per-learner limits on
+            # generations in flight never come into play.
             self.load(
-                label,
+                GENERATE_INSTANT,
                 method="POST",
                 path="/api/generate-challenge",
                 body={"difficulty": "easy"},
                 rotate_tokens=fast_learners,
             )
-            self.result.loads[label]["model_calls"] = self.fake.stats()["requests"]
+            self.result.loads[GENERATE_INSTANT]["model_calls"] = self.fake.stats()["requests"]
         if "visit" in args.only:
             log(f"{self.name}: first visit of the practice page")
             self.result.first_visit = clients.first_visit(self.server.url, tokens["hist10"])
         if "slow" in args.only:
-            window = args.generation_window
             self.generation(
-                "model 2 s, 8 learners",
+                SLOW_8,
                 [f"user_bench_slow8_{i:02d}" for i in range(1, 9)],
                 tokens["reader"],
-                window,
-            )
-            self.generation(
-                "model 2 s, 32 learners",
-                [f"user_bench_slow32_{i:02d}" for i in range(1, 33)],
-                tokens["reader"],
-                window,
+                args.generation_window,
             )
 
         if self.server.process.poll() is not None:
             self.result.notes.append(f"gunicorn exited during the run (code {self.server.process.poll()})")
         problems: dict[str, int] = {}
-        for line in self.server.log_tail(5_000_000).splitlines():
+        for line in self.server.log_tail(50_000_000).splitlines():
             if (
                 any(
                     marker in line
@@ -813,6 +974,46 @@ class BackendBench:
         finally:
             self._drop(throwaway)
         return self.result
+
+
+def ceiling_server(server, log_path: Path):
+    """bench/ceiling_app.py under gunicorn with the environment, config, workers and threads of
+    `server` (a LiveServer), on a port of its own."""
+    from challengeapp.tests.fakes.live_server import LiveServer
+
+    class CeilingServer(LiveServer):
+        def _spawn(self, port: int, env) -> None:
+            self.port = port
+            self._log_handle = open(self.log_path, "wb")  # noqa: SIM115 -- closed in stop()
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "-c",
+                    "config/gunicorn.conf.py",
+                    "bench.ceiling_app:application",
+                ],
+                cwd=BASE_DIR,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=self._log_handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    return CeilingServer(
+        database_url=server.database_url,
+        signing_key_path=server.signing_key_path,
+        daily_quota=server.daily_quota,
+        workers=server.workers,
+        threads=server.threads,
+        extra_env=server.extra_env,
+        migrate=False,
+        collectstatic=False,
+        startup_timeout=60,
+        log_path=log_path,
+    )
 
 
 # --- the verdicts ---------------------------------------------------------------------------------
@@ -855,60 +1056,100 @@ def evaluate(result: BackendResult) -> None:
                 )
             )
 
-    load_rows("GET /api/quota", "GET /api/quota, 8 connections", TARGET_QUOTA_RPS, TARGET_QUOTA_P99_MS)
-    load_rows(
-        "GET /api/history (10 items)", "GET /api/history, 10 items, 8 connections", TARGET_HISTORY10_RPS
-    )
-    load_rows(
-        "GET /api/history (1,000 items, first page of 50)",
-        "GET /api/history, 1,000 items (first page of 50), 8 connections",
-    )
-    load_rows("GET / practice page", "GET / (practice page, signed in), 8 connections")
-    load_rows(
-        "GET /history/ history page (1,000 items, 20 shown)",
-        "GET /history/ (1,000 items, 20 shown), 8 connections",
-    )
-    load_rows(
-        "POST /api/generate-challenge, model instant, 8 learners",
-        "POST /api/generate-challenge, model instant, 8 connections / 8 learners",
-        TARGET_GENERATE_RPS,
-    )
-
-    for label, target in (("model 2 s, 8 learners", TARGET_GEN_8), ("model 2 s, 32 learners", TARGET_GEN_32)):
+    def generation_row(label: str, what: str, target: float) -> None:
         gen = result.generation.get(label)
         if gen is None:
-            continue
-        learners = gen["learners"]
+            return
+        lost = ""
+        if gen["lost"]:
+            causes = [f"{count}× HTTP {failure.split(':')[0]}" for failure, count in gen["failures"].items()]
+            causes += [f"{gen['timeouts']}× timeout"] if gen["timeouts"] else []
+            lost = f" ({', '.join(causes)})"
         rows.append(
             Row(
-                f"Generations/s, model 2 s, {learners} learners at once",
-                f"≥ {target} /s, none lost",
-                f"{gen['per_second']:.2f} /s ({gen['created']} in {gen['elapsed_s']:.1f} s; ideal {gen['ideal_per_second']:.0f}/s), "
-                f"lost {gen['lost']}"
-                + (
-                    " ("
-                    + ", ".join(
-                        f"{count}× HTTP {failure.split(':')[0]}" for failure, count in gen["failures"].items()
-                    )
-                    + (f", {gen['timeouts']}× timeout" if gen["timeouts"] else "")
-                    + ")"
-                    if gen["lost"]
-                    else ""
-                )
-                + busy_note(gen["cpu"]),
+                what,
+                f"≥ {target} /s (90 % of ideal), none lost",
+                f"{gen['per_second']:.2f} /s = {100 * gen['per_second'] / gen['ideal_per_second']:.0f} % of ideal "
+                f"{gen['ideal_per_second']:.0f}/s ({gen['created']} in {gen['elapsed_s']:.1f} s), "
+                f"lost {gen['lost']}{lost}" + busy_note(gen["cpu"]),
                 gen["per_second"] >= target and gen["lost"] == 0,
             )
         )
-        probe = gen["probe"]
+
+    def probe_row(what: str, probe: dict, target: float | None, cpu: dict) -> None:
+        failed = f", {probe['errors']} failed {probe['statuses']}" if probe["errors"] else ", none failed"
         rows.append(
             Row(
-                f"GET /api/quota every 100 ms while {learners} generate: p99",
-                f"< {TARGET_PROBE_P99_MS} ms" if learners == 32 else "—",
-                f"{fmt_ms(probe['p99_ms'])} (p50 {fmt_ms(probe['p50_ms'])}, max {fmt_ms(probe['max_ms'])}, {probe['samples']} probes)"
-                + busy_note(gen["cpu"]),
-                probe["p99_ms"] < TARGET_PROBE_P99_MS if learners == 32 else None,
+                what,
+                f"< {target} ms, none failed" if target else "—",
+                f"{fmt_ms(probe['p99_ms'])} (p50 {fmt_ms(probe['p50_ms'])}, max {fmt_ms(probe['max_ms'])}, "
+                f"{probe['samples']} probes{failed})" + busy_note(cpu),
+                probe["p99_ms"] < target and probe["errors"] == 0 if target else None,
             )
         )
+
+    storm = result.generation.get(STORM)
+    if storm:
+        generation_row(
+            STORM,
+            f"Generations/s, model 2 s, {storm['learners']} learners at once, the first requests after a start",
+            TARGET_GEN_32,
+        )
+        probe_row(
+            "GET /api/quota every 100 ms during that storm: p99",
+            storm["probe"],
+            TARGET_PROBE_P99_MS,
+            storm["cpu"],
+        )
+
+    load_rows(QUOTA, "GET /api/quota, 8 connections", TARGET_QUOTA_RPS, TARGET_QUOTA_P99_MS)
+    load_rows(CEILING, "Ceiling: a one-view Django app, same gunicorn, 8 connections")
+    if result.ceiling:
+        pairs = " / ".join(f"{quota / ceiling:.2f}" for quota, ceiling in result.ceiling["pairs"] if ceiling)
+        rows.append(
+            Row(
+                "GET /api/quota ÷ the ceiling (median req/s of runs taken in turn)",
+                f"≥ {TARGET_CEILING_RATIO}",
+                f"{result.ceiling['ratio']:.2f} ({fmt_int(loads[QUOTA]['rps'])} / {fmt_int(loads[CEILING]['rps'])} "
+                f"req/s; run by run {pairs})",
+                result.ceiling["ratio"] >= TARGET_CEILING_RATIO,
+            )
+        )
+    load_rows(HISTORY_10, "GET /api/history, 10 items, 8 connections", TARGET_HISTORY10_RPS)
+    load_rows(HISTORY_PAGE, "GET /api/history?limit=50, 1,000 items, 8 connections")
+    load_rows(
+        HISTORY_ALL,
+        f"GET /api/history, no limit: all {HISTORY_ALL_ITEMS:,} items, {HISTORY_ALL_CONNECTIONS} connections",
+    )
+    load_rows(PRACTICE_PAGE, "GET / (practice page, signed in), 8 connections")
+    load_rows(HISTORY_HTML, "GET /history/ (1,000 items, 20 shown), 8 connections")
+
+    stalled = result.stalled
+    if stalled:
+        probe = stalled["probe"]
+        held = stalled["held"] == stalled["uploads"]
+        failed = f"{probe['errors']} failed {probe['statuses']}" if probe["errors"] else "none failed"
+        rows.append(
+            Row(
+                f"GET /api/quota (other learners, new connections, every {STALLED_PROBE_INTERVAL * 1000:.0f} ms) "
+                f"while {stalled['uploads']} uploads stall: p99",
+                f"< {TARGET_STALLED_P99_MS} ms, none failed",
+                f"{fmt_ms(probe['p99_ms'])} (p50 {fmt_ms(probe['p50_ms'])}, max {fmt_ms(probe['max_ms'])}, "
+                f"{probe['samples']} probes, {failed}; {stalled['held']} of {stalled['uploads']} uploads held open "
+                f"unanswered, connections per worker {stalled['split']})" + busy_note(stalled["cpu"]),
+                probe["p99_ms"] < TARGET_STALLED_P99_MS and probe["errors"] == 0 and held,
+            )
+        )
+
+    load_rows(
+        GENERATE_INSTANT,
+        "POST /api/generate-challenge, model instant, 8 connections / 32 learners",
+        TARGET_GENERATE_RPS,
+    )
+    generation_row(SLOW_8, "Generations/s, model 2 s, 8 learners at once", TARGET_GEN_8)
+    if SLOW_8 in result.generation:
+        gen = result.generation[SLOW_8]
+        probe_row("GET /api/quota every 100 ms while 8 generate: p99", gen["probe"], None, gen["cpu"])
 
     visit = result.first_visit
     if visit:
@@ -924,15 +1165,15 @@ def evaluate(result: BackendResult) -> None:
         )
 
     if result.queries:
-        pages = result.queries["pages"]
-        for page in pages:
+        small, large = (str(length) for length in result.queries["lengths"])
+        for page in result.queries["pages"]:
             counts = page["counts"]
-            ok = counts["10"] == counts["1000"] and all(status == 200 for status in page["statuses"].values())
+            ok = counts[small] == counts[large] and all(status == 200 for status in page["statuses"].values())
             rows.append(
                 Row(
                     f"SQL queries: {page['label']}",
-                    "equal for 10 and 1,000 items",
-                    f"{counts['10']} / {counts['1000']}",
+                    f"equal for {int(small):,} and {int(large):,} items",
+                    f"{counts[small]} / {counts[large]}",
                     ok,
                 )
             )
@@ -941,10 +1182,11 @@ def evaluate(result: BackendResult) -> None:
         rows.append(Row("The whole run completed", "yes", f"no: {result.error[:200]}", False))
     errors = sum(load["errors"] for load in loads.values())
     errors += sum(gen["lost"] + gen["probe"]["errors"] for gen in result.generation.values())
+    errors += stalled["probe"]["errors"] if stalled else 0
     errors += visit.get("errors", 0) if visit else 0
     rows.append(
         Row(
-            "Errors under every load (non-2xx, socket errors, timeouts, lost generations)",
+            "Errors under every load (non-2xx, socket errors, timeouts, lost generations, failed probes)",
             "0",
             str(errors),
             errors == 0,
@@ -996,7 +1238,23 @@ def markdown_report(
         f"(the median run is reported, every run's req/s beside it; errors count over all runs); "
         f"non-2xx answers count as errors. Slow-model runs: one Python thread and one keep-alive connection per "
         f"learner, each looping POST /api/generate-challenge for {args.generation_window:g} s (a request under way "
-        f"when the window closes is waited for), while a separate process GETs /api/quota every 100 ms."
+        f"when the window closes is waited for), while a separate process GETs /api/quota every 100 ms; the "
+        f"{STORM_LEARNERS}-learner run comes first, the first requests the freshly started server serves after "
+        f"/healthz (its learners have accounts, as after a deploy)."
+    )
+    add(
+        "- **Ceiling**: bench/ceiling_app.py, one Django view answering a body like /api/quota's, with no "
+        "middleware, no database, no installed apps, served by the same `gunicorn -c config/gunicorn.conf.py` "
+        "with the same workers, threads and access log. GET /api/quota and the ceiling are run in turn "
+        f"(quota, ceiling, quota, ceiling…, {args.repeat} run{'s' if args.repeat > 1 else ''} each) and the ratio of their median req/s reported."
+    )
+    add(
+        f"- **Stalled uploads**: {' and '.join(f'{count} POSTs to {path}' for path, count in STALLED_UPLOADS.items())} "
+        f"(those with a learner's Bearer token) send their headers (Content-Length {STALLED_CONTENT_LENGTH:,}) and "
+        f"16 bytes of body, then nothing for {args.stalled_window:g} s, while a separate process GETs /api/quota "
+        f"every {STALLED_PROBE_INTERVAL * 1000:.0f} ms as {STALLED_PROBE_LEARNERS} other learners in turn, each on a "
+        f"new connection, with a {STALLED_PROBE_TIMEOUT:g} s timeout. CLERK_WEBHOOK_SIGNING_SECRET is set so that "
+        "the webhook reads its body; afterwards the uploads send the rest of their body."
     )
     if set(args.only) != set(MEASUREMENTS):
         add(f"- **PARTIAL RUN**: only {', '.join(sorted(args.only))}")
@@ -1076,9 +1334,9 @@ def markdown_report(
             add("Slow model (2 s per answer):")
             add("")
             add(
-                "| learners at once | created | generations/s (ideal) | request p50 / p99 | lost (why) | model calls (max at once) | quota probe p50 / p99 / max | connections per worker | CPU (% of one core) |"
+                "| learners at once | server | created | generations/s (ideal) | request p50 / p99 | lost (why) | model calls (max at once) | quota probe p50 / p99 / max | connections per worker | CPU (% of one core) |"
             )
-            add("|---:|---:|---:|---:|---|---:|---:|---:|---|")
+            add("|---:|---|---:|---:|---:|---|---:|---:|---:|---|")
             for gen in result.generation.values():
                 why = "; ".join(f"{count}× {failure}" for failure, count in gen["failures"].items())
                 if gen["timeouts"]:
@@ -1088,11 +1346,36 @@ def markdown_report(
                 )
                 probe = gen["probe"]
                 add(
-                    f"| {gen['learners']} | {gen['created']} | {gen['per_second']:.2f} ({gen['ideal_per_second']:.0f}) | "
+                    f"| {gen['learners']} | {'warm' if gen['warm'] else 'just started'} | {gen['created']} | {gen['per_second']:.2f} ({gen['ideal_per_second']:.0f}) | "
                     f"{fmt_ms(gen['latency_p50_ms'])} / {fmt_ms(gen['latency_p99_ms'])} | {gen['lost']}{f' ({why})' if why else ''} | "
                     f"{gen['model_calls']} ({gen['model_max_in_flight']}) | {fmt_ms(probe['p50_ms'])} / {fmt_ms(probe['p99_ms'])} / "
                     f"{fmt_ms(probe['max_ms'])} | {gen['split']} | {cpu} |"
                 )
+            add("")
+        if result.ceiling:
+            add("GET /api/quota and the ceiling app, run by run in the order they ran:")
+            add("")
+            add("| run | GET /api/quota req/s | ceiling req/s | ratio |")
+            add("|---:|---:|---:|---:|")
+            for number, (quota, ceiling) in enumerate(result.ceiling["pairs"], 1):
+                add(
+                    f"| {number} | {fmt_int(quota)} | {fmt_int(ceiling)} | {quota / ceiling if ceiling else 0:.2f} |"
+                )
+            add("")
+        if result.stalled:
+            stalled = result.stalled
+            probe = stalled["probe"]
+            cpu = ", ".join(
+                f"{k} {v:.0f}" for k, v in stalled["cpu"].items() if not k.startswith("_") and v >= 1
+            )
+            add(
+                f"Stalled uploads: {stalled['uploads']} held for {stalled['window_s']:g} s "
+                f"({stalled['held']} still unanswered at the end, connections per worker {stalled['split']}), "
+                f"{probe['samples']} quota probes: p50 {fmt_ms(probe['p50_ms'])}, p99 {fmt_ms(probe['p99_ms'])}, "
+                f"max {fmt_ms(probe['max_ms'])}, statuses {probe['statuses']}; once resumed the uploads were "
+                f"answered {', '.join(f'{count}× {status}' for status, count in stalled['resumed'].items())} "
+                f"(CPU: {cpu})."
+            )
             add("")
         if result.first_visit:
             visit = result.first_visit
@@ -1120,16 +1403,17 @@ def markdown_report(
                 f"after one warm-up request):"
             )
             add("")
-            add("| request | 10 items | 1,000 items |")
+            small, large = (str(length) for length in result.queries["lengths"])
+            add(f"| request | {int(small):,} items | {int(large):,} items |")
             add("|---|---:|---:|")
             for page in result.queries["pages"]:
-                add(f"| {page['label']} | {page['counts']['10']} | {page['counts']['1000']} |")
+                add(f"| {page['label']} | {page['counts'][small]} | {page['counts'][large]} |")
             add("")
         if result.max_db_connections is not None:
             add(
                 f"PostgreSQL connections held by the server after the runs: up to {result.max_db_connections} "
-                f"(the server's max_connections is {result.max_connections_setting}; CONN_MAX_AGE keeps one per "
-                f"gunicorn thread that touched the database)."
+                f"(the server's max_connections is {result.max_connections_setting}; each worker process keeps a "
+                f"pool of at most DB_POOL_MAX_SIZE)."
             )
             add("")
         if result.server_log_problems:
@@ -1198,6 +1482,12 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds the slow-model learners keep generating (16; 6 with --quick)",
     )
     parser.add_argument(
+        "--stalled-window",
+        type=float,
+        default=None,
+        help="seconds the stalled uploads are held open while quota is probed (10; 4 with --quick)",
+    )
+    parser.add_argument(
         "--profile", type=Path, default=None, help="py-spy every worker during each run into DIR"
     )
     parser.add_argument(
@@ -1235,6 +1525,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.duration = args.duration or (3.0 if args.quick else 10.0)
     args.generation_window = args.generation_window or (6.0 if args.quick else 16.0)
+    args.stalled_window = args.stalled_window or (4.0 if args.quick else 10.0)
     args.warmup = 1.0 if args.quick else 2.0
     args.repeat = max(args.repeat or (1 if args.quick else 3), 1)
     args.quiet_spent = 0.0

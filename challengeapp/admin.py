@@ -4,17 +4,29 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 
-from challengeapp.models import Attempt, Challenge, Quota, WebhookEvent
+from challengeapp.models import Attempt, Challenge, ContentDecision, Quota, Report, WebhookEvent
 from challengeapp.services.learners import quota_today
 from challengeapp.services.quota import quota_reset, quota_set_limit
+from challengeapp.services.reports import (
+    LOW_PERFORMER_MAX_SHARE,
+    LOW_PERFORMER_MIN_ANSWERS,
+    InvalidDecision,
+    content_correct_key,
+    content_dismiss,
+    content_low_performers,
+    content_reports,
+    content_retire,
+    reports_by_reason_label,
+)
 
 admin.site.site_header = "CodeDrill operations"
 admin.site.site_title = "CodeDrill admin"
@@ -250,3 +262,88 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+class ContentDecisionForm(forms.Form):
+    source_key = forms.CharField(max_length=120)
+    decision = forms.ChoiceField(
+        choices=[("retire", "Retire"), ("correct", "Correct the key"), ("dismiss", "Dismiss")]
+    )
+    option = forms.CharField(required=False, max_length=1000)
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    """Reports grouped by content (the same bank entry or snippet serves many learners), with the
+    key, the counts, the notes and the item statistics, and one decision per content for everyone."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def get_urls(self):
+        decide = path(
+            "decide/", self.admin_site.admin_view(self.decide_view), name="challengeapp_report_decide"
+        )
+        return [decide, *super().get_urls()]
+
+    def changelist_view(self, request: HttpRequest, extra_context=None) -> TemplateResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        groups = content_reports()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Reported content",
+            "groups": [
+                {"group": group, "reasons": reports_by_reason_label(group.reasons)} for group in groups
+            ],
+            "low_performers": content_low_performers(),
+            "min_answers": LOW_PERFORMER_MIN_ANSWERS,
+            "max_share": int(LOW_PERFORMER_MAX_SHARE * 100),
+            "can_decide": self.has_change_permission(request),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/challengeapp/reports_by_content.html", context)
+
+    def decide_view(self, request: HttpRequest) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("admin:challengeapp_report_changelist"))
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        form = ContentDecisionForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, "That decision is incomplete.", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:challengeapp_report_changelist"))
+        source_key, decision = form.cleaned_data["source_key"], form.cleaned_data["decision"]
+        operator = request.user.get_username()
+        try:
+            if decision == "retire":
+                content_retire(source_key=source_key, operator=operator)
+                self.message_user(
+                    request, f"Retired {source_key}: it will not be served again.", messages.SUCCESS
+                )
+            elif decision == "dismiss":
+                content_dismiss(source_key=source_key, operator=operator)
+                self.message_user(request, f"Dismissed the reports on {source_key}.", messages.SUCCESS)
+            else:
+                changed = content_correct_key(
+                    source_key=source_key, option_text=form.cleaned_data["option"], operator=operator
+                )
+                self.message_user(
+                    request,
+                    f"Corrected the key of {source_key}; {changed} answer(s) changed grade.",
+                    messages.SUCCESS,
+                )
+        except InvalidDecision as error:
+            self.message_user(request, error.message, messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:challengeapp_report_changelist"))
+
+
+@admin.register(ContentDecision)
+class ContentDecisionAdmin(admin.ModelAdmin):
+    list_display = ["source_key", "outcome", "corrected_option", "decided_at", "decided_by"]
+    list_filter = ["outcome"]
+    search_fields = ["source_key"]
+    readonly_fields = ["source_key", "outcome", "corrected_option", "decided_at", "decided_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # decisions are taken on the reported-content page

@@ -40,6 +40,7 @@ from challengeapp.services.progress import (
     progress_topics,
 )
 from challengeapp.services.quota import quota_status
+from challengeapp.services.reports import InvalidReport, ReportNotFound, report_submit
 from challengeapp.services.review import (
     InvalidReviewAnswer,
     ReviewNotFound,
@@ -353,4 +354,23 @@ def progress(request: HttpRequest) -> HttpResponse:
                 for day in progress_activity(user=request.user)
             ],
         }
+    )
+
+
+@api_view("POST")
+def report(request: HttpRequest, challenge_id: int) -> HttpResponse:
+    """A learner reports a problem with one of their answered challenges: 201 the first time, 200
+    when they change their report."""
+    data = json_body(request)
+    try:
+        stored, created = report_submit(
+            user=request.user, challenge_id=challenge_id, reason=data.get("reason"), note=data.get("note", "")
+        )
+    except ReportNotFound:
+        raise ApiError(404, NOT_FOUND) from None
+    except InvalidReport as error:
+        raise ApiError(422, error.message) from None
+    return JsonResponse(
+        {"challenge_id": challenge_id, "reason": stored.reason, "note": stored.note},
+        status=201 if created else 200,
     )

@@ -30,6 +30,14 @@ class Provider(models.TextChoices):
     OPENAI = "openai", "OpenAI"
 
 
+class Verification(models.TextChoices):
+    """How far the answer key can be trusted."""
+
+    EXECUTED = "executed", "CodeDrill ran this code"
+    CURATED = "curated", "From the curated bank"
+    UNVERIFIED = "unverified", "Not verified"
+
+
 class Challenge(models.Model):
     """A generated challenge. Immutable once created; `correct_index` is after the server's shuffle."""
 
@@ -50,6 +58,9 @@ class Challenge(models.Model):
     source_key = models.CharField(max_length=120)
     # Set when a model failure was answered with a bank challenge, so the page can say so.
     is_fallback = models.BooleanField(default=False)
+    verification = models.CharField(
+        max_length=12, choices=Verification.choices, default=Verification.UNVERIFIED
+    )
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     total_tokens = models.PositiveIntegerField(null=True, blank=True)
@@ -81,6 +92,8 @@ class Attempt(models.Model):
     chosen_index = models.PositiveSmallIntegerField()
     is_correct = models.BooleanField()
     answered_at = models.DateTimeField(auto_now_add=True)
+    # Set when an operator corrected the challenge's key after this answer and it was graded again.
+    regraded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -222,7 +235,9 @@ class ActivityDay(models.Model):
     counted as they happen, so streaks and the activity calendar read a row per active day instead
     of grouping every review by day in SQL."""
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="activity_days")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="activity_days"
+    )
     day = models.DateField()
     answers = models.PositiveIntegerField(default=0)
 
@@ -231,3 +246,46 @@ class ActivityDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.answers} answers on {self.day}"
+
+
+class ReportReason(models.TextChoices):
+    WRONG_KEY = "wrong_key", "The marked answer is wrong"
+    UNCLEAR = "unclear", "The question is unclear"
+    BROKEN_CODE = "broken_code", "The code is broken"
+    OTHER = "other", "Something else"
+
+
+class Report(models.Model):
+    """A learner's report of a problem with an answered challenge's content. One per challenge
+    (a challenge has one learner); reporting again changes it."""
+
+    challenge = models.OneToOneField(Challenge, on_delete=models.CASCADE, related_name="report")
+    reason = models.CharField(max_length=20, choices=ReportReason.choices)
+    note = models.TextField(blank=True, max_length=1000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["updated_at"], name="report_updated")]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} on {self.challenge_id}"
+
+
+class ContentDecision(models.Model):
+    """An operator's decision about one piece of content (a bank entry, a procedural snippet or a
+    model's question: every challenge with this source_key), which applies to every learner."""
+
+    class Outcome(models.TextChoices):
+        RETIRED = "retired", "Retired: never served again"
+        CORRECTED = "corrected", "Key corrected"
+        DISMISSED = "dismissed", "Reports dismissed"
+
+    source_key = models.CharField(max_length=120, unique=True)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    corrected_option = models.TextField(blank=True, help_text="The right option's text, for a corrected key.")
+    decided_at = models.DateTimeField()
+    decided_by = models.CharField(max_length=150, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()}: {self.source_key}"

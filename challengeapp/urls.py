@@ -11,6 +11,11 @@ urlpatterns = [
     path("challenges/<id:challenge_id>/", views.challenge_detail, name="challenge-detail"),
     path("challenges/<id:challenge_id>/answer/", views.challenge_answer, name="challenge-answer"),
     path("history/", views.history, name="history"),
+    path("review/", views.review, name="review"),
+    path("review/<id:challenge_id>/answer/", views.review_answer_view, name="review-answer"),
+    path("progress/", views.progress, name="progress"),
+    path("progress/export.csv", views.progress_export_csv, name="progress-export-csv"),
+    path("progress/export.apkg", views.progress_export_anki, name="progress-export-anki"),
     path("sign-in/", views.sign_in, name="sign-in"),
     path("sign-out/", views.sign_out, name="sign-out"),
     path("healthz", views.healthz, name="healthz"),
@@ -22,4 +27,5 @@ urlpatterns = [
     path("api/review", api.review, name="api-review"),
     path("api/review/<id:challenge_id>/answer", api.review_answer_view, name="api-review-answer"),
     path("api/progress", api.progress, name="api-progress"),
+    path("api/challenges/<id:challenge_id>/report", api.report, name="api-report"),
 ]

@@ -244,3 +244,34 @@ def review_answer(
         chosen_position=position,
         correct_position=order.index(challenge.correct_index),
     )
+
+
+def review_card_rebuild(card: ReviewCard) -> ReviewCard:
+    """Grade every answer of the card again against its challenge's current key and replay them
+    through FSRS in order: after an operator corrects a key, the schedule (and whether the card
+    counts as retained) is what it would have been had the key been right all along."""
+    challenge = card.challenge
+    scheduled = Card(card_id=challenge.id)
+    retained = False
+    previous: dt.datetime | None = None
+    logs = list(card.logs.order_by("reviewed_at", "id"))
+    for log in logs:
+        reviewed_at = _utc(log.reviewed_at)
+        log.is_correct = log.chosen_index == challenge.correct_index
+        log.rating = review_rating(
+            is_correct=log.is_correct, is_first_answer=log.is_first_answer, confidence=log.confidence
+        )
+        scheduled, _ = _scheduler().review_card(scheduled, Rating(log.rating), reviewed_at)
+        log.due_after = scheduled.due
+        if not log.is_correct:
+            retained = False
+        elif not log.is_first_answer and previous is not None and reviewed_at - previous >= RETENTION_GAP:
+            retained = True
+        previous = reviewed_at
+    ReviewLog.objects.bulk_update(logs, ["is_correct", "rating", "due_after"])
+    _copy_schedule(card, scheduled)
+    card.retained = retained
+    card.save(
+        update_fields=["state", "step", "stability", "difficulty", "due_at", "last_review_at", "retained"]
+    )
+    return card

@@ -1,9 +1,11 @@
-"""System checks of CodeDrill's own configuration (`manage.py check --deploy`)."""
+"""System checks of CodeDrill's own configuration (`manage.py check`, and `check --deploy`)."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core.checks import Info, Tags, Warning, register
+
+from challengeapp.services.sandbox import sandbox_available
 
 DEV_SIGN_IN_IN_PRODUCTION = Warning(
     "The development sign-in is on (DEV_SIGN_IN) with DEBUG off: it has no passwords, so anyone "
@@ -13,9 +15,30 @@ DEV_SIGN_IN_IN_PRODUCTION = Warning(
     id="codedrill.W001",
 )
 
+SANDBOX_UNAVAILABLE_ID = "codedrill.W002"
+SANDBOX_OFF_ID = "codedrill.I002"
+SANDBOX_HINT = (
+    "Until the sandbox works no snippet is run, so no model-written answer key is checked by "
+    "running its code. Install bubblewrap (apt-get install bubblewrap) on a kernel that allows "
+    "user namespaces (in a container: one whose seccomp profile permits them), or set SANDBOX_BWRAP "
+    "and SANDBOX_PYTHON; SANDBOX=off turns the sandbox off on purpose."
+)
+
 
 @register(Tags.security, deploy=True)
 def development_sign_in_check(app_configs, **kwargs) -> list[Warning]:
     if settings.DEV_SIGN_IN and not settings.DEBUG:
         return [DEV_SIGN_IN_IN_PRODUCTION]
     return []
+
+
+@register(Tags.security)
+def sandbox_check(app_configs, **kwargs) -> list[Warning | Info]:
+    available, reason = sandbox_available()
+    if available:
+        return []
+    if settings.SANDBOX == "off":
+        return [Info(reason, id=SANDBOX_OFF_ID)]
+    return [
+        Warning(f"The code sandbox is unavailable: {reason}", hint=SANDBOX_HINT, id=SANDBOX_UNAVAILABLE_ID)
+    ]

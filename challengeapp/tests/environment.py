@@ -21,6 +21,9 @@ for name in (
     "DAILY_CHALLENGE_QUOTA",
     "TIME_ZONE",
     "CORS_ALLOWED_ORIGINS",
+    "SANDBOX",
+    "SANDBOX_BWRAP",
+    "SANDBOX_PYTHON",
 ):
     os.environ.pop(name, None)
 os.environ.setdefault(

@@ -1,0 +1,578 @@
+"""Tests for challengeapp.services.sandbox. Every snippet here really runs in bubblewrap: nothing
+about the sandbox is mocked.
+
+Without a working sandbox the tests that need one are skipped, saying why; with REQUIRE_SANDBOX=1
+(as .ci/run sets) that is a failure instead. The fail-closed tests run everywhere.
+
+The built-in bank's "what does this print?" entries are recognised by their question: a Python
+snippet whose question asks what it prints ("What does this code print?", "What does it print?",
+"What does this code actually print?", "In what order are the lines printed?"), and not what it
+prints *and* something else ("What does it print, and what does it imply?"). Their marked option
+must be what the sandbox prints; a multi-line output may be written on one line with its lines
+joined by ", " or " then ". Entries asking "What happens when this code runs?" whose key is an
+exception line ("TypeError: …") must crash with exactly that line.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import random
+import re
+import socket
+import stat
+import tempfile
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.checks import run_checks
+
+from challengeapp.bank.loader import bank_entries
+from challengeapp.bank.procedural import GENERATORS, option_key
+from challengeapp.checks import SANDBOX_OFF_ID, SANDBOX_UNAVAILABLE_ID, sandbox_check
+from challengeapp.services.sandbox import (
+    BWRAP_MISSING,
+    MAX_PROCESSES,
+    SANDBOX_OFF,
+    SCRATCH_BYTES,
+    SCRATCH_DIR,
+    STDOUT_LIMIT_BYTES,
+    SandboxUnavailable,
+    SnippetOutcome,
+    sandbox_available,
+    snippet_run,
+)
+
+PROCEDURAL_SEEDS = range(12)
+
+
+@pytest.fixture
+def sandbox():
+    available, reason = sandbox_available()
+    if not available:
+        message = f"NO SANDBOX: {reason}"
+        if os.environ.get("REQUIRE_SANDBOX") == "1":
+            pytest.fail(message + " — REQUIRE_SANDBOX=1 makes this a failure", pytrace=False)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def shared_dir():
+    """A directory on the host that anyone may write to: had a snippet escaped, it could write here
+    whatever uid it ran as."""
+    path = Path(tempfile.mkdtemp(prefix="codedrill-sandbox-"))
+    path.chmod(0o777)
+    yield path
+    for child in path.iterdir():
+        child.unlink()
+    path.rmdir()
+
+
+def lines(run) -> list[str]:
+    return run.stdout.splitlines()
+
+
+# --- What a snippet prints, and how it ends --------------------------------------------------------
+
+
+def test_a_snippet_that_prints_four_is_ok_with_output_four(sandbox):
+    run = snippet_run(code="print(2 + 2)")
+
+    assert run.outcome is SnippetOutcome.OK
+    assert run.ok
+    assert run.stdout == "4"
+    assert run.exit_code == 0
+
+
+def test_trailing_whitespace_is_stripped_and_leading_whitespace_kept(sandbox):
+    run = snippet_run(code='print("  a")\nprint("b  ")\nprint()\nprint()')
+
+    assert run.stdout == "  a\nb"
+
+
+def test_the_language_may_be_spelled_python3(sandbox):
+    assert snippet_run(code="print('hi')", language="Python3").stdout == "hi"
+
+
+def test_a_crash_is_crashed_with_the_end_of_its_traceback(sandbox):
+    run = snippet_run(code="print('before')\n1 / 0")
+
+    assert run.outcome is SnippetOutcome.CRASHED
+    assert run.exit_code == 1
+    assert run.stdout == "before"
+    assert run.stderr_tail.splitlines()[-1] == "ZeroDivisionError: division by zero"
+
+
+def test_a_non_zero_exit_is_crashed(sandbox):
+    run = snippet_run(code="import sys\nsys.exit(3)")
+
+    assert run.outcome is SnippetOutcome.CRASHED
+    assert run.exit_code == 3
+
+
+def test_an_endless_loop_times_out(sandbox):
+    run = snippet_run(code="while True:\n    pass")
+
+    assert run.outcome is SnippetOutcome.TIMED_OUT
+
+
+def test_sleeping_past_the_deadline_times_out(sandbox):
+    # The CPU limit cannot see a sleep: the wall-clock deadline ends it.
+    run = snippet_run(code="import time\nprint('going to sleep', flush=True)\ntime.sleep(60)\nprint('woke')")
+
+    assert run.outcome is SnippetOutcome.TIMED_OUT
+    assert run.stdout == "going to sleep"
+
+
+def test_allocating_two_gigabytes_is_out_of_memory(sandbox):
+    run = snippet_run(code="block = bytearray(2 * 1024**3)\nprint(len(block))")
+
+    assert run.outcome is SnippetOutcome.OUT_OF_MEMORY
+    assert run.stdout == ""
+
+
+def test_the_memory_limit_holds_for_all_threads_together(sandbox):
+    code = (
+        "import threading\n"
+        "blocks = []\n"
+        "def grab():\n"
+        "    blocks.append(bytearray(300 * 1024**2))\n"
+        "threads = [threading.Thread(target=grab) for _ in range(2)]\n"
+        "for thread in threads:\n"
+        "    thread.start()\n"
+        "for thread in threads:\n"
+        "    thread.join()\n"
+        "print(len(blocks))"
+    )
+
+    run = snippet_run(code=code)
+
+    # One thread's 300 MB fits, the second's does not: its MemoryError ends that thread only.
+    assert run.stdout == "1"
+    assert "MemoryError" in run.stderr_tail
+
+
+def test_growing_a_list_until_memory_runs_out_is_out_of_memory(sandbox):
+    run = snippet_run(code="chunks = []\nwhile True:\n    chunks.append(' ' * 10**7)")
+
+    assert run.outcome is SnippetOutcome.OUT_OF_MEMORY
+
+
+def test_printing_ten_megabytes_is_output_too_large(sandbox):
+    run = snippet_run(code="print('x' * 10_000_000)")
+
+    assert run.outcome is SnippetOutcome.OUTPUT_TOO_LARGE
+    assert len(run.stdout) <= STDOUT_LIMIT_BYTES
+
+
+def test_flooding_stderr_is_output_too_large(sandbox):
+    run = snippet_run(code="import sys\nwhile True:\n    sys.stderr.write('e' * 65536)")
+
+    assert run.outcome is SnippetOutcome.OUTPUT_TOO_LARGE
+
+
+# --- Processes -----------------------------------------------------------------------------------
+
+COUNT_THREADS = """
+import threading
+release = threading.Event()
+threads = 0
+try:
+    while threads < 200:
+        threading.Thread(target=release.wait).start()
+        threads += 1
+except RuntimeError as error:
+    print(threads, error)
+release.set()
+"""
+
+
+def test_a_fork_bomb_is_stopped_at_its_first_fork(sandbox):
+    run = snippet_run(code="import os\nprint('bomb')\nwhile True:\n    os.fork()")
+
+    assert run.outcome is SnippetOutcome.CRASHED
+    assert run.stdout == "bomb"
+    assert run.stderr_tail.endswith("PermissionError: [Errno 1] Operation not permitted")
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import subprocess, sys\nsubprocess.run([sys.executable, '-c', 'print(1)'])",
+        "import os, sys\nos.posix_spawn(sys.executable, [sys.executable, '-c', 'print(1)'], {})",
+        "import multiprocessing\nprint(multiprocessing.get_context('fork').Pool(2).map(abs, [-1]))",
+    ],
+    ids=["subprocess", "posix_spawn", "multiprocessing"],
+)
+def test_a_snippet_cannot_start_another_process(sandbox, code):
+    run = snippet_run(code=code)
+
+    assert run.outcome is SnippetOutcome.CRASHED
+    assert run.stdout == ""
+
+
+def test_threads_work_up_to_a_small_bound(sandbox):
+    ordinary = snippet_run(
+        code="from concurrent.futures import ThreadPoolExecutor\n"
+        "with ThreadPoolExecutor(max_workers=8) as pool:\n"
+        "    print(sum(pool.map(lambda n: n * n, range(100))))"
+    )
+    greedy = snippet_run(code=COUNT_THREADS)
+
+    assert ordinary.stdout == "328350"
+    threads, error = greedy.stdout.split(" ", 1)
+    assert 8 <= int(threads) < MAX_PROCESSES
+    assert error == "can't start new thread"
+
+
+def test_each_sandbox_has_its_own_thread_budget(sandbox):
+    # The limit is counted per sandbox, not per uid: sandboxes running at once do not starve
+    # each other, and none of them gets more.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        runs = list(pool.map(lambda _: snippet_run(code=COUNT_THREADS), range(3)))
+
+    counts = {run.stdout for run in runs}
+    assert len(counts) == 1, counts
+    assert int(counts.pop().split()[0]) < MAX_PROCESSES
+
+
+def test_the_snippet_sees_only_its_own_processes_as_an_unprivileged_user(sandbox):
+    run = snippet_run(
+        code="import os\nprint(os.getuid(), os.getgid())\nprint(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))"
+    )
+
+    uid_line, pids_line = lines(run)
+    assert uid_line == "65534 65534"
+    assert ast.literal_eval(pids_line) == [1, 2]  # bubblewrap's init and the snippet
+
+
+# --- Files ---------------------------------------------------------------------------------------
+
+TRY_WRITES = """
+import sys
+for path in sys.argv_paths:
+    try:
+        with open(path, "ab") as handle:
+            handle.write(b"pwned")
+        print("wrote", path)
+    except OSError as error:
+        print("refused", type(error).__name__)
+with open("note.txt", "w") as handle:
+    handle.write("kept in scratch")
+print(open("{scratch}/note.txt").read())
+"""
+
+
+def test_writes_outside_the_scratch_directory_achieve_nothing_and_inside_it_work(sandbox, shared_dir):
+    database = Path(settings.BASE_DIR) / "db.sqlite3"
+    before = database.stat() if database.exists() else None
+    name = f"pwned-{uuid.uuid4().hex}"
+    targets = [
+        shared_dir / name,
+        Path("/tmp") / name,
+        Path(settings.BASE_DIR) / name,
+        Path(settings.BASE_DIR) / "challengeapp" / name,
+        database,
+        Path("/") / name,
+        Path("/usr/lib") / name,
+        Path("/dev/shm") / name,
+    ]
+    code = TRY_WRITES.replace("sys.argv_paths", repr([str(path) for path in targets])).replace(
+        "{scratch}", SCRATCH_DIR
+    )
+
+    run = snippet_run(code=code)
+
+    assert run.outcome is SnippetOutcome.OK, run.stderr_tail
+    *attempts, scratch = lines(run)
+    assert len(attempts) == len(targets)
+    assert all(line.startswith("refused ") for line in attempts), attempts
+    assert scratch == "kept in scratch"
+    for path in targets[:4] + targets[5:]:
+        assert not path.exists(), path
+    if before is not None:
+        after = database.stat()
+        assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+
+def test_the_scratch_directory_is_empty_at_start_and_not_shared_between_runs(sandbox):
+    first = snippet_run(code="import os\nprint(os.listdir('.'))\nopen('left-behind', 'w').write('x')")
+    second = snippet_run(code="import os\nprint(os.listdir('.'))")
+
+    assert first.stdout == "[]"
+    assert second.stdout == "[]"
+
+
+@pytest.mark.parametrize(
+    ("files", "size", "error"),
+    [(1, SCRATCH_BYTES + 1, "File too large"), (2, SCRATCH_BYTES // 2 + 1024, "No space left on device")],
+    ids=["one-file-over-the-limit", "files-filling-the-scratch-directory"],
+)
+def test_the_scratch_directory_is_small(sandbox, files, size, error):
+    code = f"for n in range({files}):\n    with open(f'big{{n}}', 'wb') as handle:\n        handle.write(b'x' * {size})"
+
+    run = snippet_run(code=code)
+
+    assert run.outcome is SnippetOutcome.CRASHED
+    assert run.stderr_tail.endswith(error)
+
+
+READ_SECRETS = """
+import ast
+import os
+for path in {paths!r}:
+    try:
+        with open(path, "rb") as handle:
+            print("read", path, len(handle.read()))
+    except OSError as error:
+        print("refused", type(error).__name__)
+for directory in ["/etc", "/home", "/root", "/work", {base_dir!r}]:
+    print("listed" if os.path.isdir(directory) else "absent", directory)
+"""
+
+
+def test_the_host_s_secrets_and_the_project_s_files_cannot_be_read(sandbox):
+    base_dir = str(settings.BASE_DIR)
+    paths = [
+        "/etc/shadow",
+        "/etc/passwd",
+        os.path.join(base_dir, "config", "settings.py"),
+        os.path.join(base_dir, "db.sqlite3"),
+        os.path.join(base_dir, "var", "dev-signing-key.pem"),
+        str(settings.DEV_SIGNING_KEY_PATH),
+    ]
+
+    run = snippet_run(code=READ_SECRETS.format(paths=paths, base_dir=base_dir))
+
+    assert run.outcome is SnippetOutcome.OK, run.stderr_tail
+    reads, listings = lines(run)[: len(paths)], lines(run)[len(paths) :]
+    assert all(line.startswith("refused ") for line in reads), reads
+    assert all(line.startswith("absent ") for line in listings), listings
+
+
+def test_the_web_process_s_environment_is_not_visible(sandbox, monkeypatch):
+    secret = f"sandbox-secret-{uuid.uuid4().hex}"
+    monkeypatch.setenv("SECRET_KEY", secret)
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    code = (
+        "import os\n"
+        "print(sorted(os.environ))\n"
+        "for pid in ('self', '1'):\n"
+        "    print(open(f'/proc/{pid}/environ', 'rb').read())\n"
+    )
+
+    run = snippet_run(code=code)
+
+    assert run.outcome is SnippetOutcome.OK, run.stderr_tail
+    assert secret not in run.stdout + run.stderr_tail
+    assert set(ast.literal_eval(lines(run)[0])) <= {"PATH", "HOME", "LANG", "PWD"}
+
+
+# --- Network -------------------------------------------------------------------------------------
+
+
+CONNECT = """
+import socket
+for address in [("127.0.0.1", {port}), ("localhost", {port}), ("10.0.2.2", 80), ("example.com", 80)]:
+    try:
+        socket.create_connection(address, timeout=1).close()
+        print("connected", address)
+    except OSError as error:
+        print("refused", type(error).__name__)
+print(sorted(name for _, name in socket.if_nameindex()))
+"""
+
+
+def test_a_connection_to_a_server_on_the_host_s_loopback_never_arrives(sandbox):
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.setblocking(False)
+    port = server.getsockname()[1]
+    code = CONNECT.format(port=port)
+    try:
+        run = snippet_run(code=code)
+
+        # The listen backlog completes a TCP handshake without accept(): a connection that had
+        # arrived would be waiting here.
+        with pytest.raises(BlockingIOError):
+            server.accept()
+    finally:
+        server.close()
+    *attempts, interfaces = lines(run)
+    assert all(line.startswith("refused ") for line in attempts), attempts
+    assert interfaces == "['lo']"
+
+
+# --- Fail closed ---------------------------------------------------------------------------------
+
+
+def marker_snippet(marker: Path) -> str:
+    return f"open({str(marker)!r}, 'w').write('the snippet ran')\nprint('ran')"
+
+
+def test_without_bubblewrap_nothing_runs_and_the_system_check_says_why(settings, shared_dir):
+    settings.SANDBOX_BWRAP = "/nonexistent/bwrap"
+    marker = shared_dir / "ran"
+
+    with pytest.raises(SandboxUnavailable) as raised:
+        snippet_run(code=marker_snippet(marker))
+
+    assert not marker.exists()
+    assert str(raised.value) == BWRAP_MISSING.format(path="/nonexistent/bwrap")
+    assert sandbox_available() == (False, str(raised.value))
+    [warning] = sandbox_check(None)
+    assert warning.id == SANDBOX_UNAVAILABLE_ID
+    assert "/nonexistent/bwrap" in warning.msg
+    assert SANDBOX_UNAVAILABLE_ID in [message.id for message in run_checks()]
+
+
+def test_turned_off_nothing_runs_and_the_check_says_so_without_a_warning(settings, shared_dir):
+    settings.SANDBOX = "off"
+    marker = shared_dir / "ran"
+
+    with pytest.raises(SandboxUnavailable, match=re.escape(SANDBOX_OFF)):
+        snippet_run(code=marker_snippet(marker))
+
+    assert not marker.exists()
+    assert sandbox_available() == (False, SANDBOX_OFF)
+    [info] = sandbox_check(None)
+    assert info.id == SANDBOX_OFF_ID
+    assert not info.is_serious()
+
+
+def test_a_missing_interpreter_makes_the_sandbox_unavailable(settings, shared_dir):
+    settings.SANDBOX_PYTHON = "/nonexistent/python3.11"
+
+    with pytest.raises(SandboxUnavailable, match="SANDBOX_PYTHON"):
+        snippet_run(code=marker_snippet(shared_dir / "ran"))
+
+    assert not (shared_dir / "ran").exists()
+
+
+def fake_bwrap(directory: Path, body: str) -> Path:
+    path = directory / "bwrap"
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+    return path
+
+
+def test_a_bubblewrap_that_cannot_create_namespaces_runs_nothing(settings, shared_dir):
+    # What bubblewrap says in a container whose seccomp profile forbids user namespaces.
+    message = "bwrap: No permissions to creating new namespace, likely because the kernel does not allow non-privileged user namespaces."
+    settings.SANDBOX_BWRAP = str(fake_bwrap(shared_dir, f"echo '{message}' >&2\nexit 1\n"))
+    marker = shared_dir / "ran"
+
+    with pytest.raises(SandboxUnavailable, match="No permissions to creating new namespace"):
+        snippet_run(code=marker_snippet(marker))
+
+    assert not marker.exists()
+    [warning] = sandbox_check(None)
+    assert "No permissions to creating new namespace" in warning.msg
+
+
+def test_a_bubblewrap_that_isolates_nothing_is_caught_by_the_probe_and_runs_nothing(settings, shared_dir):
+    # A "bwrap" that skips its own options and runs the command unconfined: the probe that runs
+    # before any snippet sees that it is not in a sandbox.
+    settings.SANDBOX_BWRAP = str(
+        fake_bwrap(shared_dir, 'while [ "$1" != "--" ]; do shift; done\nshift\nexec "$@"\n')
+    )
+    marker = shared_dir / "ran"
+
+    with pytest.raises(SandboxUnavailable, match="do not hold"):
+        snippet_run(code=marker_snippet(marker))
+
+    assert not marker.exists()
+
+
+def test_another_language_is_refused_without_running(sandbox, shared_dir):
+    with pytest.raises(ValueError, match="Only Python"):
+        snippet_run(code=marker_snippet(shared_dir / "ran"), language="javascript")
+
+
+def test_the_system_check_is_quiet_when_the_sandbox_works(sandbox):
+    assert sandbox_check(None) == []
+
+
+# --- The built-in bank and the procedural generators ---------------------------------------------
+
+OUTPUT_QUESTION = re.compile(
+    r"\b(?:what does\b[^?]*\bprint|in what order are the lines printed)\b[^,?]*\?\s*$", re.IGNORECASE
+)
+WHAT_HAPPENS_QUESTION = re.compile(r"\bwhat happens when this (?:code|program) runs\b", re.IGNORECASE)
+EXCEPTION_LINE = re.compile(r"^[A-Z]\w*(?:Error|Exception)(?:: .*)?$")
+
+
+def renderings(stdout: str) -> set[str]:
+    output_lines = stdout.splitlines()
+    if len(output_lines) <= 1:
+        return {stdout}
+    return {", ".join(output_lines), " then ".join(output_lines)}
+
+
+def output_entries():
+    return [
+        entry
+        for entry in bank_entries()
+        if entry.draft.language == "python"
+        and entry.draft.code
+        and OUTPUT_QUESTION.search(entry.draft.question)
+    ]
+
+
+def exception_entries():
+    return [
+        entry
+        for entry in bank_entries()
+        if entry.draft.language == "python"
+        and WHAT_HAPPENS_QUESTION.search(entry.draft.question)
+        and EXCEPTION_LINE.match(entry.draft.options[entry.draft.correct_index])
+    ]
+
+
+def run_all(entries):
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(lambda entry: snippet_run(code=entry.draft.code), entries))
+
+
+def test_every_bank_what_does_this_print_key_is_what_the_code_prints(sandbox):
+    entries = output_entries()
+    assert len(entries) >= 30  # the recognition still finds the bank's output questions
+
+    wrong = []
+    for entry, run in zip(entries, run_all(entries)):
+        options = entry.draft.options
+        key = options[entry.draft.correct_index]
+        right = [option for option in options if option in renderings(run.stdout)]
+        if run.outcome is not SnippetOutcome.OK or right != [key]:
+            wrong.append(f"{entry.entry_id}: key {key!r}, the code printed {run.stdout!r} ({run.outcome})")
+    assert wrong == []
+
+
+def test_every_bank_what_happens_key_that_names_an_exception_is_how_the_code_ends(sandbox):
+    entries = exception_entries()
+    assert entries
+
+    wrong = []
+    for entry, run in zip(entries, run_all(entries)):
+        key = entry.draft.options[entry.draft.correct_index]
+        last_line = run.stderr_tail.splitlines()[-1] if run.stderr_tail else ""
+        if run.outcome is not SnippetOutcome.CRASHED or last_line != key:
+            wrong.append(f"{entry.entry_id}: key {key!r}, the code ended {run.outcome} with {last_line!r}")
+    assert wrong == []
+
+
+@pytest.mark.parametrize("generator", GENERATORS, ids=[generator.name for generator in GENERATORS])
+def test_procedural_keys_are_what_the_sandboxed_code_prints(sandbox, generator):
+    challenges = [generator.build(random.Random(seed)) for seed in PROCEDURAL_SEEDS]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = list(pool.map(lambda challenge: snippet_run(code=challenge.code), challenges))
+
+    for challenge, run in zip(challenges, runs):
+        assert run.outcome is SnippetOutcome.OK, (challenge.code, run.stderr_tail)
+        assert run.stdout == challenge.correct_option, challenge.code
+        assert [option_key(option) for option in challenge.options].count(option_key(run.stdout)) == 1

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 from challengeapp.services.learners import learner_display_name
+from challengeapp.services.review import review_due_count
 
 
 def codedrill(request: HttpRequest) -> dict:
@@ -15,4 +17,6 @@ def codedrill(request: HttpRequest) -> dict:
         "clerk_publishable_key": settings.CLERK_PUBLISHABLE_KEY,
         "dev_sign_in": settings.DEV_SIGN_IN,
         "learner_name": learner_display_name(user) if signed_in else "",
+        # Counted only when a template shows it (the navigation), so a partial costs no query.
+        "review_due": SimpleLazyObject(lambda: review_due_count(user=user)) if signed_in else 0,
     }

@@ -4,16 +4,17 @@ import re
 
 from django import forms
 
-from challengeapp.models import Difficulty, Topic
+from challengeapp.models import Confidence, Difficulty, Topic
 from challengeapp.services.history import RESULTS
+from challengeapp.services.progress import AUTO_DIFFICULTY, AUTO_HIGH, AUTO_LOW, AUTO_WINDOW
 
 
 class StrictIdField(forms.IntegerField):
     """A row id from a query string: ASCII digits only, 1 to 18 of them. Django's IntegerField
     takes any Unicode digits ("١٢") and any size, which overflows a 64-bit column."""
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(min_value=1, max_value=10**18 - 1, **kwargs)
+    def __init__(self, *, min_value: int = 1, **kwargs) -> None:
+        super().__init__(min_value=min_value, max_value=10**18 - 1, **kwargs)
 
     def to_python(self, value):
         if value not in self.empty_values and not re.fullmatch(r"[0-9]{1,18}", str(value)):
@@ -33,24 +34,41 @@ class SingleValuedForm(forms.Form):
         return cleaned
 
 
+DIFFICULTY_CHOICES = [*Difficulty.choices, (AUTO_DIFFICULTY, "Auto")]
+INVALID_DIFFICULTY = "Choose a difficulty: easy, medium, hard or auto."
+INVALID_TOPIC = "Choose one of the listed topics."
+AUTO_HELP = (
+    f"Auto picks the level per topic from your last {AUTO_WINDOW} answers at your current level: "
+    f"above {AUTO_HIGH * 100:.0f} % right steps up, under {AUTO_LOW * 100:.0f} % steps down."
+)
+
+
 class GenerateForm(SingleValuedForm):
     difficulty = forms.ChoiceField(
-        choices=Difficulty.choices,
+        choices=DIFFICULTY_CHOICES,
         initial=Difficulty.EASY,
         widget=forms.RadioSelect,
-        error_messages={
-            "required": "Choose a difficulty: easy, medium or hard.",
-            "invalid_choice": "Choose a difficulty: easy, medium or hard.",
-        },
+        help_text=AUTO_HELP,
+        error_messages={"required": INVALID_DIFFICULTY, "invalid_choice": INVALID_DIFFICULTY},
     )
     topic = forms.ChoiceField(
         choices=Topic.choices,
         initial=Topic.PYTHON,
-        error_messages={
-            "required": "Choose one of the listed topics.",
-            "invalid_choice": "Choose one of the listed topics.",
-        },
+        error_messages={"required": INVALID_TOPIC, "invalid_choice": INVALID_TOPIC},
     )
+
+
+class PracticePresetForm(SingleValuedForm):
+    """The practice form's starting values from a link (`/?topic=sql&difficulty=medium`); a value
+    that is not one of the choices is ignored."""
+
+    difficulty = forms.ChoiceField(choices=DIFFICULTY_CHOICES, required=False)
+    topic = forms.ChoiceField(choices=Topic.choices, required=False)
+
+    def preset(self) -> dict[str, str]:
+        if not self.is_valid() and self.non_field_errors():
+            return {}  # a value given twice: no preset rather than a guess
+        return {name: value for name, value in self.cleaned_data.items() if value}
 
 
 class AnswerForm(SingleValuedForm):
@@ -62,6 +80,49 @@ class AnswerForm(SingleValuedForm):
             "invalid_choice": "Choose one of the four options.",
         },
     )
+
+
+INVALID_POSITION = "Choose one of the four options."
+INVALID_CONFIDENCE = "Say you guessed, you knew it, or nothing."
+STALE_FORM = "This review form is out of date; here is the review again."
+
+
+class ReviewAnswerForm(SingleValuedForm):
+    """A review answer: the position in this review's order, how sure the learner was, and the
+    card's review count when it was shown (a double submit is then refused as stale)."""
+
+    position = forms.TypedChoiceField(
+        choices=[(str(i), str(i + 1)) for i in range(4)],
+        coerce=int,
+        error_messages={"required": INVALID_POSITION, "invalid_choice": INVALID_POSITION},
+    )
+    confidence = forms.ChoiceField(
+        choices=Confidence.choices,
+        required=False,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": INVALID_CONFIDENCE},
+    )
+    expected_reviews = StrictIdField(
+        min_value=0,
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": STALE_FORM,
+            "invalid": STALE_FORM,
+            "min_value": STALE_FORM,
+            "max_value": STALE_FORM,
+        },
+    )
+
+
+class ReviewQueryForm(SingleValuedForm):
+    """The review page's query: `answered` shows the result of that challenge's latest answer (in
+    the option `order` it was shown in), `early` serves the soonest review even if not yet due,
+    `stale` says a review form was answered already."""
+
+    answered = StrictIdField(required=False)
+    order = forms.RegexField(regex=r"\A[0-3]{4}\Z", required=False)
+    early = forms.BooleanField(required=False)
+    stale = forms.BooleanField(required=False)
 
 
 class HistoryFilterForm(SingleValuedForm):

@@ -2,29 +2,69 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
+from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import connection
 from django.db.utils import DatabaseError
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
 from challengeapp.auth import learner_required
-from challengeapp.forms import AnswerForm, DevSignInForm, GenerateForm, HistoryFilterForm
+from challengeapp.forms import (
+    AnswerForm,
+    DevSignInForm,
+    GenerateForm,
+    HistoryFilterForm,
+    PracticePresetForm,
+    ReviewAnswerForm,
+    ReviewQueryForm,
+)
 from challengeapp.middleware import SESSION_COOKIE
-from challengeapp.models import Challenge
+from challengeapp.models import Challenge, ReviewCard, ReviewLog
+from challengeapp.services import progress as progress_rules
 from challengeapp.services.attempts import attempt_record
 from challengeapp.services.errors import GenerationError, LearnerRefused, QuotaExceeded
+from challengeapp.services.export import (
+    ANKI_CONTENT_TYPE,
+    export_anki_package,
+    export_csv_lines,
+    export_filename,
+)
 from challengeapp.services.generation import challenge_generate
 from challengeapp.services.history import history_page
 from challengeapp.services.identity import dev_session_token_issue
 from challengeapp.services.learners import LEARNER_INACTIVE, learner_get_or_create, learner_update
+from challengeapp.services.progress import (
+    AUTO_DIFFICULTY,
+    ActivityDay,
+    difficulty_auto,
+    progress_activity,
+    progress_streak,
+    progress_topics,
+)
 from challengeapp.services.quota import quota_status
+from challengeapp.services.review import (
+    ALREADY_ANSWERED,
+    NOT_SCHEDULED,
+    RETENTION_GAP,
+    InvalidReviewAnswer,
+    ReviewNotFound,
+    ReviewStale,
+    review_answer,
+    review_card_of,
+    review_next,
+    review_options,
+)
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -41,8 +81,10 @@ def practice(request: HtmxHttpRequest) -> HttpResponse:
     latest = Challenge.objects.filter(owner=request.user).select_related("attempt").order_by("-id").first()
     # The last challenge stays on the page until it is answered, so a reload loses nothing.
     current = latest if latest is not None and not hasattr(latest, "attempt") else None
-    initial = {"difficulty": latest.difficulty, "topic": latest.topic} if latest else None
-    form = GenerateForm(initial=initial)
+    initial = {"difficulty": latest.difficulty, "topic": latest.topic} if latest else {}
+    # A "Practise this" link (progress page) fills the form in: ?topic=sql&difficulty=medium.
+    initial.update(PracticePresetForm(request.GET).preset())
+    form = GenerateForm(initial=initial or None)
     return render(
         request, "challengeapp/practice.html", _practice_context(request, form=form, challenge=current)
     )
@@ -58,12 +100,11 @@ def challenge_generate_view(request: HtmxHttpRequest) -> HttpResponse:
         errors = [error for field_errors in form.errors.values() for error in field_errors]
         status, context = 400, {"problem": " ".join(dict.fromkeys(errors))}
     else:
+        topic, difficulty = form.cleaned_data["topic"], form.cleaned_data["difficulty"]
+        if difficulty == AUTO_DIFFICULTY:
+            difficulty = difficulty_auto(user=request.user, topic=topic)
         try:
-            challenge = challenge_generate(
-                user=request.user,
-                difficulty=form.cleaned_data["difficulty"],
-                topic=form.cleaned_data["topic"],
-            )
+            challenge = challenge_generate(user=request.user, difficulty=difficulty, topic=topic)
         except QuotaExceeded as error:
             status, context = 429, {"problem": str(error), "quota_problem": True}
         except GenerationError as error:
@@ -139,6 +180,239 @@ def history(request: HtmxHttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == "history-list":
         return render(request, "challengeapp/history.html#history-list", context)
     return render(request, "challengeapp/history.html", context)
+
+
+# --- Review ---------------------------------------------------------------------------------------
+
+REVIEW_PAGE = "challengeapp/review.html"
+
+
+@dataclass(frozen=True)
+class ShownOption:
+    text: str
+    is_correct: bool
+    is_picked: bool
+
+
+def humanised_until(moment: dt.datetime, now: dt.datetime) -> str:
+    """'in 10 minutes', 'in 3 days', 'in 2 weeks': one unit, rounded to the nearest."""
+    seconds = (moment - now).total_seconds()
+    if seconds <= 0:
+        return "now"
+    if seconds < 45:
+        return "in under a minute"
+    for limit, unit, size in (
+        (45 * 60, "minute", 60),
+        (22 * 3600, "hour", 3600),
+        (14 * 86400, "day", 86400),
+        (8 * 7 * 86400, "week", 7 * 86400),
+        (320 * 86400, "month", 30 * 86400),
+    ):
+        if seconds < limit:
+            count = max(int(seconds / size + 0.5), 1)
+            return f"in {count} {unit}{'s' if count != 1 else ''}"
+    count = max(int(seconds / (365 * 86400) + 0.5), 1)
+    return f"in {count} year{'s' if count != 1 else ''}"
+
+
+def _review_result(*, challenge: Challenge, order: list[int], log: ReviewLog) -> dict:
+    """What an answered review shows: the options in the order they were on screen, which was
+    right and which was picked, the explanation, and when the challenge comes back."""
+    return {
+        "challenge": challenge,
+        "options": [
+            ShownOption(
+                text=challenge.options[index],
+                is_correct=index == challenge.correct_index,
+                is_picked=index == log.chosen_index,
+            )
+            for index in order
+        ],
+        "is_correct": log.is_correct,
+        "is_first_answer": log.is_first_answer,
+        "confidence": log.get_confidence_display() if log.confidence else "",
+        "due_at": log.due_after,
+        "due_in": humanised_until(log.due_after, timezone.now()),
+    }
+
+
+def _review_question(card: ReviewCard, *, answer_form: ReviewAnswerForm | None = None) -> dict:
+    now = timezone.now()
+    return {
+        "card": card,
+        "challenge": card.challenge,
+        "options": review_options(card),
+        "answer_form": answer_form or ReviewAnswerForm(initial={"confidence": ""}),
+        "is_early": card.due_at > now,
+        "due_in": humanised_until(card.due_at, now),
+    }
+
+
+def _next_review(request: HttpRequest, *, early: bool = False) -> dict:
+    """The next review's question, or when nothing is due, when the next one will be."""
+    card = review_next(user=request.user, early=early)
+    if card is not None:
+        return _review_question(card)
+    upcoming = review_next(user=request.user, early=True)
+    if upcoming is None:
+        return {"nothing_scheduled": True}
+    return {"upcoming": upcoming, "upcoming_in": humanised_until(upcoming.due_at, timezone.now())}
+
+
+def _order_from_query(order: str) -> list[int] | None:
+    return [int(digit) for digit in order] if order and sorted(order) == list("0123") else None
+
+
+@require_GET
+@learner_required
+def review(request: HtmxHttpRequest) -> HttpResponse:
+    query = ReviewQueryForm(request.GET)
+    if not query.is_valid():
+        # Unknown values, and values given twice, are dropped.
+        kept = {
+            k: v for k, v in request.GET.items() if k not in query.errors and len(request.GET.getlist(k)) == 1
+        }
+        query = ReviewQueryForm(kept)
+        query.is_valid()
+    answered = query.cleaned_data.get("answered")
+    if answered:
+        # The result of the learner's latest answer to this challenge: where a review answered
+        # without JavaScript lands (post/redirect/get).
+        log = (
+            ReviewLog.objects.filter(owner=request.user, card__challenge_id=answered)
+            .select_related("card__challenge")
+            .order_by("-reviewed_at", "-id")
+            .first()
+        )
+        if log is None:
+            raise Http404(NOT_SCHEDULED)
+        challenge = log.card.challenge
+        order = _order_from_query(query.cleaned_data.get("order", "")) or list(range(len(challenge.options)))
+        context = {"result": _review_result(challenge=challenge, order=order, log=log)}
+    else:
+        context = _next_review(request, early=bool(query.cleaned_data.get("early")))
+        if query.cleaned_data.get("stale"):
+            context["notice"] = ALREADY_ANSWERED
+    if request.htmx:
+        # "Next review" and "Review early" swap the card in place (and refresh the due count).
+        return render(request, f"{REVIEW_PAGE}#review-response", context)
+    return render(request, REVIEW_PAGE, context)
+
+
+@require_POST
+@learner_required
+def review_answer_view(request: HtmxHttpRequest, challenge_id: int) -> HttpResponse:
+    try:
+        card = review_card_of(user=request.user, challenge_id=challenge_id)
+    except ReviewNotFound:
+        raise Http404(NOT_SCHEDULED) from None
+    form = ReviewAnswerForm(request.POST)
+    if form.is_valid():
+        try:
+            outcome = review_answer(
+                user=request.user,
+                challenge_id=challenge_id,
+                position=form.cleaned_data["position"],
+                confidence=form.cleaned_data["confidence"],
+                expected_reviews=form.cleaned_data["expected_reviews"],
+            )
+        except ReviewStale:
+            # A double submit or a second tab: the first answer counts; show what comes next.
+            if not request.htmx:
+                return redirect(reverse("review") + "?stale=1")
+            context = {**_next_review(request), "notice": ALREADY_ANSWERED}
+            return render(request, f"{REVIEW_PAGE}#review-response", context)
+        except ReviewNotFound:
+            raise Http404(NOT_SCHEDULED) from None
+        except InvalidReviewAnswer as error:
+            form.add_error(None, error.message)
+        else:
+            # Graded against the order read above: the review count matched, so no answer came
+            # in between to draw a new one.
+            order = list(card.option_order)
+            if not request.htmx:
+                query = urlencode({"answered": challenge_id, "order": "".join(map(str, order))})
+                return redirect(f"{reverse('review')}?{query}")
+            context = {
+                "result": _review_result(challenge=outcome.card.challenge, order=order, log=outcome.log)
+            }
+            return render(request, f"{REVIEW_PAGE}#review-response", context)
+    context = _review_question(card, answer_form=form)
+    if request.htmx:
+        # htmx swaps only 2xx answers: the question comes back with the error, status 200.
+        return render(request, f"{REVIEW_PAGE}#review-response", context)
+    return render(request, REVIEW_PAGE, context, status=400)
+
+
+# --- Progress and export --------------------------------------------------------------------------
+
+# Activity calendar shading: (at least this many answers, level), darkest first.
+ACTIVITY_LEVELS = ((10, 4), (6, 3), (3, 2), (1, 1))
+ACTIVITY_LEGEND = ("none", "1–2", "3–5", "6–9", "10 or more")
+
+
+def activity_level(answers: int) -> int:
+    return next((level for threshold, level in ACTIVITY_LEVELS if answers >= threshold), 0)
+
+
+@dataclass(frozen=True)
+class ActivityCell:
+    day: ActivityDay
+    level: int
+    is_today: bool
+
+
+@require_GET
+@learner_required
+def progress(request: HtmxHttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    days = progress_activity(user=request.user, today=today)
+    active = [day for day in days if day.answers]
+    busiest = max(active, key=lambda day: day.answers, default=None)
+    context = {
+        "topics": progress_topics(user=request.user),
+        "streak": progress_streak(user=request.user, today=today),
+        # Seven consecutive days per column, so each row is one weekday: name the rows after
+        # the first week's days.
+        "activity": [
+            ActivityCell(day=day, level=activity_level(day.answers), is_today=day.date == today)
+            for day in days
+        ],
+        "activity_weekdays": [day.date for day in days[:7]],
+        "activity_total": sum(day.answers for day in days),
+        "activity_active_days": len(active),
+        "activity_busiest": busiest,
+        "activity_legend": list(enumerate(ACTIVITY_LEGEND)),
+        "activity_weeks": progress_rules.ACTIVITY_WEEKS,
+        "mastery_rule": {
+            "min_answers": progress_rules.MIN_ANSWERS_TO_JUDGE,
+            "proficient_percent": round(progress_rules.PROFICIENT_ACCURACY * 100),
+            "spaced_days": RETENTION_GAP.days,
+            "spaced_successes": progress_rules.SPACED_SUCCESSES_TO_MASTER,
+        },
+        "time_zone": settings.TIME_ZONE,
+    }
+    return render(request, "challengeapp/progress.html", context)
+
+
+@require_GET
+@learner_required
+def progress_export_csv(request: HtmxHttpRequest) -> HttpResponse:
+    response = StreamingHttpResponse(
+        export_csv_lines(user=request.user), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{export_filename("csv")}"'
+    return response
+
+
+@require_GET
+@learner_required
+def progress_export_anki(request: HtmxHttpRequest) -> HttpResponse:
+    package = export_anki_package(user=request.user)
+    # FileResponse closes the temporary file (and so deletes it) once it is sent.
+    return FileResponse(
+        package, as_attachment=True, filename=export_filename("apkg"), content_type=ANKI_CONTENT_TYPE
+    )
 
 
 def _safe_next(request: HttpRequest, candidate: str) -> str:

@@ -43,7 +43,8 @@ AUTO_MIN_ANSWERS = 5
 AUTO_LOW, AUTO_HIGH = 0.70, 0.85
 
 NEW, LEARNING, PROFICIENT, MASTERED = "new", "learning", "proficient", "mastered"
-MASTERY_ORDER = {NEW: 0, LEARNING: 1, PROFICIENT: 2, MASTERED: 3}
+# Weakest first: known weak (learning) before not yet judged (new), then proficient, mastered.
+WEAKEST_FIRST = {LEARNING: 0, NEW: 1, PROFICIENT: 2, MASTERED: 3}
 DIFFICULTY_ORDER = [Difficulty.EASY, Difficulty.MEDIUM, Difficulty.HARD]
 
 
@@ -91,8 +92,8 @@ class ActivityDay:
 
 
 def progress_topics(*, user) -> list[TopicProgress]:
-    """Every topic and difficulty the learner has answered, weakest first: by mastery, then by
-    accuracy, then by fewest answers."""
+    """Every topic and difficulty the learner has answered, weakest first: learning, then new (too
+    few answers to judge), proficient, mastered; within a level by accuracy, then fewest answers."""
     first_answers = (
         Attempt.objects.filter(challenge__owner=user)
         .values("challenge__topic", "challenge__difficulty")
@@ -118,7 +119,7 @@ def progress_topics(*, user) -> list[TopicProgress]:
     ]
     return sorted(
         groups,
-        key=lambda g: (MASTERY_ORDER[g.mastery], g.accuracy or 0.0, g.answered, g.topic, g.difficulty),
+        key=lambda g: (WEAKEST_FIRST[g.mastery], g.accuracy or 0.0, g.answered, g.topic, g.difficulty),
     )
 
 

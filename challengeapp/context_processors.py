@@ -4,6 +4,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from challengeapp.models import ReportReason
 from challengeapp.services.learners import learner_display_name
 from challengeapp.services.review import review_due_count
 
@@ -19,4 +20,6 @@ def codedrill(request: HttpRequest) -> dict:
         "learner_name": learner_display_name(user) if signed_in else "",
         # Counted only when a template shows it (the navigation), so a partial costs no query.
         "review_due": SimpleLazyObject(lambda: review_due_count(user=user)) if signed_in else 0,
+        # The "Report a problem" form's reasons, on every answered challenge card.
+        "report_reasons": ReportReason.choices,
     }

@@ -4,9 +4,10 @@ import re
 
 from django import forms
 
-from challengeapp.models import Confidence, Difficulty, Topic
+from challengeapp.models import Confidence, Difficulty, ReportReason, Topic
 from challengeapp.services.history import RESULTS
 from challengeapp.services.progress import AUTO_DIFFICULTY, AUTO_HIGH, AUTO_LOW, AUTO_WINDOW
+from challengeapp.services.reports import MAX_NOTE_CHARS
 
 
 class StrictIdField(forms.IntegerField):
@@ -150,3 +151,18 @@ class DevSignInForm(SingleValuedForm):
         if any(ord(ch) < 32 for ch in name):
             raise forms.ValidationError("Use letters, digits and spaces.")
         return name
+
+
+class ReportForm(SingleValuedForm):
+    reason = forms.ChoiceField(
+        choices=ReportReason.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose what is wrong.", "invalid_choice": "Choose what is wrong."},
+    )
+    note = forms.CharField(required=False, max_length=MAX_NOTE_CHARS, strip=True)
+
+    def clean_note(self) -> str:
+        note = self.cleaned_data["note"]
+        if "\x00" in note:
+            raise forms.ValidationError("Use plain text.")
+        return note

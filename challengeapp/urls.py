@@ -10,6 +10,7 @@ urlpatterns = [
     path("challenges/generate/", views.challenge_generate_view, name="challenge-generate"),
     path("challenges/<id:challenge_id>/", views.challenge_detail, name="challenge-detail"),
     path("challenges/<id:challenge_id>/answer/", views.challenge_answer, name="challenge-answer"),
+    path("challenges/<id:challenge_id>/report/", views.challenge_report, name="challenge-report"),
     path("history/", views.history, name="history"),
     path("review/", views.review, name="review"),
     path("review/<id:challenge_id>/answer/", views.review_answer_view, name="review-answer"),

@@ -26,6 +26,7 @@ from challengeapp.forms import (
     GenerateForm,
     HistoryFilterForm,
     PracticePresetForm,
+    ReportForm,
     ReviewAnswerForm,
     ReviewQueryForm,
 )
@@ -53,6 +54,7 @@ from challengeapp.services.progress import (
     progress_topics,
 )
 from challengeapp.services.quota import quota_status
+from challengeapp.services.reports import NOT_ANSWERED, InvalidReport, report_submit
 from challengeapp.services.review import (
     ALREADY_ANSWERED,
     NOT_SCHEDULED,
@@ -133,7 +135,12 @@ def challenge_detail(request: HtmxHttpRequest, challenge_id: int) -> HttpRespons
     return render(
         request,
         "challengeapp/challenge.html",
-        {"challenge": challenge, "form": form, "quota": quota_status(user=request.user)},
+        {
+            "challenge": challenge,
+            "form": form,
+            "quota": quota_status(user=request.user),
+            "report_saved": request.GET.get("reported") == "1",
+        },
     )
 
 
@@ -494,3 +501,45 @@ def healthz(request: HttpRequest) -> HttpResponse:
     except DatabaseError:
         return HttpResponse("database unavailable\n", status=503, content_type="text/plain")
     return HttpResponse("ok\n", content_type="text/plain")
+
+
+@require_POST
+@learner_required
+def challenge_report(request: HtmxHttpRequest, challenge_id: int) -> HttpResponse:
+    """Report a problem with one of the learner's answered challenges (or change the report)."""
+    challenge = get_object_or_404(
+        Challenge.objects.select_related("attempt"), id=challenge_id, owner=request.user
+    )
+    if not hasattr(challenge, "attempt"):
+        # No report box is shown before an answer; a hand-made POST gets the reason.
+        return render(
+            request,
+            "challengeapp/problem.html",
+            {"title": "Answer it first", "message": NOT_ANSWERED},
+            status=200 if request.htmx else 400,
+        )
+    report_form = ReportForm(request.POST)
+    saved = False
+    if report_form.is_valid():
+        try:
+            report_submit(
+                user=request.user,
+                challenge_id=challenge.id,
+                reason=report_form.cleaned_data["reason"],
+                note=report_form.cleaned_data["note"],
+            )
+        except InvalidReport as error:
+            report_form.add_error(None, error.message)
+        else:
+            saved = True
+            if not request.htmx:
+                return redirect(f"{reverse('challenge-detail', args=[challenge.id])}?reported=1")
+    context = {"challenge": challenge, "report_form": report_form, "report_saved": saved}
+    if request.htmx:
+        # The report box swaps in place (htmx swaps only 2xx: errors come back with 200).
+        return render(request, "challengeapp/challenge.html#report-problem", context)
+    context |= {
+        "form": GenerateForm(initial={"difficulty": challenge.difficulty, "topic": challenge.topic}),
+        "quota": quota_status(user=request.user),
+    }
+    return render(request, "challengeapp/challenge.html", context, status=400)

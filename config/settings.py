@@ -145,6 +145,10 @@ DEV_SESSION_SECONDS = 60 * 60 * 24 * 7
 OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "").strip()
 OPENAI_MODEL = os.environ.get("OPENAI_MODEL", "").strip() or "gpt-4.1-mini"
 OPENAI_TIMEOUT = env_float("OPENAI_TIMEOUT", 30.0)
+# The cap on a model's answer, in tokens. 4,000 holds the longest valid challenge (about 11,000
+# characters, see drafts.py); a model that runs on past it is cut off instead of billing us for pages
+# of text. A slow local model should get what it writes within OPENAI_TIMEOUT.
+OPENAI_MAX_TOKENS = env_int("OPENAI_MAX_TOKENS", 4000, minimum=256)
 # A failed OpenAI generation can be answered with a clearly labelled bank challenge instead of an error.
 GENERATION_FALLBACK_TO_BANK = env_bool("GENERATION_FALLBACK_TO_BANK", False)
 # Generations in flight per process; the rest are told "busy, try again" at once.
@@ -152,8 +156,27 @@ GENERATION_MAX_IN_FLIGHT = env_int("GENERATION_MAX_IN_FLIGHT", 32, minimum=1)
 # Generations in flight per learner, across every process; past it the learner is told at once,
 # so one account can never take the slots other learners need.
 GENERATION_MAX_IN_FLIGHT_PER_LEARNER = env_int("GENERATION_MAX_IN_FLIGHT_PER_LEARNER", 3, minimum=1)
+# Wall-clock seconds one generation may take, every request to the model included; past it the
+# learner is told and keeps their unit. Below gunicorn's worker timeout (75 s), with room for the
+# request around it.
+GENERATION_BUDGET_SECONDS = env_float("GENERATION_BUDGET_SECONDS", 45.0)
 
 DAILY_CHALLENGE_QUOTA = env_int("DAILY_CHALLENGE_QUOTA", 50, minimum=0)
+
+# --- Sandbox for model-written code --------------------------------------------------------------
+# "auto": run "what does this print?" snippets in bubblewrap when it works on this machine, and
+# never run them otherwise (`manage.py check` says why); "off": never run them.
+# See challengeapp/services/sandbox.py for the isolation and its limits.
+SANDBOX = os.environ.get("SANDBOX", "").strip().lower() or "auto"
+if SANDBOX not in {"auto", "off"}:
+    raise ImproperlyConfigured(f"SANDBOX must be 'auto' or 'off', got {SANDBOX!r}.")
+SANDBOX_BWRAP = os.environ.get("SANDBOX_BWRAP", "").strip() or "bwrap"
+# The interpreter snippets run on, shown read-only inside the sandbox with its standard library.
+SANDBOX_PYTHON = os.environ.get("SANDBOX_PYTHON", "").strip() or "/usr/bin/python3"
+# Snippets run at once per process (each may hold 512 MB for seconds), and how long a generation
+# waits for a turn before it is refused at no cost.
+SANDBOX_MAX_RUNS = env_int("SANDBOX_MAX_RUNS", 4, minimum=1)
+SANDBOX_QUEUE_SECONDS = env_float("SANDBOX_QUEUE_SECONDS", 10.0)
 
 # --- Django ---------------------------------------------------------------------------------------
 
@@ -179,7 +202,7 @@ MIDDLEWARE = [
     # pads responses randomly against BREACH, since pages carry a CSRF token.
     "django.middleware.gzip.GZipMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "challengeapp.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -261,12 +284,16 @@ STORAGES = {
 }
 
 LOGIN_URL = "/admin/login/"
+# Only the admin shows messages, and its users have a session: session storage costs nothing on a
+# request that never touches it (the default also builds a cookie signer on every request).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # --- Security -------------------------------------------------------------------------------------
 
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# Secure cookies are never sent over plain HTTP, so the sign-in form's CSRF check fails there:
+# SECURE_COOKIES=0 only for a local production-like run on http://127.0.0.1.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 SECURE_HSTS_SECONDS = 0 if DEBUG else env_int("SECURE_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
@@ -312,14 +339,36 @@ CORS_ALLOW_CREDENTIALS = False
 
 # --- Logging: one line per event on stdout, which gunicorn and containers collect -----------------
 
+# The routes whose 502 and 503 answers are chosen (the model failed, or too many generations are in
+# flight): challengeapp.generation has already logged each one at WARNING with its cause.
+GENERATION_URL_NAMES = frozenset({"challenge-generate", "api-generate"})
+
+
+def not_a_chosen_generation_failure(record) -> bool:
+    """A django.request filter: drop Django's ERROR line for a 502/503 a generation route answered
+    on purpose (a second line per failure, and one that trips error alerts). Every other 5xx, a real
+    500 above all, is kept. `status_code` and `request` are the extra context Django documents for
+    this logger."""
+    if getattr(record, "status_code", None) not in (502, 503):
+        return True
+    resolver_match = getattr(getattr(record, "request", None), "resolver_match", None)
+    return getattr(resolver_match, "url_name", None) not in GENERATION_URL_NAMES
+
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {
+        "not_a_chosen_generation_failure": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": not_a_chosen_generation_failure,
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
-        "django.request": {"level": "ERROR"},
+        "django.request": {"level": "ERROR", "filters": ["not_a_chosen_generation_failure"]},
         "django.server": {"level": "INFO"},
         # The OpenAI SDK's HTTP client logs every call at INFO; failures reach our own log lines.
         "httpx": {"level": "WARNING"},

@@ -7,7 +7,7 @@ import random
 
 from challengeapp.bank import procedural
 from challengeapp.bank.loader import BankEntry, bank_entries_for
-from challengeapp.models import Provider
+from challengeapp.models import Provider, Verification
 from challengeapp.services.drafts import challenge_draft_validate
 from challengeapp.services.errors import GenerationError, InvalidModelOutput
 from challengeapp.services.providers import GeneratedChallenge, GenerationRequest
@@ -25,7 +25,11 @@ class BankProvider:
         self._rng = rng or random.SystemRandom()
 
     def generate(self, request: GenerationRequest) -> GeneratedChallenge:
-        entries = bank_entries_for(request.difficulty, request.topic)
+        entries = [
+            entry
+            for entry in bank_entries_for(request.difficulty, request.topic)
+            if entry.source_key not in request.retired_source_keys
+        ]
         generators = procedural.generators_for(difficulty=request.difficulty, topic=request.topic)
         unseen = [entry for entry in entries if entry.source_key not in request.seen_source_keys]
         # Unseen bank entries and each procedural generator are equally likely. Only when every
@@ -49,15 +53,22 @@ class BankProvider:
     ) -> GeneratedChallenge:
         for _ in range(PROCEDURAL_DRAWS):
             snippet = generator.build(random.Random(self._rng.getrandbits(64)))
-            if snippet.source_key not in request.seen_source_keys:
+            if snippet.source_key not in request.seen_source_keys | request.retired_source_keys:
                 return _from_snippet(snippet)
         if unseen:
             return _from_entry(self._rng.choice(unseen))
+        if snippet.source_key in request.retired_source_keys:
+            raise GenerationError(BANK_EMPTY, cause="bank_empty")
         return _from_snippet(snippet)
 
 
 def _from_entry(entry: BankEntry) -> GeneratedChallenge:
-    return GeneratedChallenge(draft=entry.draft, provider=Provider.BANK, source_key=entry.source_key)
+    return GeneratedChallenge(
+        draft=entry.draft,
+        provider=Provider.BANK,
+        source_key=entry.source_key,
+        verification=Verification.CURATED,
+    )
 
 
 def _from_snippet(snippet: procedural.ProceduralChallenge) -> GeneratedChallenge:
@@ -66,4 +77,7 @@ def _from_snippet(snippet: procedural.ProceduralChallenge) -> GeneratedChallenge
         draft = challenge_draft_validate(dataclasses.asdict(snippet))
     except InvalidModelOutput as error:
         raise GenerationError(str(error), cause="procedural_invalid") from error
-    return GeneratedChallenge(draft=draft, provider=Provider.BANK, source_key=snippet.source_key)
+    # The key was computed by running the generated snippet: verified by construction.
+    return GeneratedChallenge(
+        draft=draft, provider=Provider.BANK, source_key=snippet.source_key, verification=Verification.EXECUTED
+    )

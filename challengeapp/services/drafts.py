@@ -88,6 +88,9 @@ class ChallengeDraft:
     options: tuple[str, str, str, str]
     correct_index: int
     explanation: str
+    # "output": the correct option is exactly what the code prints (checked by running it, see
+    # services/verification.py); "concept": anything else. Absent or unknown counts as "concept".
+    answer_kind: str = "concept"
 
     @property
     def correct_option(self) -> str:
@@ -187,4 +190,5 @@ def challenge_draft_validate(data: Any) -> ChallengeDraft:
         options=(cleaned[0], cleaned[1], cleaned[2], cleaned[3]),
         correct_index=_correct_index(raw_index),
         explanation=explanation,
+        answer_kind="output" if data.get("answer_kind") == "output" else "concept",
     )

@@ -1,11 +1,14 @@
-"""Generating a challenge: take a quota unit → ask the provider → shuffle → save.
+"""Generating a challenge: take a quota unit → ask the provider → content gate → shuffle → save.
 
 A failed generation costs the learner nothing: the unit goes back, nothing is stored, and the
-operator gets one log line with the cause and the upstream request id.
+operator gets one WARNING line with the cause and the upstream request id (and, when there is one,
+the server's own message or the content gate's rule). The whole generation runs within
+GENERATION_BUDGET_SECONDS (services/budget.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import random
@@ -20,10 +23,14 @@ from django.utils import timezone
 
 from challengeapp.models import Challenge, Difficulty, Provider, Quota, Topic
 from challengeapp.services.bank_provider import BankProvider
+from challengeapp.services.budget import budget_check, generation_budget
+from challengeapp.services.content_gate import ContentRefused, content_gate_check
 from challengeapp.services.drafts import OPTION_COUNT, ChallengeDraft
 from challengeapp.services.errors import GenerationBusy, GenerationError, LearnerBusy
 from challengeapp.services.providers import ChallengeProvider, GeneratedChallenge, GenerationRequest
 from challengeapp.services.quota import quota_consume, quota_release, quota_row_ensure
+from challengeapp.services.reports import corrected_option_for, retired_source_keys
+from challengeapp.services.verification import KeyRefused, draft_verify
 
 logger = logging.getLogger("challengeapp.generation")
 
@@ -36,6 +43,7 @@ LEARNER_BUSY = (
 IN_FLIGHT_LEASE = dt.timedelta(minutes=5)
 UNKNOWN_DIFFICULTY = "Choose a difficulty: easy, medium or hard."
 UNKNOWN_TOPIC = "Choose one of the listed topics."
+RETIRED_CONTENT = "The challenge generator wrote a question that has been withdrawn. Please try again."
 
 RECENT_TITLES_FOR_PROMPT = 20
 
@@ -49,15 +57,7 @@ def options_shuffle(draft: ChallengeDraft, *, rng: random.Random = _shuffle_rng)
     order = list(range(OPTION_COUNT))
     rng.shuffle(order)
     options = tuple(draft.options[i] for i in order)
-    return ChallengeDraft(
-        title=draft.title,
-        question=draft.question,
-        code=draft.code,
-        language=draft.language,
-        options=options,  # type: ignore[arg-type]
-        correct_index=order.index(draft.correct_index),
-        explanation=draft.explanation,
-    )
+    return dataclasses.replace(draft, options=options, correct_index=order.index(draft.correct_index))
 
 
 def provider_for_settings() -> ChallengeProvider:
@@ -135,7 +135,11 @@ def _request_for(*, user, difficulty: str, topic: str, provider: ChallengeProvid
     if provider.name == Provider.BANK:
         seen = frozenset(mine.filter(difficulty=difficulty, topic=topic).values_list("source_key", flat=True))
     return GenerationRequest(
-        difficulty=difficulty, topic=topic, recent_titles=recent_titles, seen_source_keys=seen
+        difficulty=difficulty,
+        topic=topic,
+        recent_titles=recent_titles,
+        seen_source_keys=seen,
+        retired_source_keys=retired_source_keys(),
     )
 
 
@@ -149,24 +153,58 @@ def _release_pooled_connection() -> None:
 
 def _ask(provider: ChallengeProvider, request: GenerationRequest) -> GeneratedChallenge:
     if provider.name == Provider.BANK:
+        # Curated: every entry and generator passes the content gate in the test suite.
         return provider.generate(request)
+    budget_check()
     # A model takes seconds: hold no pooled database connection meanwhile.
     _release_pooled_connection()
-    return provider.generate(request)
+    generated = provider.generate(request)
+    content_gate_check(generated.draft)
+    # A "what does this print?" key is checked by running the code (services/verification.py).
+    verification = draft_verify(generated.draft, answer_kind=generated.draft.answer_kind)
+    return dataclasses.replace(generated, verification=verification)
 
 
 def _generate_new(*, provider: ChallengeProvider, user, request: GenerationRequest) -> GeneratedChallenge:
-    generated = _ask(provider, request)
-    # A question the learner already has is discarded and generated again, once.
-    if Challenge.objects.filter(owner=user, source_key=generated.source_key).exists():
+    try:
         generated = _ask(provider, request)
+    except KeyRefused as error:
+        if error.cause != "key_mismatch":
+            raise
+        # Its code prints another option: the draft argued for the wrong answer. Ask once more.
+        _log_failure(
+            error, provider=provider.name, user=user, difficulty=request.difficulty, topic=request.topic
+        )
+        generated = _ask(provider, request)
+    # A question the learner already has, or content an operator retired, is discarded and
+    # generated again, once.
+    if _unwanted(generated, user=user, request=request):
+        generated = _ask(provider, request)
+        if generated.source_key in request.retired_source_keys:
+            raise GenerationError(RETIRED_CONTENT, cause="retired_content")
     return generated
 
 
+def _unwanted(generated: GeneratedChallenge, *, user, request: GenerationRequest) -> bool:
+    return (
+        generated.source_key in request.retired_source_keys
+        or Challenge.objects.filter(owner=user, source_key=generated.source_key).exists()
+    )
+
+
 def _log_failure(error: GenerationError, *, provider: str, user, difficulty: str, topic: str) -> None:
+    details = ""
+    if isinstance(error, ContentRefused):
+        details += f" rule={error.rule}"
+    # Set by the OpenAI provider's UpstreamError (not imported here: the bank-only product never
+    # loads the SDK): the server's own message, already trimmed to one line. Last, and unquoted,
+    # so that it reads as the server wrote it.
+    upstream_message = getattr(error, "upstream_message", "")
+    if upstream_message:
+        details += f" upstream_message={upstream_message}"
     logger.warning(
         "generation failed cause=%s provider=%s upstream_request_id=%s learner=%s "
-        "difficulty=%s topic=%s message=%r",
+        "difficulty=%s topic=%s message=%r%s",
         error.cause,
         provider,
         error.upstream_request_id or "-",
@@ -174,13 +212,19 @@ def _log_failure(error: GenerationError, *, provider: str, user, difficulty: str
         difficulty,
         topic,
         error.message,
+        details,
     )
 
 
 def _save(
     *, user, difficulty: str, topic: str, generated: GeneratedChallenge, is_fallback: bool
 ) -> Challenge:
-    draft = options_shuffle(generated.draft)
+    draft = generated.draft
+    corrected = corrected_option_for(generated.source_key)
+    if corrected is not None and corrected in draft.options:
+        # An operator corrected this content's key: new servings carry the corrected key.
+        draft = dataclasses.replace(draft, correct_index=draft.options.index(corrected))
+    draft = options_shuffle(draft)
     return Challenge.objects.create(
         owner=user,
         difficulty=difficulty,
@@ -196,6 +240,7 @@ def _save(
         model_name=generated.model_name,
         source_key=generated.source_key,
         is_fallback=is_fallback,
+        verification=generated.verification,
         prompt_tokens=generated.prompt_tokens,
         completion_tokens=generated.completion_tokens,
         total_tokens=generated.total_tokens,
@@ -207,15 +252,16 @@ def challenge_generate(
 ) -> Challenge:
     """Generate, store and return a new challenge for the learner.
 
-    Raises QuotaExceeded when today's quota is spent, GenerationError when the provider failed
-    (the quota unit is given back first), ValueError for an unknown difficulty or topic.
+    Raises QuotaExceeded when today's quota is spent, GenerationError when the provider failed,
+    the content gate refused its challenge or GENERATION_BUDGET_SECONDS ran out (the quota unit is
+    given back first), ValueError for an unknown difficulty or topic.
     """
     if difficulty not in Difficulty.values:
         raise ValueError(UNKNOWN_DIFFICULTY)
     if topic not in Topic.values:
         raise ValueError(UNKNOWN_TOPIC)
     provider = provider or provider_for_settings()
-    with _learner_slot(user):
+    with _learner_slot(user), generation_budget(settings.GENERATION_BUDGET_SECONDS):
         return _generate_and_save(user=user, difficulty=difficulty, topic=topic, provider=provider)
 
 

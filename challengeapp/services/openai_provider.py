@@ -1,15 +1,31 @@
 """Challenges written by OpenAI (or any OpenAI-compatible server at OPENAI_BASE_URL).
 
 The only module that imports `openai`. Every failure leaves `generate()` as a GenerationError with
-a message a learner can read, a `cause` for the log and the upstream request id when there is one.
+a message a learner can read, a `cause` for the log and the upstream request id when there is one;
+an error the server answered also carries a trimmed, one-line copy of the server's own message
+(`UpstreamError.upstream_message`) for the operator's log line.
 
 Retry policy, so a slow upstream cannot hold a web worker for minutes: the SDK's own retries, cut
 to one (max_retries=1) for a transient fault (timeout, connection error, 408, 409, 429, 5xx), plus
-at most one request to fall back from json_schema to json_object on a server that does not support
-structured outputs; the two calls share the one retry. A 429 is not retried when its Retry-After is
-longer than a few seconds or the account is out of credit (see _no_long_waits). A timed-out
-request that is retried can therefore take up to twice OPENAI_TIMEOUT; gunicorn's worker timeout
-must allow for that.
+at most one request to switch response formats (below); the two calls share the one retry. A 429
+is not retried when its Retry-After is longer than a few seconds or the account is out of credit,
+and an error that names the response format is not retried at all (see _retry_policy). The whole
+generation also runs within GENERATION_BUDGET_SECONDS (services/budget.py): every request's
+timeouts, the SDK's retry included, are capped by the time left, and no request starts once it is
+spent.
+
+Response formats: strict `json_schema` first. A server that refuses it (a 400 or 422, or a 5xx
+whose message names the response format, as llama-cpp-python's server answers) gets the same
+request with `json_object`, and the format that was not refused is remembered for that base URL
+and model for the life of the process, so later generations do not pay for the refused attempt.
+The switch works both ways: a server that refuses a remembered `json_object` (LM Studio does) is
+asked with `json_schema` again.
+
+The token cap (OPENAI_MAX_TOKENS): OpenAI's own API (api.openai.com, Azure OpenAI) gets
+`max_completion_tokens`, which its reasoning models require; every other base URL gets
+`max_tokens`, the field every OpenAI-compatible server we know honours (llama.cpp's server,
+llama-cpp-python, Ollama, vLLM, LM Studio), where `max_completion_tokens` is ignored by some of
+them and the cap would not hold.
 """
 
 from __future__ import annotations
@@ -22,11 +38,13 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import openai
 from django.conf import settings
 
 from challengeapp.models import Challenge, Difficulty, Topic
+from challengeapp.services.budget import budget_check, budget_error, budget_seconds_left, budget_spent
 from challengeapp.services.drafts import (
     MAX_CODE_LINES,
     MAX_EXPLANATION_CHARS,
@@ -47,9 +65,6 @@ logger = logging.getLogger(__name__)
 PROVIDER_NAME = "openai"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
-# Enough for the longest valid challenge (about 11,000 characters, see drafts.py); a model that
-# runs on past it is cut off (finish_reason "length") instead of billing us for pages of text.
-MAX_COMPLETION_TOKENS = 4000
 MAX_MODEL_NAME_CHARS = Challenge._meta.get_field("model_name").max_length or 100
 MAX_RECENT_TITLES = 20
 MAX_RECENT_TITLE_CHARS = 80
@@ -58,6 +73,15 @@ MAX_RETRIES = 1
 # A Retry-After up to this long is waited for before the one retry; a longer one means "not now":
 # no retry, the learner is told to try again later.
 MAX_RETRY_AFTER_SECONDS = 3.0
+# How much of a server's error message the log line keeps (on one line).
+MAX_LOGGED_SERVER_MESSAGE_CHARS = 300
+# Hosts of OpenAI's own API, which want max_completion_tokens; every other server gets max_tokens.
+OPENAI_API_HOSTS = ("api.openai.com",)
+OPENAI_API_HOST_SUFFIXES = (".openai.azure.com",)
+# Words in an error message that say the server objects to the response format we asked for.
+RESPONSE_FORMAT_WORDS = ("response_format", "response format", "json_schema", "json_object")
+# How much of a 5xx body the retry policy reads for those words.
+MAX_ERROR_BODY_CHARS = 4000
 
 NOT_CONFIGURED = (
     "Challenge generation is not configured (no OpenAI API key). Please tell the site's operator."
@@ -74,6 +98,10 @@ REFUSED = "The challenge generator declined to write this challenge. Please try 
 EMPTY_ANSWER = "The challenge generator's answer was empty. Please try again."
 UNREADABLE_ANSWER = "The challenge generator's answer could not be read. Please try again."
 INVALID_ANSWER = "The challenge generator wrote an invalid challenge: {reason} Please try again."
+UNSUPPORTED_FORMAT = (
+    "The challenge generator cannot answer in JSON (the server refused both response formats we "
+    "ask for). Please tell the site's operator."
+)
 
 # Structured outputs, strict: the model can only produce this shape. Every property is required
 # and nothing else is allowed, as strict mode demands; "code" is "" for questions without code.
@@ -106,8 +134,23 @@ CHALLENGE_SCHEMA: dict[str, Any] = {
             "type": "string",
             "description": "Why the answer is right and the most tempting distractor wrong.",
         },
+        "answer_kind": {
+            "type": "string",
+            "enum": ["output", "concept"],
+            "description": '"output" when the correct option is exactly what the code prints on '
+            'standard output; "concept" otherwise.',
+        },
     },
-    "required": ["title", "question", "code", "language", "options", "correct_index", "explanation"],
+    "required": [
+        "title",
+        "question",
+        "code",
+        "language",
+        "options",
+        "correct_index",
+        "explanation",
+        "answer_kind",
+    ],
     "additionalProperties": False,
 }
 JSON_SCHEMA_FORMAT: dict[str, Any] = {
@@ -139,6 +182,17 @@ SYSTEM_PROMPT = (
     "Every question has exactly one correct answer that an expert would agree on. "
     "You respond with a single JSON object and nothing else: no prose, no markdown fences."
 )
+
+
+class UpstreamError(GenerationError):
+    """A GenerationError for an error the server answered; `upstream_message` is a trimmed, one-line
+    copy of the server's own message, for the log."""
+
+    def __init__(
+        self, message: str, *, cause: str, upstream_request_id: str = "", upstream_message: str = ""
+    ) -> None:
+        super().__init__(message, cause=cause, upstream_request_id=upstream_request_id)
+        self.upstream_message = upstream_message
 
 
 @dataclass(frozen=True)
@@ -191,7 +245,11 @@ def challenge_prompt_messages(*, request: GenerationRequest) -> list[dict[str, s
         'and its language in "language"; otherwise both are empty strings. Do not repeat the code '
         'in "question".',
         '- "correct_index" is the 0-based position of the correct answer in "options".',
+        "- Write the real content, with no placeholder text left to fill in. The title names the "
+        "question's subject, not just the topic.",
         '- "explanation" says why the correct answer is right and why the most tempting distractor is wrong.',
+        '- "answer_kind" is "output" when the correct option is exactly what the code prints on '
+        'standard output (CodeDrill runs the code to check it), and "concept" otherwise.',
         f"- Keep the title under {MAX_TITLE_CHARS} characters, the question under "
         f"{MAX_QUESTION_CHARS}, each option under {MAX_OPTION_CHARS} and the explanation under "
         f"{MAX_EXPLANATION_CHARS}.",
@@ -203,7 +261,7 @@ def challenge_prompt_messages(*, request: GenerationRequest) -> list[dict[str, s
     lines += [
         "",
         "Respond with JSON only: one object with the keys title, question, code, language, "
-        "options, correct_index and explanation.",
+        "options, correct_index, explanation and answer_kind.",
     ]
     return [
         {"role": "system", "content": SYSTEM_PROMPT},
@@ -244,19 +302,66 @@ def _generate(*, messages: list[dict[str, str]]) -> GeneratedChallenge:
 def _complete_with_fallback(*, messages: list[dict[str, str]]) -> _Completion:
     try:
         client = _client()
+        server = (_base_url(), settings.OPENAI_MODEL)
+        first, second = _formats_in_order(server)
         try:
-            return _complete(client=client, messages=messages, response_format=JSON_SCHEMA_FORMAT)
+            budget_check()
+            return _complete(client=client, messages=messages, response_format=first)
         except openai.APIStatusError as error:
-            if not _rejects_json_schema(error):
+            if not _names_response_format(error):
                 raise
-            logger.info("Server rejected json_schema; retrying with json_object")
+            _remember_format(server, second)
+            logger.info(
+                "response_format %s refused by %s model=%s; asking with %s, and asking this server "
+                "and model with %s first from now on. HTTP %s: %s",
+                first["type"],
+                server[0],
+                server[1],
+                second["type"],
+                second["type"],
+                error.status_code,
+                _server_message(error),
+            )
             # The two calls share the one transient retry. The SDK's exception does not say
             # whether the rejection came on a retry, but the request it sent numbers the attempt.
             if error.response.request.headers.get("x-stainless-retry-count", "0") != "0":
                 client = client.with_options(max_retries=0)
-            return _complete(client=client, messages=messages, response_format=JSON_OBJECT_FORMAT)
+            budget_check()
+            try:
+                return _complete(client=client, messages=messages, response_format=second)
+            except openai.APIStatusError as second_error:
+                if not _names_response_format(second_error):
+                    raise
+                raise UpstreamError(
+                    UNSUPPORTED_FORMAT,
+                    cause="unsupported_format",
+                    upstream_request_id=_request_id(second_error),
+                    upstream_message=_server_message(second_error),
+                ) from second_error
     except openai.OpenAIError as error:
         raise _generation_error(error) from error
+
+
+# The response format each (base URL, model) did not refuse, when it is not json_schema: per
+# process, so a restart tries json_schema again (a server may have been upgraded).
+_remembered_formats: dict[tuple[str, str], dict[str, Any]] = {}
+_remembered_formats_lock = threading.Lock()
+
+
+def _formats_in_order(server: tuple[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    with _remembered_formats_lock:
+        remembered = _remembered_formats.get(server)
+    if remembered == JSON_OBJECT_FORMAT:
+        return JSON_OBJECT_FORMAT, JSON_SCHEMA_FORMAT
+    return JSON_SCHEMA_FORMAT, JSON_OBJECT_FORMAT
+
+
+def _remember_format(server: tuple[str, str], response_format: dict[str, Any]) -> None:
+    with _remembered_formats_lock:
+        if response_format == JSON_SCHEMA_FORMAT:
+            _remembered_formats.pop(server, None)
+        else:
+            _remembered_formats[server] = response_format
 
 
 def _complete(
@@ -267,7 +372,7 @@ def _complete(
         model=settings.OPENAI_MODEL,
         messages=messages,  # type: ignore[arg-type]
         response_format=response_format,  # type: ignore[arg-type]
-        max_completion_tokens=MAX_COMPLETION_TOKENS,
+        **token_cap_arguments(str(client.base_url), settings.OPENAI_MAX_TOKENS),
     )
     request_id = raw.request_id or ""
     try:
@@ -275,6 +380,14 @@ def _complete(
     except (AttributeError, TypeError, IndexError, ValueError) as error:
         # A 200 that is not a chat completion: an HTML page from a proxy, a half-compatible server.
         raise InvalidModelOutput(UNREADABLE_ANSWER, upstream_request_id=request_id) from error
+
+
+def token_cap_arguments(base_url: str, tokens: int) -> dict[str, int]:
+    """The token cap in the form the server at `base_url` honours (see the module docstring)."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    if host in OPENAI_API_HOSTS or host.endswith(OPENAI_API_HOST_SUFFIXES):
+        return {"max_completion_tokens": tokens}
+    return {"max_tokens": tokens}
 
 
 def _read_completion(*, response: Any, request_id: str) -> _Completion:
@@ -305,34 +418,60 @@ def _token_count(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def _rejects_json_schema(error: openai.APIError) -> bool:
+def _names_response_format(error: openai.APIStatusError) -> bool:
+    """The server refused the response format we asked for: a 422, a 400 that names it, or a 5xx
+    that names it (llama-cpp-python's server answers json_schema with a 500 "Input should be
+    'text' or 'json_object'")."""
     if isinstance(error, openai.UnprocessableEntityError):
         return True
-    if not isinstance(error, openai.BadRequestError):
+    if not (isinstance(error, openai.BadRequestError) or error.status_code >= 500):
         return False
     said = " ".join(str(part) for part in (error.message, error.param, error.body)).lower()
-    return "response_format" in said or "json_schema" in said
+    return any(word in said for word in RESPONSE_FORMAT_WORDS)
+
+
+def _server_message(error: openai.APIStatusError) -> str:
+    """The server's own error message, on one line and trimmed, for the log."""
+    body = error.body
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        message = body["message"]
+    elif isinstance(body, str):
+        message = body
+    else:
+        message = error.message
+    flat = " ".join("".join(c if c.isprintable() else " " for c in str(message)).split())
+    if len(flat) > MAX_LOGGED_SERVER_MESSAGE_CHARS:
+        flat = flat[: MAX_LOGGED_SERVER_MESSAGE_CHARS - 1] + "…"
+    return flat
 
 
 def _generation_error(error: openai.OpenAIError) -> GenerationError:
     """The learner-readable GenerationError for an SDK exception."""
     request_id = _request_id(error)
     if isinstance(error, openai.APITimeoutError):  # before APIConnectionError: it is a subclass
-        return GenerationError(TIMED_OUT, cause="timeout")
+        # Our budget ran out (its cap on the request's timeouts fired), or OPENAI_TIMEOUT did.
+        return budget_error() if budget_spent() else GenerationError(TIMED_OUT, cause="timeout")
     if isinstance(error, openai.APIConnectionError):
         return GenerationError(CONNECTION_FAILED, cause="connection")
-    if isinstance(error, (openai.AuthenticationError, openai.PermissionDeniedError)):
-        return GenerationError(AUTH_FAILED, cause="auth", upstream_request_id=request_id)
-    if isinstance(error, openai.RateLimitError):
-        return GenerationError(RATE_LIMITED, cause="rate_limit", upstream_request_id=request_id)
-    if isinstance(error, openai.APIStatusError) and error.status_code >= 500:
-        return GenerationError(UPSTREAM_FAILED, cause="upstream_5xx", upstream_request_id=request_id)
     if isinstance(error, openai.APIStatusError):
-        return GenerationError(BAD_REQUEST, cause="bad_request", upstream_request_id=request_id)
+        cause, message = _status_cause(error)
+        return UpstreamError(
+            message, cause=cause, upstream_request_id=request_id, upstream_message=_server_message(error)
+        )
     if isinstance(error, openai.APIError):  # e.g. APIResponseValidationError: a 200 we cannot read
         return InvalidModelOutput(UNREADABLE_ANSWER, upstream_request_id=request_id)
     # What is left is raised before any request: missing credentials and other client set-up.
     return GenerationError(NOT_CONFIGURED, cause="auth")
+
+
+def _status_cause(error: openai.APIStatusError) -> tuple[str, str]:
+    if isinstance(error, (openai.AuthenticationError, openai.PermissionDeniedError)):
+        return "auth", AUTH_FAILED
+    if isinstance(error, openai.RateLimitError):
+        return "rate_limit", RATE_LIMITED
+    if error.status_code >= 500:
+        return "upstream_5xx", UPSTREAM_FAILED
+    return "bad_request", BAD_REQUEST
 
 
 def _request_id(error: openai.OpenAIError) -> str:
@@ -344,22 +483,49 @@ def _request_id(error: openai.OpenAIError) -> str:
     return str(headers.get("x-request-id") or "") if headers is not None else ""
 
 
-def _no_long_waits(response: httpx2.Response) -> None:
-    """An HTTP response hook: mark a 429 that is not worth waiting for as not to be retried.
+def _retry_policy(response: httpx2.Response) -> None:
+    """An HTTP response hook: mark an error that a retry cannot mend as not to be retried.
 
-    The SDK retries every 429 and waits for any Retry-After up to two minutes, with no setting for
-    either; a learner waiting on a web request should be told "try again later" instead. The SDK
-    does honour a server's `x-should-retry: false`, so this hook (httpx's public event hooks) adds
-    that header to a 429 asking for a long wait, or saying the account is out of credit.
+    The SDK retries every 429 and 5xx and waits for any Retry-After up to two minutes, with no
+    setting for either; a learner waiting on a web request should be told "try again later"
+    instead, and a server that refuses our response format refuses it again. The SDK does honour
+    a server's `x-should-retry: false`, so this hook (httpx's public event hooks) adds that header
+    to a 429 asking for a long wait or saying the account is out of credit, and to a 5xx whose
+    message names the response format (the fallback to json_object follows at once).
     """
-    if response.status_code != 429 or "x-should-retry" in response.headers:
+    status = response.status_code
+    if (status != 429 and status < 500) or "x-should-retry" in response.headers:
         return
-    retry_after = _retry_after_seconds(response.headers)
+    if status == 429:
+        retry_after = _retry_after_seconds(response.headers)
+        response.read()
+        if (retry_after is not None and retry_after > MAX_RETRY_AFTER_SECONDS) or _error_code(
+            response
+        ) == "insufficient_quota":
+            response.headers["x-should-retry"] = "false"
+        return
     response.read()
-    if (retry_after is not None and retry_after > MAX_RETRY_AFTER_SECONDS) or _error_code(
-        response
-    ) == "insufficient_quota":
+    said = response.text[:MAX_ERROR_BODY_CHARS].lower()
+    if any(word in said for word in RESPONSE_FORMAT_WORDS):
         response.headers["x-should-retry"] = "false"
+
+
+def _within_budget(request: httpx2.Request) -> None:
+    """An HTTP request hook: cap the request's timeouts by the time left in the generation's
+    budget (services/budget.py), so the SDK's retry cannot outlive it either; once it is spent,
+    the request is not sent at all. httpx reads the timeouts from the request's documented
+    "timeout" extension, which is what this rewrites."""
+    left = budget_seconds_left()
+    if left is None:
+        return
+    if left <= 0:
+        raise openai.APITimeoutError(request=request)
+    timeouts = request.extensions.get("timeout") or {}
+    capped = {
+        name: left if timeouts.get(name) is None else min(timeouts[name], left)
+        for name in ("connect", "read", "write", "pool")
+    }
+    request.extensions = {**request.extensions, "timeout": capped}
 
 
 def _retry_after_seconds(headers: httpx2.Headers) -> float | None:
@@ -405,13 +571,17 @@ def openai_client_warm() -> None:
         _client()
 
 
+def _base_url() -> str:
+    # Read here rather than left to the SDK, so an empty variable means the default, not "".
+    return os.environ.get("OPENAI_BASE_URL", "").strip() or DEFAULT_BASE_URL
+
+
 def _client() -> openai.OpenAI:
     global _cached_client
     api_key = settings.OPENAI_API_KEY
     if not api_key:
         raise GenerationError(NOT_CONFIGURED, cause="auth")
-    # Read here rather than left to the SDK, so an empty variable means the default, not "".
-    base_url = os.environ.get("OPENAI_BASE_URL", "").strip() or DEFAULT_BASE_URL
+    base_url = _base_url()
     key = (api_key, base_url, float(settings.OPENAI_TIMEOUT))
     with _client_lock:
         if _cached_client is None or _cached_client[0] != key:
@@ -420,7 +590,9 @@ def _client() -> openai.OpenAI:
                 base_url=base_url,
                 timeout=key[2],
                 max_retries=MAX_RETRIES,
-                http_client=openai.DefaultHttpxClient(event_hooks={"response": [_no_long_waits]}),
+                http_client=openai.DefaultHttpxClient(
+                    event_hooks={"request": [_within_budget], "response": [_retry_policy]}
+                ),
             )
             _cached_client = (key, client)
         return _cached_client[1]

@@ -16,6 +16,8 @@ class GenerationRequest:
     recent_titles: tuple[str, ...] = ()
     # source_key of every challenge the learner already has, for the bank to avoid.
     seen_source_keys: frozenset[str] = frozenset()
+    # Content an operator retired: never served again.
+    retired_source_keys: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,9 @@ class GeneratedChallenge:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     total_tokens: int | None = None
+    # How far the key can be trusted: "curated" (bank), "executed" (checked by running the code),
+    # "unverified" (a model's word).
+    verification: str = "unverified"
 
 
 class ChallengeProvider(Protocol):

@@ -19,9 +19,10 @@ from django.test import Client
 from django.utils.html import escape
 
 from challengeapp.models import Challenge
-from challengeapp.services import drafts, openai_provider, parsing
+from challengeapp.services import budget, content_gate, drafts, openai_provider, parsing
 from challengeapp.services.generation import challenge_generate
 from challengeapp.services.quota import quota_status
+from challengeapp.tests.conftest import signed_in
 from challengeapp.tests.fakes.openai_server import (
     DEFAULT_MODEL,
     Behaviour,
@@ -32,6 +33,10 @@ from challengeapp.tests.fakes.openai_server import (
     closed_port_url,
 )
 from challengeapp.tests.test_api import bearer
+from challengeapp.tests.test_openai_provider import (
+    LLAMA_CPP_PYTHON_FORMAT_ERROR,
+    json_schema_refused_with_500,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -198,6 +203,23 @@ def _warnings_captured(caplog):
     caplog.set_level(logging.WARNING, logger=GENERATION_LOGGER)
 
 
+@pytest.fixture(autouse=True)
+def _no_remembered_formats():
+    # What a server refused is remembered per process; each test starts, and leaves, with none.
+    openai_provider._remembered_formats.clear()
+    yield
+    openai_provider._remembered_formats.clear()
+
+
+def request_errors(caplog) -> list[str]:
+    """What Django's request logger said (it logs every 5xx at ERROR unless told otherwise)."""
+    return [record.getMessage() for record in caplog.records if record.name == "django.request"]
+
+
+def gate_nonsense(**changes: Any) -> Reply:
+    return Reply(json.dumps({**CHALLENGE, **changes}), request_id="req_fault_nonsense")
+
+
 # --- A valid model answer ------------------------------------------------------------------------
 
 
@@ -258,11 +280,16 @@ class Fault:
     timeout: float | None = None
     refused: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    budget: float | None = None
+    rule: str | None = None  # the content gate's, when it refused
+    upstream_message: str | None = None  # the server's own message, as logged
 
     def arrange(self, fake: FakeOpenAIServer, settings, monkeypatch) -> None:
         fake.default = self.behaviour
         if self.timeout is not None:
             settings.OPENAI_TIMEOUT = self.timeout
+        if self.budget is not None:
+            settings.GENERATION_BUDGET_SECONDS = self.budget
         if self.refused:
             monkeypatch.setenv("OPENAI_BASE_URL", closed_port_url())
 
@@ -298,11 +325,20 @@ FAULTS = [
         ),
     ),
     Fault(
+        "budget",
+        "budget",
+        budget.BUDGET_SPENT,
+        "-",
+        behaviour=Hang(10),
+        budget=0.5,  # shorter than OPENAI_TIMEOUT: the budget ends it
+    ),
+    Fault(
         "500",
         "upstream_5xx",
         openai_provider.UPSTREAM_FAILED,
         "req_fault_500",
         behaviour=ErrorReply(500, request_id="req_fault_500"),
+        upstream_message="Something went wrong.",
     ),
     Fault(
         "503",
@@ -350,6 +386,34 @@ FAULTS = [
         "req_fault_array",
         behaviour=Reply(json.dumps([CHALLENGE]), request_id="req_fault_array"),
     ),
+    # Valid JSON, valid challenges by shape, and nonsense: the content gate refuses them.
+    *(
+        Fault(
+            f"gate {rule}",
+            "content_gate",
+            content_gate.CONTENT_REFUSED,
+            "-",
+            behaviour=gate_nonsense(**changes),
+            rule=rule,
+        )
+        for rule, changes in [
+            (content_gate.RULE_PLACEHOLDER, {"question": "What does [placeholder] print?"}),
+            (
+                content_gate.RULE_OF_THE_ABOVE,
+                {"options": ["[4, 1, 2, 3]", "[2, 3, 4, 1]", "All of the above", "None of the above"]},
+            ),
+            (content_gate.RULE_NO_WORDS, {"question": "1.2.3.1.1.1"}),
+            (content_gate.RULE_TITLE_ONLY_TOPIC, {"title": "Data Structures"}),
+            (
+                content_gate.RULE_OPTION_IS_CODE,
+                {"options": [CHALLENGE["options"][0], CHALLENGE["code"], "[1, 2, 3, 4]", "TypeError"]},
+            ),
+            (
+                content_gate.RULE_EXPLANATION_CONTRADICTS_KEY,
+                {"explanation": "The correct answer is B: rotate(1) moves the first item to the end."},
+            ),
+        ]
+    ),
 ]
 FAULT_IDS = [fault.name for fault in FAULTS]
 
@@ -368,6 +432,12 @@ def assert_cost_nothing_and_logged_once(fault: Fault, learner, caplog) -> None:
     assert line.startswith("generation failed ")
     assert f"cause={fault.cause} " in line
     assert f"upstream_request_id={fault.request_id} " in line
+    if fault.rule:
+        assert line.endswith(f" rule={fault.rule}")
+    if fault.upstream_message:
+        assert line.endswith(f" upstream_message={fault.upstream_message}")
+    # The 502 is chosen and already logged: no second line, and no ERROR to trip an alert.
+    assert request_errors(caplog) == []
 
 
 @pytest.mark.parametrize("failing_model", FAULTS, ids=FAULT_IDS, indirect=True)
@@ -420,6 +490,76 @@ def test_a_timed_out_generation_gives_up_after_one_retry(learner_client, fake_op
     # Our timeout ended it, not the fake hanging up after 10 s.
     lines = [r.getMessage() for r in caplog.records if r.name == "challengeapp.generation"]
     assert len(lines) == 1 and "cause=timeout" in lines[0]
+
+
+def test_a_real_500_is_still_logged_at_error(learner, monkeypatch, caplog):
+    def broken(**kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("challengeapp.views.challenge_generate", broken)
+    client = signed_in(Client(raise_request_exception=False), learner)
+
+    response = client.post("/challenges/generate/", GENERATE)
+
+    assert response.status_code == 500
+    [record] = [record for record in caplog.records if record.name == "django.request"]
+    assert record.levelno == logging.ERROR and "Internal Server Error" in record.getMessage()
+
+
+# --- A server that refuses json_schema with a 500 (llama-cpp-python's server) ---------------------
+
+
+def test_a_server_refusing_json_schema_with_a_500_is_served_through_json_object(
+    learner, fake_openai: FakeOpenAIServer, caplog
+):
+    fake_openai.default = json_schema_refused_with_500(Reply(CONTENT, usage=USAGE))
+    first = api_generate(learner)
+    other = {**CHALLENGE, "question": "What does this program print after rotate(1)?"}
+    fake_openai.default = json_schema_refused_with_500(Reply(json.dumps(other), usage=USAGE))
+    second = api_generate(learner)
+
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert Challenge.objects.count() == 2
+    assert_stored_from_model(Challenge.objects.order_by("id").first())
+    assert quota_status(user=learner).used == 2
+    # The second generation asks with json_object first: the refusal was remembered.
+    assert [sent.response_format["type"] for sent in fake_openai.chat_requests] == [
+        "json_schema",
+        "json_object",
+        "json_object",
+    ]
+    assert generation_warnings(caplog) == []
+
+
+def test_a_server_refusing_both_formats_is_refused_at_no_cost_with_its_reason(
+    learner_client, learner, fake_openai: FakeOpenAIServer, caplog
+):
+    fake_openai.default = json_schema_refused_with_500(
+        ErrorReply(400, "'response_format.type' must be 'json_schema' or 'text'", request_id="req_lms")
+    )
+
+    response = learner_client.post("/challenges/generate/", GENERATE)
+
+    assert response.status_code == 502
+    assert openai_provider.UNSUPPORTED_FORMAT in element_text(body(response), "challenge-panel")
+    assert quota_status(user=learner).used == 0 and Challenge.objects.count() == 0
+    [line] = generation_warnings(caplog)
+    assert "cause=unsupported_format upstream_request_id=req_lms" in line.replace("provider=openai ", "")
+    assert line.endswith("upstream_message='response_format.type' must be 'json_schema' or 'text'")
+
+
+def test_an_ordinary_500_is_still_refused_at_no_cost(learner, fake_openai: FakeOpenAIServer, caplog):
+    fake_openai.default = ErrorReply(500, "The server had an error while processing your request.")
+
+    response = api_generate(learner)
+
+    assert response.status_code == 502
+    assert response.json() == {"detail": openai_provider.UPSTREAM_FAILED}
+    assert quota_status(user=learner).used == 0 and Challenge.objects.count() == 0
+    [line] = generation_warnings(caplog)
+    assert "cause=upstream_5xx " in line
+    assert line.endswith("upstream_message=The server had an error while processing your request.")
+    assert LLAMA_CPP_PYTHON_FORMAT_ERROR not in line
 
 
 # --- Fallback to the bank ------------------------------------------------------------------------
@@ -589,6 +729,7 @@ def test_the_prompt_names_the_model_schema_choice_and_recent_titles(
         "options",
         "correct_index",
         "explanation",
+        "answer_kind",
     }
     prompt = sent.prompt_text
     assert "Write one hard multiple-choice question about Data structures." in prompt

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -15,7 +16,8 @@ from typing import Any
 import pytest
 
 from challengeapp.models import Difficulty, Topic
-from challengeapp.services import drafts, openai_provider, parsing
+from challengeapp.services import budget, drafts, openai_provider, parsing
+from challengeapp.services.budget import generation_budget
 from challengeapp.services.drafts import normalize_question
 from challengeapp.services.errors import GenerationError, InvalidModelOutput
 from challengeapp.services.openai_provider import OpenAIProvider
@@ -23,11 +25,13 @@ from challengeapp.services.providers import GenerationRequest
 from challengeapp.tests.fakes.openai_fixtures import fake_openai
 from challengeapp.tests.fakes.openai_server import (
     DEFAULT_MODEL,
+    Behaviour,
     Disconnect,
     ErrorReply,
     FakeOpenAIServer,
     Hang,
     RawReply,
+    RecordedRequest,
     Reply,
     closed_port_url,
     json_schema_unsupported,
@@ -48,6 +52,54 @@ REQUEST = GenerationRequest(difficulty=Difficulty.MEDIUM, topic=Topic.PYTHON)
 # A Retry-After short enough to wait for (1 ms): the SDK retries after it.
 RETRY_SOON = {"retry-after-ms": "1"}
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+# llama-cpp-python's server answers a json_schema response format with this 500 (its request
+# model allows only "text" and "json_object"), as llama-cpp-python 0.3.36 words it.
+LLAMA_CPP_PYTHON_FORMAT_ERROR = (
+    "1 validation error:\n"
+    "  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+    "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
+    "'ctx': {'expected': \"'text' or 'json_object'\"}}\n\n"
+    '  File "/srv/llama_cpp/server/app.py", line 376, in create_chat_completion\n'
+    "    POST /v1/chat/completions"
+)
+# LM Studio refuses json_object with a 400.
+LM_STUDIO_FORMAT_ERROR = "'response_format.type' must be 'json_schema' or 'text'"
+
+
+def json_schema_refused_with_500(then: Behaviour) -> Any:
+    """A server like llama-cpp-python's: json_schema gets a 500 that names the response format."""
+
+    def behaviour(request: RecordedRequest) -> Behaviour:
+        if request.response_format.get("type") == "json_schema":
+            return ErrorReply(500, LLAMA_CPP_PYTHON_FORMAT_ERROR, type="internal_server_error")
+        return then
+
+    return behaviour
+
+
+def json_object_refused(then: Behaviour) -> Any:
+    """A server like LM Studio: json_object gets a 400 that names the response format."""
+
+    def behaviour(request: RecordedRequest) -> Behaviour:
+        if request.response_format.get("type") == "json_object":
+            return ErrorReply(400, LM_STUDIO_FORMAT_ERROR, type="invalid_request_error")
+        return then
+
+    return behaviour
+
+
+def formats_sent(fake: FakeOpenAIServer) -> list[str]:
+    return [sent.response_format.get("type") for sent in fake.chat_requests]
+
+
+@pytest.fixture(autouse=True)
+def _no_remembered_formats():
+    # What a server refused is remembered per process; each test starts, and leaves, with none.
+    openai_provider._remembered_formats.clear()
+    yield
+    openai_provider._remembered_formats.clear()
 
 
 def generate(request: GenerationRequest = REQUEST) -> Any:
@@ -195,7 +247,9 @@ def test_request_asks_for_strict_structured_output(fake_openai: FakeOpenAIServer
     [sent] = fake_openai.chat_requests
     assert sent.headers["authorization"] == "Bearer sk-test"
     assert sent.body["model"] == "gpt-test-model"
-    assert sent.body["max_completion_tokens"] == openai_provider.MAX_COMPLETION_TOKENS
+    # Not OpenAI's own API: the cap goes as max_tokens, which every compatible server honours.
+    assert sent.body["max_tokens"] == settings.OPENAI_MAX_TOKENS == 4000
+    assert "max_completion_tokens" not in sent.body
     response_format = sent.response_format
     assert response_format["type"] == "json_schema"
     assert response_format["json_schema"]["name"] == "coding_challenge"
@@ -213,10 +267,34 @@ def test_request_asks_for_strict_structured_output(fake_openai: FakeOpenAIServer
             "options",
             "correct_index",
             "explanation",
+            "answer_kind",
         }
     )
     assert schema["properties"]["options"]["type"] == "array"
     assert schema["properties"]["correct_index"]["type"] == "integer"
+
+
+@pytest.mark.parametrize(
+    ("base_url", "cap"),
+    [
+        ("https://api.openai.com/v1", "max_completion_tokens"),
+        ("https://codedrill.openai.azure.com/openai/v1", "max_completion_tokens"),
+        ("http://127.0.0.1:8080/v1", "max_tokens"),  # llama.cpp, llama-cpp-python
+        ("http://localhost:11434/v1", "max_tokens"),  # Ollama
+        ("https://openrouter.ai/api/v1", "max_tokens"),
+    ],
+)
+def test_the_token_cap_takes_the_form_the_server_honours(base_url: str, cap: str) -> None:
+    assert openai_provider.token_cap_arguments(base_url, 1200) == {cap: 1200}
+
+
+def test_the_token_cap_is_a_setting(fake_openai: FakeOpenAIServer, settings) -> None:
+    settings.OPENAI_MAX_TOKENS = 1200
+    fake_openai.enqueue(Reply(CONTENT))
+
+    generate()
+
+    assert fake_openai.chat_requests[0].body["max_tokens"] == 1200
 
 
 def test_prompt_names_difficulty_topic_and_version(fake_openai: FakeOpenAIServer) -> None:
@@ -336,6 +414,99 @@ def test_fallback_and_transient_retry_make_at_most_three_requests(fake_openai: F
     ]
 
 
+def test_a_500_naming_the_response_format_falls_back_at_once(fake_openai: FakeOpenAIServer) -> None:
+    fake_openai.default = json_schema_refused_with_500(Reply(CONTENT))
+
+    generated = generate()
+
+    assert generated.draft.title == CHALLENGE["title"]
+    # Not retried as a transient fault: the same request would be refused again.
+    assert formats_sent(fake_openai) == ["json_schema", "json_object"]
+
+
+def test_the_refused_format_is_remembered_for_that_server_and_model(
+    fake_openai: FakeOpenAIServer, settings
+) -> None:
+    fake_openai.default = json_schema_refused_with_500(Reply(CONTENT))
+    generate()
+
+    generate()
+    generate()
+
+    # Later generations skip the refused attempt.
+    assert formats_sent(fake_openai) == ["json_schema", "json_object", "json_object", "json_object"]
+
+    settings.OPENAI_MODEL = "another-model"
+    generate()
+
+    assert formats_sent(fake_openai)[4:] == ["json_schema", "json_object"]
+
+
+def test_the_fallback_is_logged_with_the_servers_message(fake_openai: FakeOpenAIServer, caplog) -> None:
+    fake_openai.default = json_schema_refused_with_500(Reply(CONTENT))
+    caplog.set_level(logging.INFO, logger=openai_provider.logger.name)
+
+    generate()
+    generate()
+
+    [line] = [record.getMessage() for record in caplog.records if record.name == openai_provider.logger.name]
+    assert "response_format json_schema refused by " + fake_openai.base_url in line
+    assert "HTTP 500" in line and "Input should be 'text' or 'json_object'" in line
+    assert "\n" not in line
+
+
+def test_a_remembered_json_object_refused_later_goes_back_to_json_schema(
+    fake_openai: FakeOpenAIServer,
+) -> None:
+    fake_openai.default = json_schema_refused_with_500(Reply(CONTENT))
+    generate()
+    # The server is replaced by one that wants json_schema (LM Studio refuses json_object).
+    fake_openai.default = json_object_refused(Reply(CONTENT))
+
+    assert generate().draft.title == CHALLENGE["title"]
+    generate()
+
+    assert formats_sent(fake_openai) == [
+        "json_schema",
+        "json_object",
+        "json_object",
+        "json_schema",
+        "json_schema",
+    ]
+
+
+def test_a_server_that_refuses_both_formats_is_reported_as_such(fake_openai: FakeOpenAIServer) -> None:
+    fake_openai.default = json_schema_refused_with_500(ErrorReply(400, LM_STUDIO_FORMAT_ERROR))
+
+    error = generation_error()
+
+    assert (error.cause, error.message) == ("unsupported_format", openai_provider.UNSUPPORTED_FORMAT)
+    assert error.upstream_message == LM_STUDIO_FORMAT_ERROR
+    assert formats_sent(fake_openai) == ["json_schema", "json_object"]
+
+
+def test_an_ordinary_500_is_not_taken_for_a_format_refusal(fake_openai: FakeOpenAIServer) -> None:
+    fake_openai.default = ErrorReply(500, "The server had an error while processing your request.")
+
+    error = generation_error()
+
+    assert (error.cause, error.message) == ("upstream_5xx", openai_provider.UPSTREAM_FAILED)
+    assert formats_sent(fake_openai) == ["json_schema", "json_schema"]  # the one retry
+    fake_openai.default = Reply(CONTENT)
+    generate()
+    assert formats_sent(fake_openai)[2:] == ["json_schema"]  # nothing was remembered
+
+
+def test_the_servers_message_is_kept_trimmed_on_one_line(fake_openai: FakeOpenAIServer) -> None:
+    fake_openai.default = ErrorReply(503, "Model loading.\nTraceback (most recent call last):\n" + "x" * 2000)
+
+    error = generation_error()
+
+    assert error.upstream_message.startswith("Model loading. Traceback (most recent call last): xxx")
+    assert "\n" not in error.upstream_message
+    assert len(error.upstream_message) == openai_provider.MAX_LOGGED_SERVER_MESSAGE_CHARS
+
+
 def test_other_bad_requests_are_not_retried(fake_openai: FakeOpenAIServer) -> None:
     fake_openai.enqueue(
         ErrorReply(
@@ -453,6 +624,24 @@ def test_server_that_never_answers_times_out(fake_openai: FakeOpenAIServer, sett
     # The cause is our timeout, not the fake hanging up.
     assert (error.cause, error.message) == ("timeout", openai_provider.TIMED_OUT)
     assert len(fake_openai.chat_requests) == 2  # one retry, then give up
+
+
+def test_the_budget_ends_a_hanging_request_and_the_retry_is_never_sent(fake_openai: FakeOpenAIServer) -> None:
+    fake_openai.default = Hang()  # OPENAI_TIMEOUT (2 s in tests) is longer than the budget
+
+    with generation_budget(0.5), pytest.raises(GenerationError) as raised:
+        generate()
+
+    assert (raised.value.cause, raised.value.message) == ("budget", budget.BUDGET_SPENT)
+    assert len(fake_openai.chat_requests) == 1
+
+
+def test_a_spent_budget_sends_nothing(fake_openai: FakeOpenAIServer) -> None:
+    with generation_budget(0), pytest.raises(GenerationError) as raised:
+        generate()
+
+    assert raised.value.cause == "budget"
+    assert fake_openai.chat_requests == []
 
 
 def test_connection_refused(fake_openai: FakeOpenAIServer, monkeypatch) -> None:

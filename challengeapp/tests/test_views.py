@@ -10,6 +10,7 @@ from django.test import Client
 
 from challengeapp.middleware import SESSION_COOKIE
 from challengeapp.models import Attempt, Challenge
+from challengeapp.services.attempts import attempt_record
 from challengeapp.services.generation import challenge_generate
 from challengeapp.services.quota import quota_status
 from challengeapp.tests.conftest import signed_in
@@ -431,3 +432,61 @@ def test_sign_out_needs_the_csrf_token(learner):
     token = browser.get("/sign-out/").cookies["csrftoken"].value
     response = browser.post("/sign-out/", {"csrfmiddlewaretoken": token})
     assert response.status_code == 302 and response.cookies[SESSION_COOKIE].value == ""
+
+
+def _answered_bank_challenge(learner):
+    challenge = challenge_generate(user=learner, difficulty="easy", topic="python")
+    attempt_record(challenge=challenge, chosen_index=0)
+    return challenge
+
+
+def test_report_a_problem_without_javascript(learner_client, learner):
+    from challengeapp.models import Report
+
+    challenge = _answered_bank_challenge(learner)
+    page = body(learner_client.get(f"/challenges/{challenge.id}/"))
+    assert "Report a problem" in page
+
+    response = learner_client.post(
+        f"/challenges/{challenge.id}/report/", {"reason": "wrong_key", "note": "It prints 3, not 4."}
+    )
+
+    assert response.status_code == 302
+    assert "Thank you" in body(learner_client.get(response["Location"]))
+    report = Report.objects.get(challenge=challenge)
+    assert (report.reason, report.note) == ("wrong_key", "It prints 3, not 4.")
+
+
+def test_report_a_problem_with_htmx_and_bad_input(learner_client, learner):
+    from challengeapp.models import Report
+
+    challenge = _answered_bank_challenge(learner)
+    bad = learner_client.post(
+        f"/challenges/{challenge.id}/report/", {"reason": "nonsense"}, headers={"HX-Request": "true"}
+    )
+    assert bad.status_code == 200 and "Choose what is wrong." in body(bad)
+    assert Report.objects.count() == 0
+
+    good = learner_client.post(
+        f"/challenges/{challenge.id}/report/", {"reason": "unclear"}, headers={"HX-Request": "true"}
+    )
+    assert good.status_code == 200 and "Thank you" in body(good) and "<html" not in body(good)
+    assert Report.objects.get(challenge=challenge).reason == "unclear"
+
+
+def test_reporting_someone_elses_or_an_unanswered_challenge(learner_client, learner, other_learner):
+    from challengeapp.models import Report
+
+    theirs = _answered_bank_challenge(other_learner)
+    assert learner_client.post(f"/challenges/{theirs.id}/report/", {"reason": "other"}).status_code == 404
+    mine = challenge_generate(user=learner, difficulty="easy", topic="sql")
+    response = learner_client.post(f"/challenges/{mine.id}/report/", {"reason": "other"})
+    assert response.status_code == 400 and "Answer the challenge" in body(response)
+    assert Report.objects.count() == 0
+
+
+def test_the_challenge_shows_how_its_key_was_verified(learner_client, learner):
+    challenge = challenge_generate(user=learner, difficulty="easy", topic="git")
+    page = body(learner_client.get(f"/challenges/{challenge.id}/"))
+    expected = {"curated": "Curated", "executed": "CodeDrill ran this code"}[challenge.verification]
+    assert expected in page

@@ -42,6 +42,7 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/learning.py --write docs/BENCHMARKS.md
 
 # Production as the Dockerfile runs it, on this machine: DEBUG off, collected static files, gunicorn.
 serve-production: $(VENV)/.installed-run

@@ -9,22 +9,14 @@ threads to spare, on SQLite and on PostgreSQL; latency is measured by `make benc
 from __future__ import annotations
 
 import base64
-import os
 import select
 import socket
 import time
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-import pytest
-
-from challengeapp.services.identity import dev_session_token_issue
+from challengeapp.tests.fakes.live_fixtures import database_url, mint_token, signing_key_path
 from challengeapp.tests.fakes.live_server import (
     LiveServer,
-    drop_database,
-    postgres_available,
-    postgres_database,
-    sqlite_database,
 )
 
 GENERATE = "/api/generate-challenge"
@@ -76,41 +68,6 @@ class StalledUpload:
 
 
 # --- fixtures ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def database_url(request, tmp_path_factory) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = sqlite_database(tmp_path_factory.mktemp("live-sqlite"))
-    else:
-        available, reason = postgres_available()
-        if not available:
-            if os.environ.get("REQUIRE_POSTGRES") == "1":
-                pytest.fail(f"REQUIRE_POSTGRES=1 but {reason}")
-            pytest.skip(f"{reason} (CI starts PostgreSQL; locally: pg_ctlcluster 15 main start)")
-        url = postgres_database()
-    try:
-        yield url
-    finally:
-        drop_database(url)
-
-
-@pytest.fixture(scope="module")
-def signing_key_path(tmp_path_factory):
-    # Created by the first token the test process mints; the server reads the same file.
-    return tmp_path_factory.mktemp("live-keys") / "dev-signing-key.pem"
-
-
-@pytest.fixture
-def mint_token(settings, signing_key_path):
-    """Sign development tokens in this process with the key file the server uses."""
-    settings.DEV_SIGN_IN = True
-    settings.DEV_SIGNING_KEY_PATH = signing_key_path
-
-    def mint(user_id: str) -> str:
-        return dev_session_token_issue(user_id=user_id, session_id=f"sess_{user_id}")
-
-    return mint
 
 
 def quota_status(server: LiveServer, token: str) -> int | str:

@@ -40,9 +40,7 @@ def learner_for_session(clerk_id: str) -> User:
 
     Raises LearnerRefused for a learner deleted in Clerk or deactivated by an operator.
     """
-    user = learner_with_quota(clerk_id)
-    if user is None:
-        user = learner_get_or_create(clerk_id=clerk_id)
+    user = learner_get_or_create(clerk_id=clerk_id)  # one query for a learner already seen
     if not user.is_active:
         raise LearnerRefused(LEARNER_INACTIVE)
     return user

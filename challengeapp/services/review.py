@@ -147,11 +147,15 @@ def review_schedule_first_answer(*, attempt: Attempt, challenge: Challenge) -> R
     return card
 
 
-def review_queue(*, user, limit: int | None = None, offset: int = 0) -> list[ReviewCard]:
-    """Every scheduled challenge of the learner, soonest due first, with its challenge."""
-    cards = (
+def _soonest_first(user):
+    return (
         ReviewCard.objects.filter(owner=user).select_related("challenge").order_by("due_at", "challenge_id")
     )
+
+
+def review_queue(*, user, limit: int | None = None, offset: int = 0) -> list[ReviewCard]:
+    """Every scheduled challenge of the learner, soonest due first, with its challenge."""
+    cards = _soonest_first(user)
     return list(cards[offset:] if limit is None else cards[offset : offset + limit])
 
 
@@ -161,9 +165,7 @@ def review_due_count(*, user) -> int:
 
 def review_next(*, user, early: bool = False) -> ReviewCard | None:
     """The next review: the card most overdue, or with `early`, the soonest even if not yet due."""
-    cards = (
-        ReviewCard.objects.filter(owner=user).select_related("challenge").order_by("due_at", "challenge_id")
-    )
+    cards = _soonest_first(user)
     if not early:
         cards = cards.filter(due_at__lte=timezone.now())
     return cards.first()

@@ -2,16 +2,17 @@
 
 LearnerAuthenticationMiddleware verifies the session token on every request (a Clerk session, or
 the development sign-in's token: the same code path) and sets `request.user` to the learner. The
-admin keeps Django's own session login; everything else trusts only a verified token. Paths are
+admin keeps Django's own session login; everything else trusts only a verified token. It takes
+the place of Django's AuthenticationMiddleware (it is one, for the admin's paths), so a request
+passes one authentication layer, not two that each set `request.user`. Paths are
 read from `request.path_info`, the path inside the site, so the rules hold when the site is
 mounted under a prefix (SCRIPT_NAME).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from csp.middleware import CSPMiddleware
+from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
 
@@ -40,12 +41,14 @@ def session_token_from(request: HttpRequest) -> str:
     return request.COOKIES.get(SESSION_COOKIE, "")
 
 
-class LearnerAuthenticationMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+class LearnerAuthenticationMiddleware(AuthenticationMiddleware):
+    # __call__ below is synchronous: Django must not hand this middleware an async chain.
+    async_capable = False
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path_info.startswith(PATHS_WITHOUT_LEARNER):
+            # Django's session login, as AuthenticationMiddleware alone would set it up.
+            self.process_request(request)
             return self.get_response(request)
         request.user = AnonymousUser()
         request.auth_error = None

@@ -6,6 +6,15 @@ from challengeapp.converters import RowIdConverter
 register_converter(RowIdConverter, "id")
 
 urlpatterns = [
+    # The JSON API first: URLs are matched in order, and the API takes most requests.
+    path("api/quota", api.quota, name="api-quota"),
+    path("api/generate-challenge", api.generate_challenge, name="api-generate"),
+    path("api/challenges/<id:challenge_id>/answer", api.answer, name="api-answer"),
+    path("api/history", api.history, name="api-history"),
+    path("api/review", api.review, name="api-review"),
+    path("api/review/<id:challenge_id>/answer", api.review_answer_view, name="api-review-answer"),
+    path("api/progress", api.progress, name="api-progress"),
+    path("api/challenges/<id:challenge_id>/report", api.report, name="api-report"),
     path("", views.practice, name="practice"),
     path("challenges/generate/", views.challenge_generate_view, name="challenge-generate"),
     path("challenges/<id:challenge_id>/", views.challenge_detail, name="challenge-detail"),
@@ -21,12 +30,4 @@ urlpatterns = [
     path("sign-out/", views.sign_out, name="sign-out"),
     path("healthz", views.healthz, name="healthz"),
     path("webhooks/clerk", webhooks.clerk_webhook, name="clerk-webhook"),
-    path("api/quota", api.quota, name="api-quota"),
-    path("api/generate-challenge", api.generate_challenge, name="api-generate"),
-    path("api/challenges/<id:challenge_id>/answer", api.answer, name="api-answer"),
-    path("api/history", api.history, name="api-history"),
-    path("api/review", api.review, name="api-review"),
-    path("api/review/<id:challenge_id>/answer", api.review_answer_view, name="api-review-answer"),
-    path("api/progress", api.progress, name="api-progress"),
-    path("api/challenges/<id:challenge_id>/report", api.report, name="api-report"),
 ]

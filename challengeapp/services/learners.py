@@ -31,8 +31,8 @@ _BOOLEAN_USER_FIELDS = {"is_active", "is_staff", "is_superuser"}
 
 
 def quota_today():
-    """The calendar day quotas count in (TIME_ZONE)."""
-    return timezone.localdate()
+    """The calendar day quotas count in: TIME_ZONE's, whatever time zone a request activates."""
+    return timezone.localdate(timezone=timezone.get_default_timezone())
 
 
 def learner_for_session(clerk_id: str) -> User:

@@ -36,7 +36,9 @@ class QuotaStatus:
     @property
     def starts_at(self) -> dt.datetime:
         """The moment the current quota day began in TIME_ZONE."""
-        return timezone.make_aware(dt.datetime.combine(self.day, dt.time.min))
+        return timezone.make_aware(
+            dt.datetime.combine(self.day, dt.time.min), timezone.get_default_timezone()
+        )
 
     @property
     def is_exhausted(self) -> bool:
@@ -50,7 +52,7 @@ def _limit_expression():
 def quota_resets_at(day: dt.date) -> dt.datetime:
     """The moment `day` ends in TIME_ZONE, when a new day's quota starts."""
     next_day = day + dt.timedelta(days=1)
-    return timezone.make_aware(dt.datetime.combine(next_day, dt.time.min))
+    return timezone.make_aware(dt.datetime.combine(next_day, dt.time.min), timezone.get_default_timezone())
 
 
 def quota_row_ensure(user) -> None:

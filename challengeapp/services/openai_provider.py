@@ -568,7 +568,8 @@ def openai_client_warm() -> None:
     With gunicorn's preload_app this runs in the master before it forks: the client has opened no
     connection yet, so every worker starts with an empty pool of its own."""
     if settings.OPENAI_API_KEY:
-        _client()
+        # `chat.completions` is where the SDK imports its chat resources: on first use, not on import.
+        _client().chat.completions  # noqa: B018
 
 
 def _base_url() -> str:

@@ -3,7 +3,8 @@
 Every signed-in request carries a Clerk session token (or, with the development sign-in, one we
 sign ourselves with Clerk's claim set), and `session_token_verify` decides whether to trust it.
 
-- tokens: `session_token_verify`, its header and claim checks, `identity_caches_clear`;
+- tokens: `session_token_verify`, its header and claim checks, `identity_keys_load` (at start-up),
+  `identity_caches_clear`;
 - verified_tokens: the recently verified tokens, so one token pays for one RS256 verification;
 - clerk_keys: Clerk's public key from CLERK_JWT_KEY, or from the JWKS through PyJWT's PyJWKClient;
 - dev_sign_in: the development key file and `dev_session_token_issue`;
@@ -25,7 +26,11 @@ from challengeapp.services.identity.messages import (
     TOKEN_WRONG_KIND,
     TOKEN_WRONG_PARTY,
 )
-from challengeapp.services.identity.tokens import identity_caches_clear, session_token_verify
+from challengeapp.services.identity.tokens import (
+    identity_caches_clear,
+    identity_keys_load,
+    session_token_verify,
+)
 
 __all__ = [
     "DEV_AUTHORIZED_PARTY",
@@ -43,5 +48,6 @@ __all__ = [
     "SessionClaims",
     "dev_session_token_issue",
     "identity_caches_clear",
+    "identity_keys_load",
     "session_token_verify",
 ]

@@ -87,6 +87,20 @@ def session_token_verify(token: str) -> SessionClaims:
     return claims
 
 
+def identity_keys_load() -> None:
+    """Load the key tokens will be verified with now (config/wsgi.py calls this at start-up), so no
+    learner's first request pays for reading and checking it. A key from the JWKS is fetched on
+    first use as before: start-up does not wait on the network. A broken key is logged here and
+    refused per request as before."""
+    try:
+        if settings.DEV_SIGN_IN:
+            dev_key_or_unavailable()
+        elif settings.CLERK_JWT_KEY:
+            clerk_keys.pem_public_key(settings.CLERK_JWT_KEY)
+    except IdentityUnavailable:
+        pass
+
+
 def identity_caches_clear() -> None:
     """Forget every fetched JWKS and verified token (tests start each Clerk setup from cold)."""
     clerk_keys.jwks_clients_clear()

@@ -12,7 +12,7 @@ target, are printed and written to docs/BENCHMARKS.md with the machine, the date
 
 Per backend, in this order: a storm of 32 slow generations as the first requests the freshly
 started server serves; GET /api/quota against a one-view Django app under the same gunicorn
-(bench/ceiling_app.py), run after run in turn; the other reads; quota reads while 8 uploads stall
+(bench/ceiling_app.py) and against that app running /api/quota's one query, run after run in turn; the other reads; quota reads while 8 uploads stall
 half-way; generations with an instant model; the first visit's bytes; 8 slow generations; the SQL
 queries per page.
 """
@@ -86,10 +86,11 @@ LOG_PREFIX = re.compile(r"^(\d{4}-\d\d-\d\d[ T][\d:,.]+\s*|\[[^\]]*\]\s*)+")
 # Another process's CPU on the machine (% of one core) above which a run waits for quiet first.
 BUSY_MACHINE_PERCENT = 15.0
 
-MEASUREMENTS = ("storm", "reads", "stalled", "generate", "visit", "slow", "queries")
+MEASUREMENTS = ("storm", "ceiling", "reads", "stalled", "generate", "visit", "slow", "queries")
 
 QUOTA = "GET /api/quota"
 CEILING = "ceiling app: GET /api/quota (bench/ceiling_app.py)"
+ONE_QUERY = "ceiling app + one query: GET /api/quota (bench/ceiling_app.py, CEILING_ONE_QUERY=1)"
 HISTORY_10 = "GET /api/history (10 items)"
 HISTORY_PAGE = "GET /api/history?limit=50 (1,000 items)"
 HISTORY_ALL = f"GET /api/history (all {HISTORY_ALL_ITEMS:,} items)"
@@ -450,7 +451,7 @@ class BackendBench:
         )
         self.result = BackendResult(name=name)
         self.server = None
-        self.ceiling = None  # the ceiling app's server, while it runs
+        self.ceilings: list = []  # the ceiling apps' servers, while they run
         self.database_url = ""
         self.server_config: tuple[int, int, str] | None = None
         self.use_wrk = args.use_wrk
@@ -534,7 +535,7 @@ class BackendBench:
 
     def cpu_meter(self) -> loadgen.CpuMeter:
         # Each gunicorn is its own process group; the ceiling app's, while it runs, counts as gunicorn.
-        masters = {server.process.pid for server in (self.server, self.ceiling) if server is not None}
+        masters = {server.process.pid for server in (self.server, *self.ceilings) if server is not None}
         fake_pid = self.fake.process.pid
         me = os.getpid()
         database = urlsplit(self.database_url).path.lstrip("/") if self.name == "postgres" else None
@@ -692,15 +693,22 @@ class BackendBench:
         return self.record(label, spec, runs)
 
     def quota_against_ceiling(self, token: str) -> None:
-        """GET /api/quota and the ceiling app (same gunicorn config, workers and threads), run after
-        run in turn, so that whatever else the machine does meanwhile weighs on both alike."""
-        self.ceiling = ceiling_server(self.server, self.tmp / f"gunicorn-{self.name}-ceiling.log")
-        log(f"{self.name}: starting the ceiling app under the same gunicorn config")
-        self.ceiling.start()
+        """GET /api/quota, the ceiling app and the ceiling app with one query (same gunicorn config,
+        workers and threads), run after run in turn, so that whatever else the machine does
+        meanwhile weighs on all alike."""
+        ceiling = ceiling_server(self.server, self.tmp / f"gunicorn-{self.name}-ceiling.log")
+        one_query = ceiling_server(
+            self.server, self.tmp / f"gunicorn-{self.name}-ceiling-one-query.log", one_query=True
+        )
+        log(f"{self.name}: starting the ceiling apps under the same gunicorn config")
         try:
+            for server in (ceiling, one_query):
+                self.ceilings.append(server)
+                server.start()
             specs = {
                 QUOTA: self.load_spec(path="/api/quota", token=token),
-                CEILING: self.load_spec(server=self.ceiling, path="/api/quota", token=token),
+                CEILING: self.load_spec(server=ceiling, path="/api/quota", token=token),
+                ONE_QUERY: self.load_spec(server=one_query, path="/api/quota", token=token),
             }
             self.wait_for_quiet("quota against the ceiling")
             for spec in specs.values():
@@ -709,18 +717,29 @@ class BackendBench:
             for number in range(self.args.repeat):
                 for label, spec in specs.items():
                     runs[label].append(self.measured_run(label, spec, number, self.args.repeat))
-            quota, ceiling = (self.record(label, specs[label], runs[label]) for label in (QUOTA, CEILING))
+            quota, ceiling, floor = (
+                self.record(label, specs[label], runs[label]) for label in (QUOTA, CEILING, ONE_QUERY)
+            )
         finally:
-            self.ceiling.stop()
-            self.ceiling = None
+            for server in self.ceilings:
+                server.stop()
+            self.ceilings = []
         self.result.ceiling = {
             "ratio": quota.rps / ceiling.rps if ceiling.rps else 0.0,
+            "one_query_ratio": floor.rps / ceiling.rps if ceiling.rps else 0.0,
             "pairs": [
                 (quota_run.rps, ceiling_run.rps)
                 for (quota_run, _), (ceiling_run, _) in zip(runs[QUOTA], runs[CEILING])
             ],
+            "one_query_pairs": [
+                (floor_run.rps, ceiling_run.rps)
+                for (floor_run, _), (ceiling_run, _) in zip(runs[ONE_QUERY], runs[CEILING])
+            ],
         }
-        log(f"{self.name}: quota / ceiling = {self.result.ceiling['ratio']:.2f}")
+        log(
+            f"{self.name}: quota / ceiling = {self.result.ceiling['ratio']:.2f}, "
+            f"one query / ceiling = {self.result.ceiling['one_query_ratio']:.2f}"
+        )
 
     def stalled_uploads(self, stall_tokens: list[str], probe_tokens: list[str]) -> dict:
         """Uploads that stall after their headers and a few bytes, held open while other learners
@@ -908,8 +927,9 @@ class BackendBench:
         for token in fast_learners + stall_learners + probe_learners:
             self.request("GET", "/api/quota", token=token)
 
-        if "reads" in args.only:
+        if "ceiling" in args.only:
             self.quota_against_ceiling(tokens["reader"])
+        if "reads" in args.only:
             self.load(HISTORY_10, path="/api/history", token=tokens["hist10"])
             self.load(HISTORY_PAGE, path="/api/history?limit=50", token=tokens["hist1000"])
             self.load(
@@ -976,9 +996,10 @@ class BackendBench:
         return self.result
 
 
-def ceiling_server(server, log_path: Path):
+def ceiling_server(server, log_path: Path, *, one_query: bool = False):
     """bench/ceiling_app.py under gunicorn with the environment, config, workers and threads of
-    `server` (a LiveServer), on a port of its own."""
+    `server` (a LiveServer), on a port of its own; with `one_query`, its one-query variant on the
+    same database."""
     from challengeapp.tests.fakes.live_server import LiveServer
 
     class CeilingServer(LiveServer):
@@ -1008,7 +1029,7 @@ def ceiling_server(server, log_path: Path):
         daily_quota=server.daily_quota,
         workers=server.workers,
         threads=server.threads,
-        extra_env=server.extra_env,
+        extra_env={**server.extra_env, "CEILING_ONE_QUERY": "1" if one_query else "0"},
         migrate=False,
         collectstatic=False,
         startup_timeout=60,
@@ -1113,6 +1134,20 @@ def evaluate(result: BackendResult) -> None:
                 f"{result.ceiling['ratio']:.2f} ({fmt_int(loads[QUOTA]['rps'])} / {fmt_int(loads[CEILING]['rps'])} "
                 f"req/s; run by run {pairs})",
                 result.ceiling["ratio"] >= TARGET_CEILING_RATIO,
+            )
+        )
+    load_rows(ONE_QUERY, "Ceiling + one query: the same view, also running /api/quota's SQL query")
+    if result.ceiling.get("one_query_pairs"):
+        pairs = " / ".join(
+            f"{floor / ceiling:.2f}" for floor, ceiling in result.ceiling["one_query_pairs"] if ceiling
+        )
+        rows.append(
+            Row(
+                "Ceiling + one query ÷ the ceiling: the most a view reading the database once reaches",
+                "—",
+                f"{result.ceiling['one_query_ratio']:.2f} ({fmt_int(loads[ONE_QUERY]['rps'])} / "
+                f"{fmt_int(loads[CEILING]['rps'])} req/s; run by run {pairs})",
+                None,
             )
         )
     load_rows(HISTORY_10, "GET /api/history, 10 items, 8 connections", TARGET_HISTORY10_RPS)
@@ -1245,8 +1280,11 @@ def markdown_report(
     add(
         "- **Ceiling**: bench/ceiling_app.py, one Django view answering a body like /api/quota's, with no "
         "middleware, no database, no installed apps, served by the same `gunicorn -c config/gunicorn.conf.py` "
-        "with the same workers, threads and access log. GET /api/quota and the ceiling are run in turn "
-        f"(quota, ceiling, quota, ceiling…, {args.repeat} run{'s' if args.repeat > 1 else ''} each) and the ratio of their median req/s reported."
+        "with the same workers, threads and access log. Beside it, the same app with CEILING_ONE_QUERY=1: "
+        "its view also runs the SQL query /api/quota runs, on the product's database settings (pool, "
+        "server-side binding), so its rate is the most any view reading the database once can reach on "
+        "that backend. GET /api/quota, the ceiling and the one-query app are run in turn "
+        f"(quota, ceiling, one query, quota…, {args.repeat} run{'s' if args.repeat > 1 else ''} each) and the ratios of their median req/s reported."
     )
     add(
         f"- **Stalled uploads**: {' and '.join(f'{count} POSTs to {path}' for path, count in STALLED_UPLOADS.items())} "
@@ -1353,13 +1391,18 @@ def markdown_report(
                 )
             add("")
         if result.ceiling:
-            add("GET /api/quota and the ceiling app, run by run in the order they ran:")
+            add("GET /api/quota, the ceiling app and the one-query app, run by run in the order they ran:")
             add("")
-            add("| run | GET /api/quota req/s | ceiling req/s | ratio |")
-            add("|---:|---:|---:|---:|")
+            add(
+                "| run | GET /api/quota req/s | ceiling req/s | one query req/s | quota ÷ ceiling | one query ÷ ceiling |"
+            )
+            add("|---:|---:|---:|---:|---:|---:|")
+            floors = [floor for floor, _ in result.ceiling.get("one_query_pairs", [])]
             for number, (quota, ceiling) in enumerate(result.ceiling["pairs"], 1):
+                floor = floors[number - 1] if number <= len(floors) else 0.0
                 add(
-                    f"| {number} | {fmt_int(quota)} | {fmt_int(ceiling)} | {quota / ceiling if ceiling else 0:.2f} |"
+                    f"| {number} | {fmt_int(quota)} | {fmt_int(ceiling)} | {fmt_int(floor)} "
+                    f"| {quota / ceiling if ceiling else 0:.2f} | {floor / ceiling if ceiling else 0:.2f} |"
                 )
             add("")
         if result.stalled:

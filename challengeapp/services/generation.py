@@ -29,7 +29,7 @@ from challengeapp.services.drafts import OPTION_COUNT, ChallengeDraft
 from challengeapp.services.errors import GenerationBusy, GenerationError, LearnerBusy
 from challengeapp.services.providers import ChallengeProvider, GeneratedChallenge, GenerationRequest
 from challengeapp.services.quota import quota_consume, quota_release, quota_row_ensure
-from challengeapp.services.reports import corrected_option_for, retired_source_keys
+from challengeapp.services.reports import ContentDecisions, content_decisions
 from challengeapp.services.verification import KeyRefused, draft_verify
 
 logger = logging.getLogger("challengeapp.generation")
@@ -125,7 +125,9 @@ def _take_learner_slot(user, *, limit: int) -> bool:
     return taken == 1
 
 
-def _request_for(*, user, difficulty: str, topic: str, provider: ChallengeProvider) -> GenerationRequest:
+def _request_for(
+    *, user, difficulty: str, topic: str, provider: ChallengeProvider, decisions: ContentDecisions
+) -> GenerationRequest:
     mine = Challenge.objects.filter(owner=user)
     recent_titles = tuple(
         mine.filter(topic=topic).order_by("-id").values_list("title", flat=True)[:RECENT_TITLES_FOR_PROMPT]
@@ -139,7 +141,7 @@ def _request_for(*, user, difficulty: str, topic: str, provider: ChallengeProvid
         topic=topic,
         recent_titles=recent_titles,
         seen_source_keys=seen,
-        retired_source_keys=retired_source_keys(),
+        retired_source_keys=decisions.retired,
     )
 
 
@@ -217,10 +219,16 @@ def _log_failure(error: GenerationError, *, provider: str, user, difficulty: str
 
 
 def _save(
-    *, user, difficulty: str, topic: str, generated: GeneratedChallenge, is_fallback: bool
+    *,
+    user,
+    difficulty: str,
+    topic: str,
+    generated: GeneratedChallenge,
+    is_fallback: bool,
+    decisions: ContentDecisions,
 ) -> Challenge:
     draft = generated.draft
-    corrected = corrected_option_for(generated.source_key)
+    corrected = decisions.corrected.get(generated.source_key)
     if corrected is not None and corrected in draft.options:
         # An operator corrected this content's key: new servings carry the corrected key.
         draft = dataclasses.replace(draft, correct_index=draft.options.index(corrected))
@@ -269,18 +277,38 @@ def _generate_and_save(*, user, difficulty: str, topic: str, provider: Challenge
     day = quota_consume(user=user)
     try:
         with _generation_slot():
-            request = _request_for(user=user, difficulty=difficulty, topic=topic, provider=provider)
+            decisions = content_decisions()
+            request = _request_for(
+                user=user, difficulty=difficulty, topic=topic, provider=provider, decisions=decisions
+            )
             generated = _generate_new(provider=provider, user=user, request=request)
-        return _save(user=user, difficulty=difficulty, topic=topic, generated=generated, is_fallback=False)
+        return _save(
+            user=user,
+            difficulty=difficulty,
+            topic=topic,
+            generated=generated,
+            is_fallback=False,
+            decisions=decisions,
+        )
     except GenerationError as error:
         quota_release(user=user, day=day)
         _log_failure(error, provider=provider.name, user=user, difficulty=difficulty, topic=topic)
         if not _should_fall_back(error, provider=provider):
             raise
         bank = _bank_provider()
-        fallback = bank.generate(_request_for(user=user, difficulty=difficulty, topic=topic, provider=bank))
+        decisions = content_decisions()
+        fallback = bank.generate(
+            _request_for(user=user, difficulty=difficulty, topic=topic, provider=bank, decisions=decisions)
+        )
         # The bank costs nothing, so the fallback keeps the unit given back above.
-        return _save(user=user, difficulty=difficulty, topic=topic, generated=fallback, is_fallback=True)
+        return _save(
+            user=user,
+            difficulty=difficulty,
+            topic=topic,
+            generated=fallback,
+            is_fallback=True,
+            decisions=decisions,
+        )
     except BaseException:
         quota_release(user=user, day=day)
         raise

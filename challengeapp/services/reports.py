@@ -163,19 +163,27 @@ def content_low_performers(
     return sorted(items, key=lambda item: (item.share_right, -item.answered))
 
 
-def retired_source_keys() -> frozenset[str]:
-    return frozenset(
-        ContentDecision.objects.filter(outcome=ContentDecision.Outcome.RETIRED).values_list(
-            "source_key", flat=True
-        )
-    )
+@dataclass(frozen=True)
+class ContentDecisions:
+    """The operators' standing decisions a generation applies: content retired, keys corrected."""
+
+    retired: frozenset[str]
+    corrected: dict[str, str]  # source_key -> the option that is the right answer
 
 
-def corrected_option_for(source_key: str) -> str | None:
-    decision = ContentDecision.objects.filter(
-        source_key=source_key, outcome=ContentDecision.Outcome.CORRECTED
-    ).first()
-    return decision.corrected_option if decision else None
+def content_decisions() -> ContentDecisions:
+    """Every retirement and correction, in one query: a generation reads them once, before it asks
+    the model (retired content is not asked for again) and applies them when it saves."""
+    retired, corrected = set(), {}
+    rows = ContentDecision.objects.filter(
+        outcome__in=[ContentDecision.Outcome.RETIRED, ContentDecision.Outcome.CORRECTED]
+    ).values_list("source_key", "outcome", "corrected_option")
+    for source_key, outcome, corrected_option in rows:
+        if outcome == ContentDecision.Outcome.RETIRED:
+            retired.add(source_key)
+        else:
+            corrected[source_key] = corrected_option
+    return ContentDecisions(retired=frozenset(retired), corrected=corrected)
 
 
 def _decide(*, source_key: str, outcome: str, operator: str, corrected_option: str = "") -> ContentDecision:

@@ -51,7 +51,6 @@ CONTENT = json.dumps(CHALLENGE)
 REQUEST = GenerationRequest(difficulty=Difficulty.MEDIUM, topic=Topic.PYTHON)
 # A Retry-After short enough to wait for (1 ms): the SDK retries after it.
 RETRY_SOON = {"retry-after-ms": "1"}
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 # llama-cpp-python's server answers a json_schema response format with this 500 (its request
@@ -195,44 +194,6 @@ def test_client_is_reused_and_rebuilt_when_settings_change(fake_openai: FakeOpen
     assert rebuilt is not first
     assert rebuilt.timeout == 7.0
     assert rebuilt.max_retries == 1
-
-
-# What a fresh process has loaded once Django has started (as gunicorn's master does).
-STARTUP_PROBE = """
-import json, sys
-import django
-django.setup()
-provider = sys.modules.get("challengeapp.services.openai_provider")
-print(json.dumps({
-    "openai_imported": "openai" in sys.modules,
-    "client_built": provider is not None and provider._cached_client is not None,
-}))
-"""
-
-
-def loaded_at_startup(**environment: str) -> dict[str, bool]:
-    env = {name: value for name, value in os.environ.items() if name != "OPENAI_API_KEY"}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings", DEBUG="1", **environment)
-    finished = subprocess.run(
-        [sys.executable, "-c", STARTUP_PROBE],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert finished.returncode == 0, finished.stderr
-    return json.loads(finished.stdout.strip().splitlines()[-1])
-
-
-def test_with_a_key_the_client_is_built_at_startup() -> None:
-    # The first generation after a deploy does not pay for importing the SDK and building it.
-    assert loaded_at_startup(OPENAI_API_KEY="sk-test") == {"openai_imported": True, "client_built": True}
-
-
-def test_without_a_key_openai_is_never_imported() -> None:
-    assert loaded_at_startup() == {"openai_imported": False, "client_built": False}
 
 
 # --- The request we send ----------------------------------------------------------------------

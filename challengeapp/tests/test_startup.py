@@ -1,5 +1,7 @@
-"""What a serving process has ready before its first request (config/wsgi.py, as gunicorn's master
-loads it before forking workers): nothing a learner's first request would otherwise wait for."""
+"""What a serving process has ready before its first request: what Django's start-up loads (as
+gunicorn's master does before forking workers, with preload_app) and what config/wsgi.py adds.
+Nothing a learner's first request, or the first generation after a deploy, would otherwise wait
+for."""
 
 from __future__ import annotations
 
@@ -14,40 +16,39 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
+# Run in a fresh interpreter; `import config.wsgi` is what gunicorn loads.
 PROBE = """
 import json, sys
-import config.wsgi
-from challengeapp.services.identity import dev_sign_in, clerk_keys
-print(json.dumps({
+import django
+if {serving}:
+    import config.wsgi
+else:
+    django.setup()
+from challengeapp.services.identity import clerk_keys, dev_sign_in
+provider = sys.modules.get("challengeapp.services.openai_provider")
+print(json.dumps({{
     "views_loaded": "challengeapp.api" in sys.modules and "challengeapp.views" in sys.modules,
     "dev_key_loaded": bool(dev_sign_in._dev_keys),
     "clerk_key_loaded": clerk_keys._pem_public_key_loaded.cache_info().currsize > 0,
+    "openai_imported": "openai" in sys.modules,
+    "client_built": provider is not None and provider._cached_client is not None,
     "chat_resources_loaded": "openai.resources.chat" in sys.modules,
-}))
+}}))
 """
 
-CLEARED = (
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "CLERK_PUBLISHABLE_KEY",
-    "CLERK_SECRET_KEY",
-    "CLERK_JWT_KEY",
-    "CLERK_JWKS_URL",
-    "DEV_SIGN_IN",
-    "DATABASE_URL",
-)
 
-
-def loaded_before_serving(tmp_path: Path, **environment: str) -> dict[str, bool]:
-    env = {name: value for name, value in os.environ.items() if name not in CLEARED}
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DEBUG="1",
-        DEV_SIGNING_KEY_PATH=str(tmp_path / "dev-key.pem"),
+def loaded(tmp_path: Path, *, serving: bool = True, **environment: str) -> dict[str, bool]:
+    # The test session's environment is already cleared of Clerk and OpenAI settings
+    # (tests/environment.py).
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "1",
+        "DEV_SIGNING_KEY_PATH": str(tmp_path / "dev-key.pem"),
         **environment,
-    )
+    }
     finished = subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", PROBE.format(serving=serving)],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
@@ -59,14 +60,26 @@ def loaded_before_serving(tmp_path: Path, **environment: str) -> dict[str, bool]
     return json.loads(finished.stdout.strip().splitlines()[-1])
 
 
-def test_development_setup_loads_views_and_signing_key_before_serving(tmp_path: Path) -> None:
-    loaded = loaded_before_serving(tmp_path)
+def test_with_a_key_the_model_client_is_built_when_django_starts(tmp_path: Path) -> None:
+    # The first generation after a deploy does not pay for importing the SDK and building it.
+    state = loaded(tmp_path, serving=False, OPENAI_API_KEY="sk-test")
+    assert state["openai_imported"]
+    assert state["client_built"]
+    assert state["chat_resources_loaded"]
 
-    assert loaded["views_loaded"]
-    assert loaded["dev_key_loaded"]
+
+def test_without_a_key_openai_is_never_imported(tmp_path: Path) -> None:
+    state = loaded(tmp_path)
+    assert not state["openai_imported"]
+    assert not state["client_built"]
+
+
+def test_development_setup_loads_views_and_signing_key_before_serving(tmp_path: Path) -> None:
+    state = loaded(tmp_path)
+
+    assert state["views_loaded"]
+    assert state["dev_key_loaded"]
     assert (tmp_path / "dev-key.pem").exists()
-    # No key, no model: the SDK stays unimported.
-    assert not loaded["chat_resources_loaded"]
 
 
 def test_clerk_key_and_model_client_are_ready_before_serving(tmp_path: Path) -> None:
@@ -76,15 +89,16 @@ def test_clerk_key_and_model_client_are_ready_before_serving(tmp_path: Path) -> 
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
-    loaded = loaded_before_serving(
+    state = loaded(
         tmp_path,
-        CLERK_PUBLISHABLE_KEY="pk_test_" + "Y2xlcmsuZXhhbXBsZS5jb20k",
+        CLERK_PUBLISHABLE_KEY="pk_test_" + "Y2xlcmsuZXhhbXBsZS5jb20k",  # clerk.example.com$
         CLERK_JWT_KEY=public_pem,
         OPENAI_API_KEY="sk-test",
         OPENAI_BASE_URL="http://127.0.0.1:9/v1",
     )
 
-    assert loaded["views_loaded"]
-    assert loaded["clerk_key_loaded"]
-    assert not loaded["dev_key_loaded"]
-    assert loaded["chat_resources_loaded"]
+    assert state["views_loaded"]
+    assert state["clerk_key_loaded"]
+    assert not state["dev_key_loaded"]
+    assert state["client_built"]
+    assert state["chat_resources_loaded"]

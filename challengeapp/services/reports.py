@@ -173,7 +173,11 @@ class ContentDecisions:
 
 def content_decisions() -> ContentDecisions:
     """Every retirement and correction, in one query: a generation reads them once, before it asks
-    the model (retired content is not asked for again) and applies them when it saves."""
+    its provider (the bank must not pick retired content) and applies them when it saves.
+
+    A decision taken while a model is answering is not seen by that one generation. It could only
+    matter if the model wrote, in those seconds, exactly the content decided on (source keys are
+    content hashes); the bank answers at once, so there the window is as short as it ever was."""
     retired, corrected = set(), {}
     rows = ContentDecision.objects.filter(
         outcome__in=[ContentDecision.Outcome.RETIRED, ContentDecision.Outcome.CORRECTED]

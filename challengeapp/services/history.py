@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
+from django.db import connection
 from django.db.models import QuerySet
 
-from challengeapp.models import Challenge
+from challengeapp.models import Attempt, Challenge
+from challengeapp.sql_values import db_bool, db_datetime, db_json
 
 RESULT_RIGHT = "right"
 RESULT_WRONG = "wrong"
@@ -37,7 +40,8 @@ def challenge_history(
     return challenges
 
 
-HISTORY_ROW_FIELDS = (
+# What the JSON API's history shows of each challenge and of its attempt (None when unanswered).
+HISTORY_CHALLENGE_FIELDS = (
     "id",
     "difficulty",
     "topic",
@@ -51,19 +55,53 @@ HISTORY_ROW_FIELDS = (
     "provider",
     "verification",
     "created_at",
-    "attempt__chosen_index",
-    "attempt__is_correct",
-    "attempt__answered_at",
-    "attempt__regraded_at",
 )
+HISTORY_ATTEMPT_FIELDS = ("chosen_index", "is_correct", "answered_at", "regraded_at")
+# LIMIT takes a number on both backends (SQLite has no LIMIT ALL): with no limit, the largest.
+_NO_LIMIT = 2**63 - 1
 
 
 def history_rows(*, user, limit: int | None, offset: int = 0) -> list[dict]:
     """Unfiltered history from `offset`, newest first, as plain rows (the JSON API's whole history
     can be thousands of items: rows cost a fraction of model instances): `limit` items, or all of
-    them (None)."""
-    rows = Challenge.objects.filter(owner=user).order_by("-id").values(*HISTORY_ROW_FIELDS)
-    return list(rows[offset:] if limit is None else rows[offset : offset + limit])
+    them (None). Keys are the challenge's field names and `attempt__<field>` for its attempt.
+
+    Written in SQL: building this query through the ORM cost about as much as everything else the
+    request does, and it runs on every call to the API's history."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _history_sql(connection.vendor), [user.pk, _NO_LIMIT if limit is None else limit, offset]
+        )
+        rows = cursor.fetchall()
+    keys = [*HISTORY_CHALLENGE_FIELDS, *(f"attempt__{name}" for name in HISTORY_ATTEMPT_FIELDS)]
+    items = []
+    for row in rows:
+        item = dict(zip(keys, row))
+        item["options"] = db_json(item["options"])
+        item["created_at"] = db_datetime(item["created_at"])
+        item["attempt__is_correct"] = db_bool(item["attempt__is_correct"])
+        item["attempt__answered_at"] = db_datetime(item["attempt__answered_at"])
+        item["attempt__regraded_at"] = db_datetime(item["attempt__regraded_at"])
+        items.append(item)
+    return items
+
+
+@cache
+def _history_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    challenge_columns = ", ".join(
+        f"c.{quote(Challenge._meta.get_field(name).column)}" for name in HISTORY_CHALLENGE_FIELDS
+    )
+    attempt_columns = ", ".join(
+        f"a.{quote(Attempt._meta.get_field(name).column)}" for name in HISTORY_ATTEMPT_FIELDS
+    )
+    return (
+        f"SELECT {challenge_columns}, {attempt_columns} "
+        f"FROM {quote(Challenge._meta.db_table)} c LEFT JOIN {quote(Attempt._meta.db_table)} a "
+        f"ON a.{quote(Attempt._meta.get_field('challenge').column)} = c.{quote(Challenge._meta.pk.column)} "
+        f"WHERE c.{quote(Challenge._meta.get_field('owner').column)} = %s "
+        f"ORDER BY c.{quote(Challenge._meta.pk.column)} DESC LIMIT %s OFFSET %s"
+    )
 
 
 def history_page(

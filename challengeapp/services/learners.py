@@ -7,7 +7,6 @@ but is refused like a deleted one until reactivated.
 
 from __future__ import annotations
 
-import datetime as dt
 from functools import cache
 
 from django.contrib.auth import get_user_model
@@ -16,6 +15,7 @@ from django.utils import timezone
 
 from challengeapp.models import DeletedLearner, Quota
 from challengeapp.services.errors import LearnerRefused
+from challengeapp.sql_values import db_bool, db_date, db_datetime
 
 User = get_user_model()
 
@@ -96,12 +96,12 @@ def learner_with_quota(clerk_id: str) -> User | None:
         return None
     user_values = dict(zip(user_fields, row[: len(user_fields)]))
     for name in _BOOLEAN_USER_FIELDS:  # SQLite answers 0 and 1
-        user_values[name] = bool(user_values[name])
+        user_values[name] = db_bool(user_values[name])
     user = User.from_db(connection.alias, user_fields, [user_values[name] for name in user_fields])
     quota_values = dict(zip(quota_fields, row[len(user_fields) :]))
     if quota_values["id"] is not None:
-        quota_values["day"] = _date(quota_values["day"])
-        quota_values["in_flight_since"] = _datetime(quota_values["in_flight_since"])
+        quota_values["day"] = db_date(quota_values["day"])
+        quota_values["in_flight_since"] = db_datetime(quota_values["in_flight_since"])
         # Kept on the user for this request's quota_status (services/quota.py).
         user.loaded_quota = Quota.from_db(
             connection.alias, quota_fields, [quota_values[name] for name in quota_fields]
@@ -124,19 +124,6 @@ def _learner_with_quota_sql(vendor: str) -> tuple[str, list[str], list[str]]:
         f"WHERE u.{quote(User._meta.get_field('username').column)} = %s"
     )
     return sql, [f.attname for f in user_selected], [f.attname for f in quota_selected]
-
-
-def _date(value) -> dt.date:
-    # SQLite hands dates back as ISO text; PostgreSQL as dates.
-    return dt.date.fromisoformat(value) if isinstance(value, str) else value
-
-
-def _datetime(value) -> dt.datetime | None:
-    # SQLite: ISO text in UTC (USE_TZ); PostgreSQL: an aware datetime.
-    if isinstance(value, str):
-        parsed = dt.datetime.fromisoformat(value)
-        return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=dt.UTC)
-    return value
 
 
 def learner_update(*, clerk_id: str, email: str, first_name: str, last_name: str) -> bool:

@@ -260,6 +260,38 @@ def test_history_without_a_limit_is_the_whole_history(api, settings):
     assert [item["id"] for item in api.get("/api/history?offset=55").json()] == ids[::-1][55:]
 
 
+def test_history_items_carry_each_challenge_and_its_answer_as_stored(api, learner, settings):
+    # The history is read with hand-written SQL: every value must come out as the models hold it,
+    # on every backend (SQLite hands back text for dates and JSON, 0/1 for booleans).
+    settings.DAILY_CHALLENGE_QUOTA = 10
+    answered, unanswered = (
+        api.post("/api/generate-challenge", {"difficulty": "easy"}).json()["id"] for _ in range(2)
+    )
+    right = Challenge.objects.get(id=answered).correct_index
+    api.post(f"/api/challenges/{answered}/answer", {"answer_id": right})
+
+    items = {item["id"]: item for item in api.get("/api/history").json()}
+
+    for challenge in Challenge.objects.filter(id__in=[answered, unanswered]):
+        item = items[challenge.id]
+        assert item["options"] == challenge.options and isinstance(item["options"], list)
+        assert item["correct_answer_id"] == challenge.correct_index
+        assert (item["title"], item["code"], item["explanation"]) == (
+            challenge.title,
+            challenge.code,
+            challenge.explanation,
+        )
+        assert item["created_at"] == challenge.created_at.isoformat()
+        assert item["verification"] == challenge.verification
+    attempt = Attempt.objects.get(challenge_id=answered)
+    assert items[answered]["answer_id"] == right and items[answered]["is_correct"] is True
+    assert items[answered]["answered_at"] == attempt.answered_at.isoformat()
+    assert items[answered]["answered_at"].endswith("+00:00")
+    assert items[answered]["regraded_at"] is None
+    assert (items[unanswered]["answer_id"], items[unanswered]["is_correct"]) == (None, None)
+    assert items[unanswered]["answered_at"] is None
+
+
 def test_the_prompt_carries_the_code_as_a_fenced_block(api, learner):
     challenge = Challenge.objects.create(
         owner=learner,

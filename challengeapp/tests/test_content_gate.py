@@ -14,24 +14,14 @@ from challengeapp.bank.loader import bank_entries
 from challengeapp.services import content_gate
 from challengeapp.services.content_gate import ContentRefused, content_gate_check, content_gate_rule_broken
 from challengeapp.services.drafts import ChallengeDraft, challenge_draft_validate
+from challengeapp.tests.test_openai_provider import CHALLENGE
 
 # Draws per procedural generator: each draw is a different snippet with its own options.
 PROCEDURAL_DRAWS = 150
 
-SOUND: dict[str, Any] = {
-    "title": "Late binding in closures",
-    "question": "What does this program print?",
-    "code": "funcs = [lambda: i for i in range(3)]\nprint([f() for f in funcs])",
-    "language": "python",
-    "options": ["[0, 1, 2]", "[2, 2, 2]", "[3, 3, 3]", "NameError"],
-    "correct_index": 1,
-    "explanation": "Each lambda looks up i when called, after the loop ended with i == 2. "
-    "[0, 1, 2] is tempting if you expect each lambda to capture the value at creation.",
-}
-
 
 def draft(**changes: Any) -> ChallengeDraft:
-    return challenge_draft_validate({**SOUND, **changes})
+    return challenge_draft_validate({**CHALLENGE, **changes})
 
 
 def test_every_bank_entry_passes_the_gate() -> None:
@@ -108,7 +98,7 @@ NONSENSE = {
         {"code": "The answer is no, it is impossible"},
     ],
     content_gate.RULE_OPTION_IS_CODE: [
-        {"options": [SOUND["code"], "[2, 2, 2]", "[3, 3, 3]", "NameError"]},
+        {"options": [CHALLENGE["code"], "[2, 2, 2]", "[3, 3, 3]", "NameError"]},
         {
             "options": [
                 "[0, 1, 2]",

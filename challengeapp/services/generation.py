@@ -12,7 +12,6 @@ import dataclasses
 import datetime as dt
 import logging
 import random
-import threading
 from contextlib import contextmanager
 from functools import cache
 
@@ -30,6 +29,7 @@ from challengeapp.services.errors import GenerationBusy, GenerationError, Learne
 from challengeapp.services.providers import ChallengeProvider, GeneratedChallenge, GenerationRequest
 from challengeapp.services.quota import quota_consume, quota_release, quota_row_ensure
 from challengeapp.services.reports import ContentDecisions, content_decisions
+from challengeapp.services.slots import process_slots
 from challengeapp.services.verification import KeyRefused, draft_verify
 
 logger = logging.getLogger("challengeapp.generation")
@@ -75,16 +75,11 @@ def _bank_provider() -> BankProvider:
     return BankProvider()
 
 
-@cache
-def _in_flight_slots(limit: int) -> threading.BoundedSemaphore:
-    return threading.BoundedSemaphore(limit)
-
-
 @contextmanager
 def _generation_slot():
     """Bound the generations in flight in this process, so a slow model cannot tie up every
     worker thread: past the bound, answer "busy" at once instead of queueing."""
-    slots = _in_flight_slots(settings.GENERATION_MAX_IN_FLIGHT)
+    slots = process_slots("generations", settings.GENERATION_MAX_IN_FLIGHT)
     if not slots.acquire(blocking=False):
         raise GenerationBusy(GENERATION_BUSY)
     try:

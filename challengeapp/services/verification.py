@@ -14,14 +14,13 @@ Output and options are compared with trailing whitespace stripped from each line
 
 from __future__ import annotations
 
-import threading
-
 from django.conf import settings
 
 from challengeapp.models import Verification
 from challengeapp.services.drafts import ChallengeDraft
 from challengeapp.services.errors import GenerationError
 from challengeapp.services.sandbox import SandboxUnavailable, SnippetOutcome, snippet_run
+from challengeapp.services.slots import process_slots
 
 ANSWER_KIND_OUTPUT = "output"
 ANSWER_KIND_CONCEPT = "concept"
@@ -48,19 +47,6 @@ def _normalized(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip("\n").splitlines()).rstrip()
 
 
-_runs: dict[int, threading.BoundedSemaphore] = {}
-_runs_lock = threading.Lock()
-
-
-def _run_slots() -> threading.BoundedSemaphore:
-    """At most SANDBOX_MAX_RUNS snippets at once per process: each may take 512 MB and seconds."""
-    limit = settings.SANDBOX_MAX_RUNS
-    with _runs_lock:
-        if limit not in _runs:
-            _runs[limit] = threading.BoundedSemaphore(limit)
-        return _runs[limit]
-
-
 def draft_verify(draft: ChallengeDraft, *, answer_kind: str) -> str:
     """The draft's verification, "executed" or "unverified"; raises KeyRefused when running its
     code refutes its key (the rules in the module docstring)."""
@@ -71,7 +57,8 @@ def draft_verify(draft: ChallengeDraft, *, answer_kind: str) -> str:
     )
     if not runnable:
         return Verification.UNVERIFIED
-    slots = _run_slots()
+    # At most SANDBOX_MAX_RUNS snippets at once per process: each may take 512 MB and seconds.
+    slots = process_slots("sandbox runs", settings.SANDBOX_MAX_RUNS)
     if not slots.acquire(timeout=settings.SANDBOX_QUEUE_SECONDS):
         raise KeyRefused(SANDBOX_BUSY, cause="sandbox_busy")
     try:

@@ -426,7 +426,11 @@ def _names_response_format(error: openai.APIStatusError) -> bool:
         return True
     if not (isinstance(error, openai.BadRequestError) or error.status_code >= 500):
         return False
-    said = " ".join(str(part) for part in (error.message, error.param, error.body)).lower()
+    return _mentions_response_format(" ".join(str(part) for part in (error.message, error.param, error.body)))
+
+
+def _mentions_response_format(said: str) -> bool:
+    said = said.lower()
     return any(word in said for word in RESPONSE_FORMAT_WORDS)
 
 
@@ -505,8 +509,7 @@ def _retry_policy(response: httpx2.Response) -> None:
             response.headers["x-should-retry"] = "false"
         return
     response.read()
-    said = response.text[:MAX_ERROR_BODY_CHARS].lower()
-    if any(word in said for word in RESPONSE_FORMAT_WORDS):
+    if _mentions_response_format(response.text[:MAX_ERROR_BODY_CHARS]):
         response.headers["x-should-retry"] = "false"
 
 

@@ -19,7 +19,7 @@ SANDBOX_UNAVAILABLE_ID = "codedrill.W002"
 SANDBOX_OFF_ID = "codedrill.I002"
 SANDBOX_HINT = (
     "Until the sandbox works no snippet is run, so no model-written answer key is checked by "
-    "running its code. Install bubblewrap (apt-get install bubblewrap) on a kernel that allows "
+    "running its code. Install bubblewrap (sudo apt-get install -y bubblewrap) on a kernel that allows "
     "user namespaces (in a container: one whose seccomp profile permits them), or set SANDBOX_BWRAP "
     "and SANDBOX_PYTHON; SANDBOX=off turns the sandbox off on purpose."
 )

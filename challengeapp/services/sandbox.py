@@ -70,7 +70,8 @@ SUPPORTED_LANGUAGES = frozenset({"python", "python3", "py"})
 
 SANDBOX_OFF = "The sandbox is turned off (SANDBOX=off), so snippets are never run."
 BWRAP_MISSING = (
-    "bubblewrap was not found ({path}): install it (apt-get install bubblewrap) or point SANDBOX_BWRAP at it."
+    "bubblewrap was not found ({path}): install it (sudo apt-get install -y bubblewrap) or point "
+    "SANDBOX_BWRAP at it."
 )
 PRLIMIT_MISSING = "prlimit (util-linux) was not found on PATH, so the sandbox cannot set its limits."
 PYTHON_MISSING = "The sandbox's interpreter {path} (SANDBOX_PYTHON) does not exist."

@@ -10,6 +10,7 @@ from challengeapp.services.identity import dev_session_token_issue
 from challengeapp.services.learners import learner_get_or_create
 from challengeapp.tests.fakes.browser_fixtures import browser, page_factory
 from challengeapp.tests.fakes.clerk_fixtures import clerk_clock, clerk_jwks, clerk_pem
+from challengeapp.tests.fakes.machine import sandbox
 from challengeapp.tests.fakes.openai_fixtures import fake_openai
 
 

@@ -1,8 +1,10 @@
 """Tests for challengeapp.services.sandbox. Every snippet here really runs in bubblewrap: nothing
 about the sandbox is mocked.
 
-Without a working sandbox the tests that need one are skipped, saying why; with REQUIRE_SANDBOX=1
-(as .ci/run sets) that is a failure instead. The fail-closed tests run everywhere.
+Without a working sandbox the tests that need one (the `sandbox` fixture, tests/fakes/machine.py)
+are skipped, saying why; with REQUIRE_SANDBOX=1 (as .ci/run sets) that is a failure instead. The
+fail-closed tests run everywhere: each builds the situation it checks (a bubblewrap or an
+interpreter that is not there, a fake bwrap) rather than relying on what this machine has.
 
 The built-in bank's "what does this print?" entries are recognised by their question: a Python
 snippet whose question asks what it prints ("What does this code print?", "What does it print?",
@@ -47,16 +49,6 @@ from challengeapp.services.sandbox import (
 )
 
 PROCEDURAL_SEEDS = range(12)
-
-
-@pytest.fixture
-def sandbox():
-    available, reason = sandbox_available()
-    if not available:
-        message = f"NO SANDBOX: {reason}"
-        if os.environ.get("REQUIRE_SANDBOX") == "1":
-            pytest.fail(message + " — REQUIRE_SANDBOX=1 makes this a failure", pytrace=False)
-        pytest.skip(message)
 
 
 @pytest.fixture
@@ -445,6 +437,9 @@ def test_turned_off_nothing_runs_and_the_check_says_so_without_a_warning(setting
 
 
 def test_a_missing_interpreter_makes_the_sandbox_unavailable(settings, shared_dir):
+    # A bubblewrap that is present (whether or not this machine has one), so that the interpreter is
+    # what is missing; had anything been started, it would have left the marker.
+    settings.SANDBOX_BWRAP = str(fake_bwrap(shared_dir, f"touch {shared_dir / 'ran'}\n"))
     settings.SANDBOX_PYTHON = "/nonexistent/python3.11"
 
     with pytest.raises(SandboxUnavailable, match="SANDBOX_PYTHON"):

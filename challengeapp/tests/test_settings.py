@@ -229,7 +229,9 @@ def test_deploy_check_warns_about_the_development_sign_in_with_debug_off(product
     assert "anyone can sign in as any learner" in result.stdout + result.stderr
 
 
-def test_deploy_check_passes_with_clerk(clerk_production):
+def test_deploy_check_passes_with_clerk(clerk_production, sandbox):
+    # A production configuration includes a working sandbox (without one the check rightly fails
+    # with codedrill.W002), so this needs bubblewrap: skipped, saying so, where it is missing.
     env = {**clerk_production, "ALLOWED_HOSTS": "codedrill.example"}
 
     result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)

@@ -12,7 +12,6 @@ from challengeapp.models import Challenge, ContentDecision
 from challengeapp.services.generation import challenge_generate
 from challengeapp.services.quota import quota_status
 from challengeapp.tests.fakes.openai_server import Reply
-from challengeapp.tests.test_sandbox import sandbox
 
 pytestmark = pytest.mark.django_db
 

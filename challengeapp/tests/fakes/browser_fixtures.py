@@ -1,8 +1,9 @@
 """Browser fixtures: Debian's Chromium driven by Playwright, one instance per test process.
 
 Imported once by conftest.py: a session fixture imported into two test modules would start two
-Playwright instances in one thread, which Playwright's sync API refuses. Skipped, loudly, when no
-Chromium is found; with REQUIRE_BROWSER=1 (as .ci/run sets) a missing browser fails the run.
+Playwright instances in one thread, which Playwright's sync API refuses. Skipped, naming the package
+and the command that installs it, when no Chromium is found; with REQUIRE_BROWSER=1 (as .ci/run
+sets) a missing browser fails the run.
 Any console error or uncaught page error fails the test that caused it.
 """
 
@@ -13,6 +14,8 @@ import shutil
 import warnings
 
 import pytest
+
+from challengeapp.tests.fakes.machine import INSTALL_CHROMIUM, unavailable
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -43,13 +46,11 @@ def browser():
     path = chromium_path()
     if path is None:
         message = (
-            "NO CHROMIUM FOUND: browser tests are SKIPPED (install Debian's chromium, or set CHROMIUM_PATH)"
+            "NO CHROMIUM: browser tests are skipped; install it: "
+            f"{INSTALL_CHROMIUM}, or set CHROMIUM_PATH to a Chromium"
         )
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(message + " — REQUIRE_BROWSER=1 makes this a failure", pytrace=False)
         warnings.warn(message, stacklevel=2)
-        print("\n\n" + "!" * 100 + "\n" + message + "\n" + "!" * 100 + "\n")
-        pytest.skip(message)
+        unavailable("REQUIRE_BROWSER", message)
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the test
     # itself (assertions on the database) are still plain synchronous calls.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"

@@ -18,6 +18,7 @@ from challengeapp.tests.fakes.live_server import (
     postgres_database,
     sqlite_database,
 )
+from challengeapp.tests.fakes.machine import unavailable
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -27,9 +28,11 @@ def database_url(request, tmp_path_factory) -> Iterator[str]:
     else:
         available, reason = postgres_available()
         if not available:
-            if os.environ.get("REQUIRE_POSTGRES") == "1":
-                pytest.fail(f"REQUIRE_POSTGRES=1 but {reason}")
-            pytest.skip(f"{reason} (CI starts PostgreSQL; locally: pg_ctlcluster 15 main start)")
+            unavailable(
+                "REQUIRE_POSTGRES",
+                f"{reason} (CI starts PostgreSQL; locally: "
+                "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start)",
+            )
         url = postgres_database()
     try:
         yield url

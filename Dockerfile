@@ -7,15 +7,19 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PORT=8000 \
     SANDBOX_PYTHON=/usr/local/bin/python3
 
-# bubblewrap runs model-written snippets (challengeapp/services/sandbox.py). It needs user
-# namespaces, which Docker's default seccomp profile refuses: run the container with a profile that
-# allows them (or on a host runtime that does), else the sandbox is unavailable, "output" questions
-# are served unverified and `manage.py check` says why (codedrill.W002).
-RUN apt-get update && apt-get install -y --no-install-recommends bubblewrap && rm -rf /var/lib/apt/lists/*
-
 WORKDIR /app
+
+# System packages from the one list make and CI use (tools/system-packages): bubblewrap runs
+# model-written snippets (challengeapp/services/sandbox.py). It needs user namespaces, which
+# Docker's default seccomp profile refuses: run the container with a profile that allows them (or
+# on a host runtime that does), else the sandbox is unavailable, "output" questions are served
+# unverified and `manage.py check` says why (codedrill.W002).
+COPY tools/system-packages tools/
+RUN tools/system-packages run && command -v bwrap && rm -rf /var/lib/apt/lists/*
+
+# Exactly the distributions CI tested: the hashed lock, nothing unpinned.
 COPY requirements.txt .
-RUN pip install -r requirements.txt
+RUN pip install --require-hashes -r requirements.txt
 
 COPY . .
 # collectstatic needs settings to import: a throwaway key, and the dev sign-in flag only for this step.

@@ -1,5 +1,6 @@
 # CodeDrill: `make run` serves the whole product; `make test` runs the whole suite.
-# Both need only Python 3.11+; everything else is installed into .venv on first use.
+# Both need only Python 3.11+: the system packages come from tools/system-packages (installed where
+# root or sudo allows, else it prints the command), the Python ones from the hashed locks into .venv.
 
 PYTHON ?= python3
 VENV := .venv
@@ -8,32 +9,59 @@ PORT ?= 8000
 # pytest-xdist workers: the suite waits on servers and browsers, so more workers than cores pays.
 TEST_WORKERS ?= 4
 
-.PHONY: run test lint bench serve-production check-deploy clean test-model
+.PHONY: run test lint lock lock-check bench serve-production check-deploy clean test-model system-packages-run system-packages-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall only when the pins change.
+# Every distribution comes from a lock with hashes (pip refuses anything unpinned or altered); pip
+# itself is in the lock too, so the first install also brings the venv's pip to the tested release.
+# Reinstall only when a lock changes.
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes
+
 $(VENV)/.installed-run: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(PIP_INSTALL) -r requirements.txt
 	touch $@
 
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(PIP_INSTALL) -r requirements-dev.txt
 	touch $@ $(VENV)/.installed-run
 
-run: $(VENV)/.installed-run
+system-packages-run:
+	@PYTHON=$(PYTHON) VENV=$(VENV) tools/system-packages run
+
+system-packages-test:
+	@PYTHON=$(PYTHON) VENV=$(VENV) tools/system-packages test
+
+# The locks: requirements.in and requirements-dev.in are the direct dependencies, edited by hand;
+# `make lock` writes requirements.txt and requirements-dev.txt from them with uv (see the README's
+# "Dependencies"), keeping every pin that still satisfies the inputs. LOCK_ARGS=--upgrade moves
+# everything to the newest allowed release, LOCK_ARGS="--upgrade-package django" one distribution.
+UV_COMPILE := $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes --fork-strategy fewest \
+	--custom-compile-command "make lock"
+
+lock: $(VENV)/.installed-dev
+	$(UV_COMPILE) $(LOCK_ARGS) requirements.in -o requirements.txt
+	$(UV_COMPILE) $(LOCK_ARGS) requirements-dev.in -o requirements-dev.txt
+
+# Fails when a lock is stale against its inputs (or was edited by hand): the locks are compiled
+# again, with their current pins as the starting point, and must come out identical.
+lock-check: $(VENV)/.installed-dev
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	cp requirements.txt requirements-dev.txt "$$tmp"/ && \
+	$(UV_COMPILE) requirements.in -o "$$tmp/requirements.txt" && \
+	$(UV_COMPILE) requirements-dev.in -o "$$tmp/requirements-dev.txt" && \
+	for lock in requirements.txt requirements-dev.txt; do \
+		if ! diff -u "$$lock" "$$tmp/$$lock"; then \
+			echo "$$lock is stale against its inputs: run 'make lock' and commit the result"; exit 1; \
+		fi; \
+	done && echo "locks are up to date with requirements.in and requirements-dev.in"
+
+run: system-packages-run $(VENV)/.installed-run
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-test: $(VENV)/.installed-dev
-	@if [ -z "$$CHROMIUM_PATH" ] && ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then \
-		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
-		echo "!!! NO CHROMIUM FOUND: the browser tests will be SKIPPED.                                !!!"; \
-		echo "!!! Install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH.            !!!"; \
-		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
-	fi
+test: system-packages-test $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev

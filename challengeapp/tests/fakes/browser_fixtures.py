@@ -29,9 +29,10 @@ CHROMIUM_FLAGS = [
 
 
 def chromium_path() -> str | None:
+    # CHROMIUM_PATH, else PATH (Debian's package puts it at /usr/bin/chromium); tools/system-packages
+    # looks in the same places.
     for candidate in [
         os.environ.get("CHROMIUM_PATH"),
-        "/usr/bin/chromium",
         shutil.which("chromium"),
         shutil.which("chromium-browser"),
         shutil.which("google-chrome"),

@@ -14,6 +14,7 @@ CodeDrill's own pages keep the key on the server until the learner has answered.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import random
@@ -21,6 +22,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.utils import timezone
@@ -149,13 +151,23 @@ def _prompt(question: str, code: str, language: str) -> str:
     return f"{question}\n\n{fence}{language}\n{code}\n{fence}"
 
 
-def challenge_json(challenge: Challenge) -> dict[str, Any]:
+def title_only(request: HttpRequest) -> bool:
+    """Whether this client is a front end that shows only `title` (the FastAPI tutorial's React
+    app): API_TITLE_ONLY_ORIGINS names their origins, or "*" every client. Such a front end gets the
+    whole question with its code in `title`, since the short heading alone is unanswerable; the
+    others keep the heading in `title` and the question in `prompt`, so nothing shows twice."""
+    origins = settings.API_TITLE_ONLY_ORIGINS
+    return "*" in origins or request.headers.get("Origin", "") in origins
+
+
+def challenge_json(challenge: Challenge, *, standalone_title: bool = False) -> dict[str, Any]:
+    prompt = prompt_with_code(challenge)
     return {
         "id": challenge.id,
         "difficulty": challenge.difficulty,
         "topic": challenge.topic,
-        "title": challenge.title,
-        "prompt": prompt_with_code(challenge),
+        "title": prompt if standalone_title else challenge.title,
+        "prompt": prompt,
         "code": challenge.code,
         "code_language": challenge.code_language,
         "options": challenge.options,
@@ -174,9 +186,13 @@ def quota(request: HttpRequest) -> HttpResponse:
         {
             "user_id": request.user.username,
             "quota_remaining": status.remaining,
-            # The start of the current quota day, with its offset (the seed front ends compute
-            # "next reset" from it).
-            "last_reset_date": status.starts_at.isoformat(),
+            # The seed front ends show "next reset" as this plus 24 hours, so it is the reset time
+            # minus 24 real hours: the start of the quota day, except on a day a clock change makes
+            # 23 or 25 hours long. With TIME_ZONE's offset at that moment.
+            # (In UTC: arithmetic on a zoned datetime is wall-clock arithmetic.)
+            "last_reset_date": (status.resets_at.astimezone(dt.UTC) - dt.timedelta(hours=24))
+            .astimezone(timezone.get_default_timezone())
+            .isoformat(),
             "daily_limit": status.daily_limit,
             "resets_at": status.resets_at.isoformat(),
         }
@@ -204,7 +220,7 @@ def generate_challenge(request: HttpRequest) -> HttpResponse:
         raise ApiError(429, QUOTA_EXCEEDED, resets_at=status.resets_at.isoformat()) from None
     except GenerationError as error:
         raise ApiError(error.http_status, error.message) from None
-    return JsonResponse(challenge_json(challenge), status=201)
+    return JsonResponse(challenge_json(challenge, standalone_title=title_only(request)), status=201)
 
 
 @api_view("POST")
@@ -249,7 +265,26 @@ def history(request: HttpRequest) -> HttpResponse:
     limit = query_int(request, "limit", low=1, high=HISTORY_MAX_LIMIT, message=INVALID_LIMIT)
     offset = query_int(request, "offset", low=0, high=MAX_OFFSET, message=INVALID_OFFSET) or 0
     items = [_history_item(row) for row in history_rows(user=request.user, limit=limit, offset=offset)]
+    if title_only(request):
+        for item in items:
+            item["title"] = item["prompt"]
     return JsonResponse(items, safe=False)
+
+
+@api_view("GET")
+def my_history(request: HttpRequest) -> HttpResponse:
+    """The FastAPI tutorial's history contract: `{"challenges": [...]}`, newest first, each with
+    `date_created`. Only front ends that show the title alone call it, so `title` is always the
+    whole question with its code. The same paging as /api/history; without `limit`, all of it."""
+    limit = query_int(request, "limit", low=1, high=HISTORY_MAX_LIMIT, message=INVALID_LIMIT)
+    offset = query_int(request, "offset", low=0, high=MAX_OFFSET, message=INVALID_OFFSET) or 0
+    challenges = []
+    for row in history_rows(user=request.user, limit=limit, offset=offset):
+        item = _history_item(row)
+        item["title"] = item["prompt"]
+        item["date_created"] = item["created_at"]
+        challenges.append(item)
+    return JsonResponse({"challenges": challenges})
 
 
 def _history_item(row: dict[str, Any]) -> dict[str, Any]:

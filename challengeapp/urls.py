@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/generate-challenge", api.generate_challenge, name="api-generate"),
     path("api/challenges/<id:challenge_id>/answer", api.answer, name="api-answer"),
     path("api/history", api.history, name="api-history"),
+    path("api/my-history", api.my_history, name="api-my-history"),
     path("api/review", api.review, name="api-review"),
     path("api/review/<id:challenge_id>/answer", api.review_answer_view, name="api-review-answer"),
     path("api/progress", api.progress, name="api-progress"),

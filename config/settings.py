@@ -334,6 +334,9 @@ def content_security_policy(clerk_host: str) -> dict:
 CONTENT_SECURITY_POLICY = content_security_policy(CLERK_FRONTEND_API_HOST)
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+# Front ends that show only a challenge's `title` (the FastAPI tutorial's React app): their origins,
+# or "*" for every client, get the whole question and its code in `title` (challengeapp/api.py).
+API_TITLE_ONLY_ORIGINS = [origin.rstrip("/") for origin in env_list("API_TITLE_ONLY_ORIGINS")]
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_CREDENTIALS = False
 

@@ -339,6 +339,9 @@ CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 API_TITLE_ONLY_ORIGINS = [origin.rstrip("/") for origin in env_list("API_TITLE_ONLY_ORIGINS")]
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_CREDENTIALS = False
+# What the front ends send: a Bearer token and a JSON body. Stated, not left to django-cors-headers'
+# default list.
+CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type"]
 
 # --- Logging: one line per event on stdout, which gunicorn and containers collect -----------------
 

@@ -24,6 +24,15 @@ def _plain_static_storage(settings):
     settings.SECURE_SSL_REDIRECT = False
 
 
+def csp_directives(policy: str) -> dict[str, list[str]]:
+    """A Content-Security-Policy header as directive name -> sources, however it is spaced."""
+    return {
+        directive.split()[0].lower(): directive.split()[1:]
+        for directive in policy.split(";")
+        if directive.strip()
+    }
+
+
 def make_learner(clerk_id: str = "user_ada", **profile):
     return learner_get_or_create(clerk_id=clerk_id, **profile)
 

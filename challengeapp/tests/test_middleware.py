@@ -25,6 +25,7 @@ from challengeapp.middleware import SESSION_COOKIE
 from challengeapp.models import Quota
 from challengeapp.services import identity
 from challengeapp.services.identity import dev_session_token_issue
+from challengeapp.tests.conftest import csp_directives as parse_csp
 from challengeapp.tests.fakes.clerk import (
     OMIT,
     TEST_FRONTEND_API_HOST,
@@ -114,12 +115,7 @@ def clerk_js_script(response) -> dict[str, str | None]:
 
 
 def csp_directives(response) -> dict[str, list[str]]:
-    policy = response["Content-Security-Policy"]
-    directives = {}
-    for directive in policy.split(";"):
-        name, *sources = directive.split()
-        directives[name] = sources
-    return directives
+    return parse_csp(response["Content-Security-Policy"])
 
 
 # --- Attacks --------------------------------------------------------------------------------------

@@ -87,7 +87,7 @@ def test_the_due_challenge_is_shown_in_this_reviews_order_without_its_key(learne
     card = make_due(challenge)
     html = body(learner_client.get("/review/"))
     assert "Falsy values" in html and "Which value is falsy?" in html
-    assert '<span class="nb">print</span>' in html  # the code, highlighted
+    assert re.search(r'<pre[^>]*>.*<span class="[^"]+">', html, re.S)  # the code, highlighted
     assert shown_option_texts(html) == [t.replace("'", "&#x27;") for t in review_options(card)]
     assert f'action="/review/{challenge.id}/answer/"' in html
     assert f'hx-post="/review/{challenge.id}/answer/"' in html
@@ -168,7 +168,7 @@ def test_a_review_answered_with_htmx_swaps_the_card_in_place(learner_client, lea
     assert shown_option_texts(html) == [t.replace("'", "&#x27;") for t in shown]
     assert re.search(r'class="option-result is-picked">\s*<span[^>]*>' + str(wrong_position + 1), html)
     assert "Correct answer" in html and "bool([]) is False." in html
-    # Missed while still learning: back to the first learning step.
+    # Missed while still learning: back to the first learning step (review.LEARNING_STEPS, 1 minute).
     assert "It comes back <strong>in 1 minute</strong>" in html
     assert 'hx-get="/review/"' in html and ">Next review</a>" in html
     # The navigation's count follows (out of band): nothing is due any more.
@@ -251,6 +251,7 @@ def test_nothing_due_says_when_the_next_one_is_and_offers_reviewing_early(learne
     card = ReviewCard.objects.get(challenge=challenge)
     html = body(learner_client.get("/review/"))
     assert "Nothing to review right now." in html
+    # A missed first answer comes back after the first learning step (review.LEARNING_STEPS).
     assert "The next review is due <strong>in 1 minute</strong>" in html
     assert f'<time datetime="{card.due_at.isoformat()}">' in html
     assert 'href="/review/?early=1"' in html and ">Review early</a>" in html

@@ -13,7 +13,7 @@ from challengeapp.models import Attempt, Challenge
 from challengeapp.services.attempts import attempt_record
 from challengeapp.services.generation import challenge_generate
 from challengeapp.services.quota import quota_status
-from challengeapp.tests.conftest import signed_in
+from challengeapp.tests.conftest import csp_directives, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -395,8 +395,8 @@ def test_healthz_answers_when_the_database_does(client):
 
 def test_pages_carry_a_strict_content_security_policy(learner_client):
     policy = learner_client.get("/")["Content-Security-Policy"]
-    directives = dict(directive.strip().split(" ", 1) for directive in policy.split(";"))
-    assert directives["script-src"] == "'self'" and directives["frame-ancestors"] == "'none'"
+    directives = csp_directives(policy)
+    assert directives["script-src"] == ["'self'"] and directives["frame-ancestors"] == ["'none'"]
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
 
 

@@ -485,9 +485,13 @@ def test_signed_body_that_is_not_a_clerk_event_is_rejected(client, secret, body,
 def test_non_utf8_body_is_rejected(client, secret):
     before = db_state()
 
+    # svix signs text, so the signature here covers the body's UTF-8 reading, not its bytes. Which
+    # check refuses it first (the signature, or the body's JSON) differs between standardwebhooks
+    # releases; that it is refused, with nothing changed, does not.
     response = deliver(client, secret, b'{"type": "user.created", "data": {"id": "\xff\xfe"}}')
 
-    assert_rejected(response, before, clerk_events.SIGNATURE_INVALID)
+    assert_rejected(response, before)
+    assert response.json()["detail"] in {clerk_events.SIGNATURE_INVALID, clerk_events.BODY_NOT_JSON}
 
 
 def test_body_over_one_megabyte_is_rejected(client, secret):

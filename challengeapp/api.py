@@ -14,6 +14,7 @@ CodeDrill's own pages keep the key on the server until the learner has answered.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
 import json
@@ -60,6 +61,8 @@ INVALID_TOPIC = "topic must be one of: " + ", ".join(Topic.values) + "."
 INVALID_ANSWER = "answer_id must be an integer from 0 to 3."
 INVALID_CONFIDENCE = 'confidence must be "guessed" or "knew".'
 REVIEW_LIMIT_MAX = 500
+REVIEW_PAGE_SIZE = 50
+INVALID_CURSOR = "cursor must be a next_cursor this API returned."
 INVALID_LIMIT = "limit must be an integer from 1 to 100."
 INVALID_OFFSET = "offset must be an integer from 0 to 1000000000."
 INVALID_REVIEW_LIMIT = "limit must be an integer from 1 to 500."
@@ -319,11 +322,19 @@ def _answer_id(data: dict[str, Any]) -> int:
 
 @api_view("GET")
 def review(request: HttpRequest) -> HttpResponse:
-    """Every scheduled challenge, soonest due first, options in this review's order: no key and no
-    explanation until the review is answered."""
+    """The scheduled challenges, soonest due first, options in this review's order: no key and no
+    explanation until the review is answered. A page of `limit` (REVIEW_PAGE_SIZE by default, at
+    most REVIEW_LIMIT_MAX); `next_cursor`, passed back as `cursor`, gives the page after it (null on
+    the last page)."""
     limit = query_int(request, "limit", low=1, high=REVIEW_LIMIT_MAX, message=INVALID_REVIEW_LIMIT)
+    limit = limit or REVIEW_PAGE_SIZE
     offset = query_int(request, "offset", low=0, high=MAX_OFFSET, message=INVALID_OFFSET) or 0
+    after = _review_cursor_read(request)
     now = timezone.now()
+    # One more than the page, to know whether another page follows.
+    cards = review_queue(user=request.user, limit=limit + 1, offset=offset, after=after)
+    page = cards[:limit]
+    next_cursor = _review_cursor(page[-1]) if len(cards) > limit else None
     items = [
         {
             "challenge_id": card.challenge_id,
@@ -335,9 +346,36 @@ def review(request: HttpRequest) -> HttpResponse:
             "code_language": card.challenge.code_language,
             "options": review_options(card),
         }
-        for card in review_queue(user=request.user, limit=limit, offset=offset)
+        for card in page
     ]
-    return JsonResponse({"items": items})
+    return JsonResponse({"items": items, "next_cursor": next_cursor})
+
+
+def _review_cursor(card) -> str:
+    """An opaque page boundary: the last card's due time and challenge id."""
+    raw = f"{card.due_at.astimezone(dt.UTC).isoformat()}|{card.challenge_id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _review_cursor_read(request: HttpRequest) -> tuple[dt.datetime, int] | None:
+    values = request.GET.getlist("cursor")
+    if len(values) > 1:
+        raise ApiError(422, REPEATED_PARAMETER.format(name="cursor"))
+    if not values or values[0] == "":
+        return None
+    raw = values[0]
+    try:
+        if len(raw) > 100:
+            raise ValueError
+        due_at, challenge_id = (
+            base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("ascii").split("|")
+        )
+        moment = dt.datetime.fromisoformat(due_at)
+        if moment.tzinfo is None or not ASCII_DIGITS.fullmatch(challenge_id):
+            raise ValueError
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        raise ApiError(422, INVALID_CURSOR) from None
+    return moment, int(challenge_id)
 
 
 @api_view("POST")

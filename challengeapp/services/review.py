@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from fsrs import Card, Rating, Scheduler, State
 
@@ -163,9 +164,17 @@ def _soonest_first(user):
     )
 
 
-def review_queue(*, user, limit: int | None = None, offset: int = 0) -> list[ReviewCard]:
-    """Every scheduled challenge of the learner, soonest due first, with its challenge."""
+def review_queue(
+    *, user, limit: int | None = None, offset: int = 0, after: tuple[dt.datetime, int] | None = None
+) -> list[ReviewCard]:
+    """The learner's scheduled challenges, soonest due first (ties by challenge id), with their
+    challenges: `limit` of them (all with None), from `offset`, or after the card at `after`
+    (due_at, challenge_id) — a page boundary that holds while cards move, and an index range scan
+    (owner, due_at) rather than a count past the skipped rows."""
     cards = _soonest_first(user)
+    if after is not None:
+        due_at, challenge_id = after
+        cards = cards.filter(Q(due_at__gt=due_at) | Q(due_at=due_at, challenge_id__gt=challenge_id))
     return list(cards[offset:] if limit is None else cards[offset : offset + limit])
 
 

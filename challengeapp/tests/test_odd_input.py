@@ -162,7 +162,7 @@ PAGE_QUERIES = {
 API_QUERIES = {
     "/api/quota": ["x"],
     "/api/history": ["limit", "offset"],
-    "/api/review": ["limit", "offset"],
+    "/api/review": ["limit", "offset", "cursor"],
     "/api/progress": ["x"],
 }
 

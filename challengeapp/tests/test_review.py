@@ -201,7 +201,7 @@ def test_one_learner_never_sees_anothers_reviews(learner, other_learner):
 
 def test_a_challenge_never_answered_is_not_in_review(learner):
     unanswered = make_challenge(learner)
-    assert get(learner, "/api/review").json() == {"items": []}
+    assert get(learner, "/api/review").json() == {"items": [], "next_cursor": None}
     response = post(learner, f"/api/review/{unanswered.id}/answer", {"answer_id": 0})
     assert response.status_code == 404
 
@@ -236,3 +236,85 @@ def test_review_paging(learner):
     page = [item["challenge_id"] for item in get(learner, "/api/review?limit=2&offset=1").json()["items"]]
     assert page == everything[1:3]
     assert get(learner, "/api/review?limit=²").status_code == 422
+
+
+def scheduled_cards(learner, count: int) -> list[int]:
+    """`count` scheduled reviews, several due at the same moment (ties are where paging slips)."""
+    challenges = Challenge.objects.bulk_create(
+        [
+            Challenge(
+                owner=learner,
+                difficulty="easy",
+                topic="python",
+                title=f"Challenge {n}",
+                question="What does this print?",
+                code="print(2 + 2)",
+                code_language="python",
+                options=["3", "4", "22", "an error"],
+                correct_index=1,
+                explanation="2 + 2 is 4.",
+                provider="bank",
+                source_key=f"bank:paging:{n}",
+            )
+            for n in range(count)
+        ]
+    )
+    start = timezone.now() - dt.timedelta(days=1)
+    ReviewCard.objects.bulk_create(
+        [
+            ReviewCard(
+                owner=learner,
+                challenge=challenge,
+                due_at=start + dt.timedelta(minutes=n // 3),
+                option_order=[0, 1, 2, 3],
+                state=1,
+            )
+            for n, challenge in enumerate(challenges)
+        ]
+    )
+    return [challenge.id for challenge in challenges]
+
+
+def test_a_long_review_queue_comes_in_pages_that_cover_it_once(learner):
+    ids = scheduled_cards(learner, 130)
+
+    first = get(learner, "/api/review").json()
+    assert len(first["items"]) == 50  # the default page size, not the whole queue
+    seen, body, pages = [], first, 0
+    while True:
+        pages += 1
+        seen += [item["challenge_id"] for item in body["items"]]
+        if body["next_cursor"] is None:
+            break
+        body = get(learner, f"/api/review?cursor={body['next_cursor']}").json()
+    assert pages == 3 and sorted(seen) == sorted(ids) and len(seen) == len(set(seen))
+    due = [item["due_at"] for item in get(learner, "/api/review?limit=500").json()["items"]]
+    assert due == sorted(due)
+
+
+def test_the_page_size_is_bounded_and_a_cursor_holds_while_cards_move(learner):
+    scheduled_cards(learner, 12)
+    assert get(learner, "/api/review?limit=501").status_code == 422
+    first = get(learner, "/api/review?limit=5").json()
+    # A card of the first page is reviewed and moves to the end of the queue: the next page
+    # starts after the boundary it was given, skipping nothing and repeating nothing.
+    moved = first["items"][0]["challenge_id"]
+    ReviewCard.objects.filter(challenge_id=moved).update(due_at=timezone.now() + dt.timedelta(days=3))
+    second = get(learner, f"/api/review?limit=5&cursor={first['next_cursor']}").json()
+    first_ids = [item["challenge_id"] for item in first["items"]]
+    second_ids = [item["challenge_id"] for item in second["items"]]
+    everything = [item["challenge_id"] for item in get(learner, "/api/review?limit=500").json()["items"]]
+    assert second_ids == everything[everything.index(first_ids[-1]) + 1 :][:5]
+    assert not set(first_ids) & set(second_ids)
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["x", "%00", "MjAyNi0xMi0wN1QwMDowMDowMHwx" + "A" * 100, "bm90IGEgY3Vyc29y", "MjAyNi0xMi0wN3wxMg", "==="],
+)
+def test_a_cursor_the_api_never_gave_is_refused(learner, cursor):
+    scheduled_cards(learner, 3)
+
+    response = get(learner, f"/api/review?cursor={cursor}")
+
+    assert response.status_code == 422 and response.json()["detail"]

@@ -334,6 +334,9 @@ def content_security_policy(clerk_host: str) -> dict:
 CONTENT_SECURITY_POLICY = content_security_policy(CLERK_FRONTEND_API_HOST)
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+# The most items GET /api/history (and /api/my-history) sends when asked for the whole list: past
+# it, the newest that many and a Link header to the rest (challengeapp/api.py, _history_page).
+API_HISTORY_WHOLE_MAX = env_int("API_HISTORY_WHOLE_MAX", 5000, minimum=1)
 # Front ends that show only a challenge's `title` (the FastAPI tutorial's React app): their origins,
 # or "*" for every client, get the whole question and its code in `title` (challengeapp/api.py).
 API_TITLE_ONLY_ORIGINS = [origin.rstrip("/") for origin in env_list("API_TITLE_ONLY_ORIGINS")]

@@ -233,3 +233,40 @@ def test_a_star_gives_every_client_the_whole_question_in_the_title(call, setting
     assert challenge["title"].startswith(stored.question)
     history = call("get", "/api/history", origin=PROMPT_FRONT_END).json()
     assert history[0]["title"] == challenge["title"]
+
+
+# --- A whole list is bounded -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path,origin,items_of",
+    [
+        ("/api/history", PROMPT_FRONT_END, lambda body: body),
+        ("/api/my-history", TUTORIAL, lambda body: body["challenges"]),
+    ],
+)
+def test_a_whole_list_past_the_bound_sends_the_newest_and_links_to_the_rest(
+    call, learner, settings, path, origin, items_of
+):
+    settings.API_HISTORY_WHOLE_MAX = 4
+    ids = [code_challenge(learner, source_key=f"bank:whole-{n}").id for n in range(7)]
+
+    response = call("get", path, origin=origin)
+
+    assert response.status_code == 200
+    assert [item["id"] for item in items_of(response.json())] == ids[::-1][:4]
+    link = response["Link"]
+    assert link == f'<{path}?limit=100&offset=4>; rel="next"'
+    rest = call("get", link[1 : link.index(">")], origin=origin)
+    assert [item["id"] for item in items_of(rest.json())] == ids[::-1][4:]
+    assert "Link" not in rest
+
+
+def test_a_whole_list_within_the_bound_is_all_of_it_without_a_link(call, learner, settings):
+    settings.API_HISTORY_WHOLE_MAX = 4
+    ids = [code_challenge(learner, source_key=f"bank:within-{n}").id for n in range(4)]
+
+    response = call("get", "/api/history", origin=PROMPT_FRONT_END)
+
+    assert [item["id"] for item in response.json()] == ids[::-1]
+    assert "Link" not in response

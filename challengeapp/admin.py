@@ -9,22 +9,29 @@ from django.db.models import Count, F, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from challengeapp.models import Attempt, Challenge, ContentDecision, Quota, Report, WebhookEvent
 from challengeapp.services.learners import quota_today
-from challengeapp.services.quota import quota_reset, quota_set_limit
+from challengeapp.services.quota import failures_today, quota_reset, quota_set_limit
 from challengeapp.services.reports import (
     LOW_PERFORMER_MAX_SHARE,
     LOW_PERFORMER_MIN_ANSWERS,
+    ContentReach,
     InvalidDecision,
     content_correct_key,
+    content_correction_conflicts,
+    content_decision_preview,
+    content_decision_reverse,
     content_dismiss,
     content_low_performers,
     content_reports,
     content_retire,
+    content_reversal_preview,
     reports_by_reason_label,
 )
 
@@ -75,14 +82,14 @@ class SetLimitForm(forms.Form):
 
 @admin.register(Quota)
 class QuotaAdmin(admin.ModelAdmin):
-    list_display = ["clerk_id", "email", "used_today", "limit", "remaining", "day"]
+    list_display = ["clerk_id", "email", "used_today", "limit", "remaining", "failed_today", "day"]
     list_select_related = ["user"]
     search_fields = ["user__username", "user__email"]
     list_filter = [ExhaustedFilter]
     ordering = ["user__username"]
     actions = ["reset_today", "set_limit"]
-    fields = ["user", "daily_limit", "used", "day"]
-    readonly_fields = ["user", "used", "day"]
+    fields = ["user", "daily_limit", "used", "day", "failed_today"]
+    readonly_fields = ["user", "used", "day", "failed_today"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # every learner gets a quota row when created
@@ -108,7 +115,15 @@ class QuotaAdmin(admin.ModelAdmin):
     def remaining(self, quota: Quota) -> int:
         return max(_effective_limit(quota) - _used_today(quota), 0)
 
-    @admin.action(description="Reset today's usage of the selected learners")
+    @admin.display(description="Failed today")
+    def failed_today(self, quota: Quota) -> str:
+        # Failed generations (each a billed model request) against GENERATION_FAILURES_PER_DAY;
+        # at the bound, generating is paused for the day. Resetting today's usage clears them.
+        from django.conf import settings
+
+        return f"{failures_today(quota)} of {settings.GENERATION_FAILURES_PER_DAY}"
+
+    @admin.action(description="Reset today's usage (and failed generations) of the selected learners")
     def reset_today(self, request: HttpRequest, queryset) -> None:
         count = 0
         for quota in queryset.select_related("user"):
@@ -265,20 +280,74 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
 
 class ContentDecisionForm(forms.Form):
+    """A decision on one piece of content, as the reported-content page posts it: the option by its
+    index in the example challenge shown (option texts can span lines, and browsers post those
+    with CRLF)."""
+
     source_key = forms.CharField(max_length=120)
     decision = forms.ChoiceField(
         choices=[("retire", "Retire"), ("correct", "Correct the key"), ("dismiss", "Dismiss")]
     )
-    option = forms.CharField(required=False, max_length=1000)
+    example = forms.IntegerField(min_value=1, max_value=2**62)
+    option_index = forms.IntegerField(required=False, min_value=0, max_value=3)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("decision") == "correct" and cleaned.get("option_index") is None:
+            raise forms.ValidationError("Pick the right option.")
+        return cleaned
+
+
+def _touches(reach: ContentReach) -> str:
+    return (
+        f"{reach.challenges} challenge{pluralize(reach.challenges)} "
+        f"of {reach.learners} learner{pluralize(reach.learners)}"
+    )
+
+
+def _confirmation(
+    model_admin: admin.ModelAdmin, request: HttpRequest, preview, *, action: str, fields: dict
+) -> TemplateResponse:
+    """The page that says what a decision touches before the operator confirms it."""
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": "Confirm the decision",
+        "preview": preview,
+        "touches": _touches(preview.reach),
+        "action": action,
+        "fields": fields,
+        "opts": model_admin.model._meta,
+    }
+    return TemplateResponse(request, "admin/challengeapp/confirm_decision.html", context)
 
 
 @admin.register(Report)
 class ReportAdmin(admin.ModelAdmin):
     """Reports grouped by content (the same bank entry or snippet serves many learners), with the
-    key, the counts, the notes and the item statistics, and one decision per content for everyone."""
+    key, the counts, the notes and the item statistics, and decisions per content for everyone.
+
+    A learner's report is theirs: operators read it here and never change, move or delete it
+    (no generic change form, so no select of every challenge either)."""
+
+    fields = ["challenge", "learner", "reason", "note", "created_at", "updated_at"]
+    readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def _may_decide(self, request: HttpRequest) -> bool:
+        # Deciding about content is what the "change report" permission grants.
+        return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
+
+    @admin.display(description="Learner")
+    def learner(self, report: Report) -> str:
+        return report.challenge.owner.username
 
     def get_urls(self):
         decide = path(
@@ -294,56 +363,165 @@ class ReportAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": "Reported content",
             "groups": [
-                {"group": group, "reasons": reports_by_reason_label(group.reasons)} for group in groups
+                {
+                    "group": group,
+                    "reasons": reports_by_reason_label(group.reasons),
+                    "touches": _touches(group.reach),
+                }
+                for group in groups
             ],
             "low_performers": content_low_performers(),
+            "conflicts": content_correction_conflicts(),
             "min_answers": LOW_PERFORMER_MIN_ANSWERS,
             "max_share": int(LOW_PERFORMER_MAX_SHARE * 100),
-            "can_decide": self.has_change_permission(request),
+            "can_decide": self._may_decide(request),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/challengeapp/reports_by_content.html", context)
 
     def decide_view(self, request: HttpRequest) -> HttpResponse:
+        """POST a decision: first the page says what it will touch, then "confirm" takes it."""
+        changelist = reverse("admin:challengeapp_report_changelist")
         if request.method != "POST":
-            return HttpResponseRedirect(reverse("admin:challengeapp_report_changelist"))
-        if not self.has_change_permission(request):
+            return HttpResponseRedirect(changelist)
+        if not self._may_decide(request):
             raise PermissionDenied
         form = ContentDecisionForm(request.POST)
         if not form.is_valid():
             self.message_user(request, "That decision is incomplete.", messages.ERROR)
-            return HttpResponseRedirect(reverse("admin:challengeapp_report_changelist"))
-        source_key, decision = form.cleaned_data["source_key"], form.cleaned_data["decision"]
-        operator = request.user.get_username()
+            return HttpResponseRedirect(changelist)
+        data = form.cleaned_data
+        source_key, decision = data["source_key"], data["decision"]
         try:
-            if decision == "retire":
-                content_retire(source_key=source_key, operator=operator)
-                self.message_user(
-                    request, f"Retired {source_key}: it will not be served again.", messages.SUCCESS
+            if "confirm" not in request.POST:
+                preview = content_decision_preview(
+                    source_key=source_key,
+                    decision=decision,
+                    example_id=data["example"],
+                    option_index=data["option_index"],
                 )
-            elif decision == "dismiss":
-                content_dismiss(source_key=source_key, operator=operator)
-                self.message_user(request, f"Dismissed the reports on {source_key}.", messages.SUCCESS)
-            else:
-                changed = content_correct_key(
-                    source_key=source_key, option_text=form.cleaned_data["option"], operator=operator
+                fields = {name: value for name, value in data.items() if value is not None}
+                return _confirmation(
+                    self, request, preview, action=reverse("admin:challengeapp_report_decide"), fields=fields
                 )
-                self.message_user(
-                    request,
-                    f"Corrected the key of {source_key}; {changed} answer(s) changed grade.",
-                    messages.SUCCESS,
-                )
+            self._decide(request, data)
         except InvalidDecision as error:
             self.message_user(request, error.message, messages.ERROR)
-        return HttpResponseRedirect(reverse("admin:challengeapp_report_changelist"))
+        return HttpResponseRedirect(changelist)
+
+    def _decide(self, request: HttpRequest, data: dict) -> None:
+        source_key, decision = data["source_key"], data["decision"]
+        operator = request.user.get_username()
+        if decision == "retire":
+            content_retire(source_key=source_key, operator=operator)
+            self.message_user(
+                request, f"Retired {source_key}: it will not be served again.", messages.SUCCESS
+            )
+        elif decision == "dismiss":
+            content_dismiss(source_key=source_key, operator=operator)
+            self.message_user(request, f"Dismissed the reports on {source_key}.", messages.SUCCESS)
+        else:
+            correction = content_correct_key(
+                source_key=source_key,
+                example_id=data["example"],
+                option_index=data["option_index"],
+                operator=operator,
+            )
+            message = (
+                f"Corrected the key of {source_key}; "
+                f"{correction.decision.grades_changed} answer(s) changed grade."
+            )
+            if correction.lacking:
+                message += (
+                    f" {correction.lacking} challenge{pluralize(correction.lacking)} without that option "
+                    f"{pluralize(correction.lacking, 'was,were')} left as {pluralize(correction.lacking, 'it is,they are')}."
+                )
+            self.message_user(request, message, messages.SUCCESS)
 
 
 @admin.register(ContentDecision)
 class ContentDecisionAdmin(admin.ModelAdmin):
-    list_display = ["source_key", "outcome", "corrected_option", "decided_at", "decided_by"]
+    """The record of every decision, read-only; a standing retirement or correction can be
+    reversed (a decision of its own, kept too)."""
+
+    list_display = [
+        "source_key",
+        "outcome",
+        "corrected_option",
+        "answers_regraded",
+        "grades_changed",
+        "decided_at",
+        "decided_by",
+        "reverse_link",
+    ]
     list_filter = ["outcome"]
     search_fields = ["source_key"]
-    readonly_fields = ["source_key", "outcome", "corrected_option", "decided_at", "decided_by"]
+    readonly_fields = [
+        "source_key",
+        "outcome",
+        "corrected_option",
+        "previous_option",
+        "reverses",
+        "answers_regraded",
+        "grades_changed",
+        "decided_at",
+        "decided_by",
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # decisions are taken on the reported-content page
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # the record is never rewritten
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def _may_reverse(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("challengeapp.change_report")
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).annotate(reversal_count=Count("reversals"))
+
+    @admin.display(description="Reverse")
+    def reverse_link(self, decision: ContentDecision) -> str:
+        if decision.outcome not in (ContentDecision.Outcome.RETIRED, ContentDecision.Outcome.CORRECTED):
+            return "—"
+        if getattr(decision, "reversal_count", 0):
+            return "reversed"
+        url = reverse("admin:challengeapp_contentdecision_reverse", args=[decision.pk])
+        return format_html('<a href="{}">Reverse…</a>', url)
+
+    def get_urls(self):
+        reverse_view = path(
+            "<int:decision_id>/reverse/",
+            self.admin_site.admin_view(self.reverse_view),
+            name="challengeapp_contentdecision_reverse",
+        )
+        return [reverse_view, *super().get_urls()]
+
+    def reverse_view(self, request: HttpRequest, decision_id: int) -> HttpResponse:
+        """GET says what reversing touches; POST with "confirm" reverses."""
+        changelist = reverse("admin:challengeapp_contentdecision_changelist")
+        if not self._may_reverse(request):
+            raise PermissionDenied
+        try:
+            if request.method != "POST" or "confirm" not in request.POST:
+                preview = content_reversal_preview(decision_id=decision_id)
+                return _confirmation(
+                    self,
+                    request,
+                    preview,
+                    action=reverse("admin:challengeapp_contentdecision_reverse", args=[decision_id]),
+                    fields={},
+                )
+            reversal = content_decision_reverse(decision_id=decision_id, operator=request.user.get_username())
+        except InvalidDecision as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(changelist)
+        self.message_user(
+            request,
+            f"Reversed: {reversal.reverses}; {reversal.grades_changed} answer(s) changed grade.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(changelist)

@@ -2,8 +2,8 @@
 
 Bearer tokens only (the middleware ignores cookies under /api/), so there is no CSRF to guard
 against. Errors are always JSON `{"detail": …}`: 400 malformed JSON, 401 no or invalid token,
-404 not yours, 405 wrong method, 422 invalid fields, 429 quota spent or too many generations
-under way for this learner, 502 the model failed, 503 busy. Never an HTML page, never a 500.
+404 not yours, 405 wrong method, 422 invalid fields, 429 quota spent, too many generations
+under way for this learner, too many failed or too many reports today, 502 the model failed, 503 busy. Never an HTML page, never a 500.
 
 Input is parsed strictly: numbers in query strings are ASCII digits within bounds, a parameter
 given twice is refused, and a JSON body with a key given twice is malformed.
@@ -32,7 +32,7 @@ from django.views.decorators.csrf import csrf_exempt
 from challengeapp.auth import api_learner_required
 from challengeapp.models import Challenge, Difficulty, Topic
 from challengeapp.services.attempts import attempt_record
-from challengeapp.services.errors import GenerationError, QuotaExceeded
+from challengeapp.services.errors import GenerationError, QuotaExceeded, TooManyFailures
 from challengeapp.services.generation import challenge_generate
 from challengeapp.services.history import history_rows
 from challengeapp.services.progress import (
@@ -43,7 +43,7 @@ from challengeapp.services.progress import (
     progress_topics,
 )
 from challengeapp.services.quota import quota_status
-from challengeapp.services.reports import InvalidReport, ReportNotFound, report_submit
+from challengeapp.services.reports import InvalidReport, ReportLimitReached, ReportNotFound, report_submit
 from challengeapp.services.review import (
     InvalidReviewAnswer,
     ReviewNotFound,
@@ -221,6 +221,9 @@ def generate_challenge(request: HttpRequest) -> HttpResponse:
     except QuotaExceeded:
         status = quota_status(user=request.user)
         raise ApiError(429, QUOTA_EXCEEDED, resets_at=status.resets_at.isoformat()) from None
+    except TooManyFailures as error:
+        status = quota_status(user=request.user)
+        raise ApiError(error.http_status, error.message, resets_at=status.resets_at.isoformat()) from None
     except GenerationError as error:
         raise ApiError(error.http_status, error.message) from None
     return JsonResponse(challenge_json(challenge, standalone_title=title_only(request)), status=201)
@@ -457,7 +460,7 @@ def progress(request: HttpRequest) -> HttpResponse:
 @api_view("POST")
 def report(request: HttpRequest, challenge_id: int) -> HttpResponse:
     """A learner reports a problem with one of their answered challenges: 201 the first time, 200
-    when they change their report."""
+    when they change their open report on that content, 429 past today's reports."""
     data = json_body(request)
     try:
         stored, created = report_submit(
@@ -465,6 +468,8 @@ def report(request: HttpRequest, challenge_id: int) -> HttpResponse:
         )
     except ReportNotFound:
         raise ApiError(404, NOT_FOUND) from None
+    except ReportLimitReached as error:
+        raise ApiError(429, error.message) from None
     except InvalidReport as error:
         raise ApiError(422, error.message) from None
     return JsonResponse(

@@ -125,6 +125,13 @@ class Quota(models.Model):
     # died mid-generation expires instead of locking the learner out.
     in_flight = models.PositiveSmallIntegerField(default=0)
     in_flight_since = models.DateTimeField(null=True, blank=True)
+    # Failed generations on `failures_day` (each was a billed model request), bounded by
+    # GENERATION_FAILURES_PER_DAY; a generation under way holds one until it succeeds.
+    failures = models.PositiveIntegerField(default=0)
+    failures_day = models.DateField(null=True, blank=True)
+    # When the export being built for this learner started: one at a time, with a lease
+    # (services/export.py).
+    export_started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -273,19 +280,44 @@ class Report(models.Model):
 
 
 class ContentDecision(models.Model):
-    """An operator's decision about one piece of content (a bank entry, a procedural snippet or a
-    model's question: every challenge with this source_key), which applies to every learner."""
+    """One operator decision about one piece of content (every challenge with this source_key: a
+    bank entry, a procedural snippet or a model's challenge; see services/content_identity.py),
+    which applies to every learner.
+
+    The decisions are a record, never overwritten: a dismissal closes the reports before it and
+    nothing else; a retirement or a correction stands until a later decision reverses it
+    explicitly (`reverses`); a later correction supersedes an earlier one."""
 
     class Outcome(models.TextChoices):
         RETIRED = "retired", "Retired: never served again"
         CORRECTED = "corrected", "Key corrected"
         DISMISSED = "dismissed", "Reports dismissed"
+        REVERSED = "reversed", "Reversed an earlier decision"
 
-    source_key = models.CharField(max_length=120, unique=True)
+    source_key = models.CharField(max_length=120, db_index=True)
     outcome = models.CharField(max_length=12, choices=Outcome.choices)
     corrected_option = models.TextField(blank=True, help_text="The right option's text, for a corrected key.")
+    previous_option = models.TextField(
+        blank=True, help_text="For a corrected key, the key's text before it: what reversing it restores."
+    )
+    reverses = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals"
+    )
+    answers_regraded = models.PositiveIntegerField(
+        default=0, help_text="Stored answers graded again against the new key."
+    )
+    grades_changed = models.PositiveIntegerField(
+        default=0, help_text="Of those, answers that went from right to wrong or back."
+    )
     decided_at = models.DateTimeField()
     decided_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        constraints = [
+            # A decision is reversed once: a second reversal of it would be a no-op on the record.
+            models.UniqueConstraint(fields=["reverses"], name="content_decision_reversed_once"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()}: {self.source_key}"

@@ -34,12 +34,16 @@ from challengeapp.middleware import SESSION_COOKIE
 from challengeapp.models import Challenge, ReviewCard, ReviewLog
 from challengeapp.services import progress as progress_rules
 from challengeapp.services.attempts import attempt_record
-from challengeapp.services.errors import GenerationError, LearnerRefused, QuotaExceeded
+from challengeapp.services.errors import GenerationError, LearnerRefused, QuotaExceeded, TooManyFailures
 from challengeapp.services.export import (
     ANKI_CONTENT_TYPE,
+    ExportInProgress,
+    anki_part_number,
+    anki_parts,
     export_anki_package,
     export_csv_lines,
     export_filename,
+    export_slot,
 )
 from challengeapp.services.generation import challenge_generate
 from challengeapp.services.history import history_page
@@ -54,7 +58,7 @@ from challengeapp.services.progress import (
     progress_topics,
 )
 from challengeapp.services.quota import quota_status
-from challengeapp.services.reports import NOT_ANSWERED, InvalidReport, report_submit
+from challengeapp.services.reports import NOT_ANSWERED, InvalidReport, ReportLimitReached, report_submit
 from challengeapp.services.review import (
     ALREADY_ANSWERED,
     NOT_SCHEDULED,
@@ -109,6 +113,8 @@ def challenge_generate_view(request: HtmxHttpRequest) -> HttpResponse:
             challenge = challenge_generate(user=request.user, difficulty=difficulty, topic=topic)
         except QuotaExceeded as error:
             status, context = 429, {"problem": str(error), "quota_problem": True}
+        except TooManyFailures as error:
+            status, context = error.http_status, {"problem": error.message, "paused_problem": True}
         except GenerationError as error:
             status, context = (
                 error.http_status,
@@ -372,11 +378,15 @@ class ActivityCell:
 @require_GET
 @learner_required
 def progress(request: HtmxHttpRequest) -> HttpResponse:
+    return render(request, "challengeapp/progress.html", _progress_context(request))
+
+
+def _progress_context(request: HtmxHttpRequest) -> dict:
     today = timezone.localdate()
     days = progress_activity(user=request.user, today=today)
     active = [day for day in days if day.answers]
     busiest = max(active, key=lambda day: day.answers, default=None)
-    context = {
+    return {
         "topics": progress_topics(user=request.user),
         "streak": progress_streak(user=request.user, today=today),
         # Seven consecutive days per column, so each row is one weekday: name the rows after
@@ -398,8 +408,8 @@ def progress(request: HtmxHttpRequest) -> HttpResponse:
             "spaced_successes": progress_rules.SPACED_SUCCESSES_TO_MASTER,
         },
         "time_zone": settings.TIME_ZONE,
+        "anki_parts": _anki_part_links(anki_parts(user=request.user)),
     }
-    return render(request, "challengeapp/progress.html", context)
 
 
 @require_GET
@@ -412,13 +422,40 @@ def progress_export_csv(request: HtmxHttpRequest) -> HttpResponse:
     return response
 
 
+@dataclass(frozen=True)
+class AnkiPartLink:
+    number: int
+    first: int
+    last: int
+
+
+def _anki_part_links(parts: int) -> list[AnkiPartLink]:
+    per_deck = settings.EXPORT_ANKI_NOTES_PER_DECK
+    return [AnkiPartLink(n, (n - 1) * per_deck + 1, n * per_deck) for n in range(1, parts + 1)]
+
+
 @require_GET
 @learner_required
 def progress_export_anki(request: HtmxHttpRequest) -> HttpResponse:
-    package = export_anki_package(user=request.user)
+    parts = anki_parts(user=request.user)
+    part = anki_part_number(request.GET.getlist("part"), parts=parts)
+    if part is None:
+        raise Http404("No such part of the deck.")
+    try:
+        with export_slot(user=request.user):
+            package = export_anki_package(user=request.user, part=part)
+    except ExportInProgress as error:
+        # A download link, not an htmx request: the progress page, saying why.
+        context = {**_progress_context(request), "export_problem": error.message}
+        response = render(request, "challengeapp/progress.html", context, status=429)
+        response["Retry-After"] = str(error.retry_after)
+        return response
     # FileResponse closes the temporary file (and so deletes it) once it is sent.
     return FileResponse(
-        package, as_attachment=True, filename=export_filename("apkg"), content_type=ANKI_CONTENT_TYPE
+        package,
+        as_attachment=True,
+        filename=export_filename("apkg", part=part, parts=parts),
+        content_type=ANKI_CONTENT_TYPE,
     )
 
 
@@ -519,7 +556,7 @@ def challenge_report(request: HtmxHttpRequest, challenge_id: int) -> HttpRespons
             status=200 if request.htmx else 400,
         )
     report_form = ReportForm(request.POST)
-    saved = False
+    saved, status = False, 400
     if report_form.is_valid():
         try:
             report_submit(
@@ -528,6 +565,9 @@ def challenge_report(request: HtmxHttpRequest, challenge_id: int) -> HttpRespons
                 reason=report_form.cleaned_data["reason"],
                 note=report_form.cleaned_data["note"],
             )
+        except ReportLimitReached as error:
+            report_form.add_error(None, error.message)
+            status = 429
         except InvalidReport as error:
             report_form.add_error(None, error.message)
         else:
@@ -542,4 +582,4 @@ def challenge_report(request: HtmxHttpRequest, challenge_id: int) -> HttpRespons
         "form": GenerateForm(initial={"difficulty": challenge.difficulty, "topic": challenge.topic}),
         "quota": quota_status(user=request.user),
     }
-    return render(request, "challengeapp/challenge.html", context, status=400)
+    return render(request, "challengeapp/challenge.html", context, status=status)

@@ -162,6 +162,17 @@ GENERATION_MAX_IN_FLIGHT_PER_LEARNER = env_int("GENERATION_MAX_IN_FLIGHT_PER_LEA
 GENERATION_BUDGET_SECONDS = env_float("GENERATION_BUDGET_SECONDS", 45.0)
 
 DAILY_CHALLENGE_QUOTA = env_int("DAILY_CHALLENGE_QUOTA", 50, minimum=0)
+# Failed generations per learner per day (a model's output refused, or the provider failing): each
+# was a billed model request that cost the learner nothing, so past this generating is paused for
+# the day (429). The built-in bank's failures cost nothing and do not count.
+GENERATION_FAILURES_PER_DAY = env_int("GENERATION_FAILURES_PER_DAY", 10, minimum=1)
+
+# Answered challenges per Anki deck download: a longer history comes in parts of the same deck
+# (services/export.py), so one export's CPU time and temporary file stay bounded.
+EXPORT_ANKI_NOTES_PER_DECK = env_int("EXPORT_ANKI_NOTES_PER_DECK", 500, minimum=1)
+# New problem reports per learner per day (changing a report already sent is not a new one): a
+# learner cannot bury the real reports under their own. Past it: 429, with a message.
+REPORTS_PER_LEARNER_PER_DAY = env_int("REPORTS_PER_LEARNER_PER_DAY", 20, minimum=1)
 
 # --- Sandbox for model-written code --------------------------------------------------------------
 # "auto": run "what does this print?" snippets in bubblewrap when it works on this machine, and

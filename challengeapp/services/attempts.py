@@ -29,6 +29,10 @@ def attempt_record(*, challenge: Challenge, chosen_index: int) -> tuple[Attempt,
     created = True
     try:
         with transaction.atomic():
+            # Graded against the key as stored now, not as the caller loaded it: an operator's
+            # correction may have been committed since. The row lock makes a correction under way
+            # finish first, or wait for this answer and grade it again (services/reports.py).
+            challenge.correct_index = _key_now(challenge)
             attempt = Attempt.objects.create(
                 challenge=challenge,
                 chosen_index=chosen_index,
@@ -43,6 +47,11 @@ def attempt_record(*, challenge: Challenge, chosen_index: int) -> tuple[Attempt,
     # challenge caches it there, so it is not loaded again.
     challenge.attempt = attempt
     return attempt, created
+
+
+def _key_now(challenge: Challenge) -> int:
+    """The challenge's key as stored, its row locked until the transaction ends."""
+    return Challenge.objects.select_for_update().values_list("correct_index", flat=True).get(pk=challenge.pk)
 
 
 def _attempt_of(challenge: Challenge) -> Attempt | None:

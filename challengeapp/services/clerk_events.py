@@ -1,5 +1,10 @@
 """Clerk's webhook events: verify the svix signature, then apply each delivery once.
 
+Events change learner accounts only. An event whose user id is the username of a staff or
+superuser account is recorded and answered 200 "ignored", and logged: a 4xx would only make svix
+retry it for about a day (https://docs.svix.com/retries), and no retry can make an operator's
+account a learner's.
+
 The only module that imports `svix`. svix 2.x `Webhook.verify` returns None, so the body is parsed
 here after verification (`json.loads` on the raw body, which is also what was signed). Besides
 WebhookVerificationError, verification raises ValueError for a malformed signature header (an
@@ -18,7 +23,12 @@ from django.db import IntegrityError, transaction
 
 from challengeapp.models import WebhookEvent
 from challengeapp.services.errors import CodeDrillError, LearnerRefused
-from challengeapp.services.learners import learner_delete, learner_get_or_create, learner_update
+from challengeapp.services.learners import (
+    learner_delete,
+    learner_get_or_create,
+    learner_is_operator,
+    learner_update,
+)
 
 logger = logging.getLogger("challengeapp.webhooks")
 
@@ -113,6 +123,13 @@ def clerk_event_apply(*, message_id: str, event: Mapping[str, Any]) -> str:
                 svix_id=message_id, event_type=_text(event_type)[:MAX_EVENT_TYPE_CHARS]
             )
             if handler is None:
+                return STATUS_IGNORED
+            if learner_is_operator(data["id"]):
+                logger.warning(
+                    "Clerk webhook %s ignored: %s is a staff or superuser account, not a learner",
+                    _text(event_type)[:MAX_EVENT_TYPE_CHARS],
+                    data["id"],
+                )
                 return STATUS_IGNORED
             handler(data)
     except IntegrityError:

@@ -48,6 +48,16 @@ class LearnerBusy(GenerationError):
         super().__init__(message, cause="learner_busy")
 
 
+class TooManyFailures(GenerationError):
+    """The learner's generations failed GENERATION_FAILURES_PER_DAY times today: each failure was a
+    billed model request, so generating is paused until the quota day ends. Nothing was asked."""
+
+    http_status = 429
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, cause="too_many_failures")
+
+
 class QuotaExceeded(CodeDrillError):
     """The learner has used all of today's challenges."""
 

@@ -5,6 +5,11 @@ Both are built from the learner's own challenges only, read in batches, so memor
 however long the history. Everything a model wrote is data, never markup or a formula: CSV cells
 that a spreadsheet would run as a formula are prefixed with a quote, and Anki fields (which Anki
 renders as HTML) are HTML-escaped; code is highlighted by Pygments, which escapes what it emits.
+
+A deck costs CPU (Pygments highlighting, most of it) and a temporary file in proportion to its
+notes, so it comes in parts of at most EXPORT_ANKI_NOTES_PER_DECK answered challenges, oldest
+first, all of them the same Anki deck; and a learner builds one export at a time (a lease on their
+quota row, as for generations in flight). Measured by bench/export_cost.py.
 """
 
 from __future__ import annotations
@@ -12,11 +17,21 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import itertools
+import math
+import re
+import sqlite3
 import tempfile
+import time
+import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import IO
 
 import genanki
+from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import escape, linebreaks
 from pygments import highlight
@@ -24,10 +39,52 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from challengeapp.models import Attempt, Challenge, ReviewCard
+from challengeapp.models import Attempt, Challenge, Quota, ReviewCard
+from challengeapp.services.errors import CodeDrillError
+from challengeapp.services.quota import quota_row_ensure
 from challengeapp.templatetags.codedrill import HIGHLIGHT_MAX_CHARS
 
 BATCH_SIZE = 500
+
+EXPORT_IN_PROGRESS = "An export of yours is already being built. Try again in a few seconds."
+# Longer than any bounded deck takes to build; a lease left by a process that died mid-export
+# expires after it instead of locking the learner out.
+EXPORT_LEASE = dt.timedelta(minutes=2)
+EXPORT_RETRY_AFTER_SECONDS = 5
+PART_NUMBER = re.compile(r"[0-9]{1,9}")
+
+
+class ExportInProgress(CodeDrillError):
+    """The learner already has an export being built; `retry_after` is in seconds."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+@contextmanager
+def export_slot(*, user):
+    """One export being built per learner, across every process: a conditional UPDATE takes the
+    lease on their quota row, or ExportInProgress is raised at once. Only the lease taken here is
+    given back."""
+    started = timezone.now()
+    if not _take_export_lease(user, started=started):
+        if Quota.objects.filter(user=user).exists():
+            raise ExportInProgress(EXPORT_IN_PROGRESS, retry_after=EXPORT_RETRY_AFTER_SECONDS)
+        quota_row_ensure(user)  # a user made another way (the admin) has no row yet
+        if not _take_export_lease(user, started=started):
+            raise ExportInProgress(EXPORT_IN_PROGRESS, retry_after=EXPORT_RETRY_AFTER_SECONDS)
+    try:
+        yield
+    finally:
+        Quota.objects.filter(user=user, export_started_at=started).update(export_started_at=None)
+
+
+def _take_export_lease(user, *, started: dt.datetime) -> bool:
+    free = Q(export_started_at__isnull=True) | Q(export_started_at__lt=started - EXPORT_LEASE)
+    return Quota.objects.filter(user=user).filter(free).update(export_started_at=started) == 1
+
 
 CSV_HEADER = [
     "created",
@@ -79,12 +136,10 @@ ANKI_MODEL = genanki.Model(
 )
 
 
-def _challenges_in_batches(*, user, answered_only: bool = False) -> Iterator[Challenge]:
+def _challenges_in_batches(*, user) -> Iterator[Challenge]:
     """The learner's challenges, oldest first, with their first answer and review schedule, read
     BATCH_SIZE at a time by id (plain queries: no server-side cursor held across the response)."""
     challenges = Challenge.objects.filter(owner=user).select_related("attempt", "review_card").order_by("id")
-    if answered_only:
-        challenges = challenges.filter(attempt__isnull=False)
     last_id = 0
     while True:
         batch = list(challenges.filter(id__gt=last_id)[:BATCH_SIZE])
@@ -154,8 +209,9 @@ def export_csv_lines(*, user) -> Iterator[str]:
         yield writer.writerow(export_csv_row(challenge))
 
 
-def export_filename(extension: str) -> str:
-    return f"codedrill-history-{timezone.localdate():%Y-%m-%d}.{extension}"
+def export_filename(extension: str, *, part: int = 1, parts: int = 1) -> str:
+    suffix = f"-part-{part}-of-{parts}" if parts > 1 else ""
+    return f"codedrill-history-{timezone.localdate():%Y-%m-%d}{suffix}.{extension}"
 
 
 def code_html(code: str, language: str) -> str:
@@ -213,17 +269,63 @@ def anki_note(challenge: Challenge, *, username: str) -> genanki.Note:
     )
 
 
-def export_anki_package(*, user) -> IO[bytes]:
-    """An Anki package (.apkg) of every answered challenge, one note each, written to an anonymous
-    temporary file (gone once closed) and returned open at its start."""
+def _answered(user):
+    return Challenge.objects.filter(owner=user, attempt__isnull=False)
+
+
+def anki_parts(*, user) -> int:
+    """How many parts the learner's deck comes in (1 for an empty history: an empty deck)."""
+    return max(1, math.ceil(_answered(user).count() / settings.EXPORT_ANKI_NOTES_PER_DECK))
+
+
+def anki_part_number(values: list[str], *, parts: int) -> int | None:
+    """The part a query string asks for: 1 when it names none; None for anything but one number
+    (ASCII digits) from 1 to `parts`."""
+    if not values:
+        return 1
+    if len(values) > 1 or not PART_NUMBER.fullmatch(values[0]):
+        return None
+    part = int(values[0])
+    return part if 1 <= part <= parts else None
+
+
+def export_anki_package(*, user, part: int = 1) -> IO[bytes]:
+    """An Anki package (.apkg) of one part of the learner's answered challenges (oldest first, at
+    most EXPORT_ANKI_NOTES_PER_DECK), one note each, written to an anonymous temporary file (gone
+    once closed) and returned open at its start. Every part is the same deck with stable note ids,
+    so importing them all gives the whole history once."""
+    per_deck = settings.EXPORT_ANKI_NOTES_PER_DECK
     deck = genanki.Deck(anki_deck_id(user), ANKI_DECK_NAME)
-    for challenge in _challenges_in_batches(user=user, answered_only=True):
+    challenges = (
+        _answered(user)
+        .select_related("attempt", "review_card")
+        .order_by("id")[(part - 1) * per_deck : part * per_deck]
+    )
+    for challenge in challenges:
         deck.add_note(anki_note(challenge, username=user.username))
     package = tempfile.TemporaryFile(suffix=".apkg")  # noqa: SIM115 -- handed to the response, which closes it
     try:
-        genanki.Package(deck).write_to_file(package)
+        _write_package(deck, package)
         package.seek(0)
     except BaseException:
         package.close()
         raise
     return package
+
+
+def _write_package(deck: genanki.Deck, package: IO[bytes]) -> None:
+    """What genanki's Package.write_to_file does, except that its collection database goes in a
+    temporary directory that is removed afterwards (genanki's own is left in the temporary
+    directory, one file the size of the deck per export), and the archive is compressed."""
+    with tempfile.TemporaryDirectory(prefix="codedrill-anki-") as directory:
+        collection = Path(directory) / "collection.anki2"
+        database = sqlite3.connect(collection)
+        try:
+            now = time.time()
+            genanki.Package(deck).write_to_db(database.cursor(), now, itertools.count(int(now * 1000)))
+            database.commit()
+        finally:
+            database.close()
+        with zipfile.ZipFile(package, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.write(collection, "collection.anki2")
+            archive.writestr("media", "{}")  # no media files

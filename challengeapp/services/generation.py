@@ -2,7 +2,8 @@
 
 A failed generation costs the learner nothing: the unit goes back, nothing is stored, and the
 operator gets one WARNING line with the cause and the upstream request id (and, when there is one,
-the server's own message or the content gate's rule). The whole generation runs within
+the server's own message or the content gate's rule). It still cost a model request, so a
+learner's failures are bounded per day (GENERATION_FAILURES_PER_DAY, services/quota.py). The whole generation runs within
 GENERATION_BUDGET_SECONDS (services/budget.py).
 """
 
@@ -20,14 +21,21 @@ from django.db import connection
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from challengeapp.models import Challenge, Difficulty, Provider, Quota, Topic
+from challengeapp.models import Challenge, Difficulty, Provider, Quota, Topic, Verification
 from challengeapp.services.bank_provider import BankProvider
 from challengeapp.services.budget import budget_check, generation_budget
 from challengeapp.services.content_gate import ContentRefused, content_gate_check
+from challengeapp.services.content_identity import option_form
 from challengeapp.services.drafts import OPTION_COUNT, ChallengeDraft
 from challengeapp.services.errors import GenerationBusy, GenerationError, LearnerBusy
 from challengeapp.services.providers import ChallengeProvider, GeneratedChallenge, GenerationRequest
-from challengeapp.services.quota import quota_consume, quota_release, quota_row_ensure
+from challengeapp.services.quota import (
+    generation_failure_release,
+    generation_failure_take,
+    quota_consume,
+    quota_release,
+    quota_row_ensure,
+)
 from challengeapp.services.reports import ContentDecisions, content_decisions
 from challengeapp.services.slots import process_slots
 from challengeapp.services.verification import KeyRefused, draft_verify
@@ -213,6 +221,33 @@ def _log_failure(error: GenerationError, *, provider: str, user, difficulty: str
     )
 
 
+def _with_correction(generated: GeneratedChallenge, *, user, decisions: ContentDecisions) -> ChallengeDraft:
+    """An operator corrected this content's key: new servings carry the corrected key, unless
+    running the code established another one. That conflict is logged and the run's key kept;
+    the operator sees it on the reported-content page (services/reports.py)."""
+    draft = generated.draft
+    corrected = decisions.corrected.get(generated.source_key)
+    if corrected is None:
+        return draft
+    forms = [option_form(option) for option in draft.options]
+    if option_form(corrected) not in forms:
+        return draft
+    index = forms.index(option_form(corrected))
+    if index == draft.correct_index:
+        return draft
+    if generated.verification == Verification.EXECUTED:
+        logger.warning(
+            "generation kept its key cause=correction_conflict source_key=%s learner=%s "
+            "ran=%r corrected=%r: running the code established the key; the correction is not applied",
+            generated.source_key,
+            user.username,
+            draft.correct_option,
+            corrected,
+        )
+        return draft
+    return dataclasses.replace(draft, correct_index=index)
+
+
 def _save(
     *,
     user,
@@ -222,11 +257,7 @@ def _save(
     is_fallback: bool,
     decisions: ContentDecisions,
 ) -> Challenge:
-    draft = generated.draft
-    corrected = decisions.corrected.get(generated.source_key)
-    if corrected is not None and corrected in draft.options:
-        # An operator corrected this content's key: new servings carry the corrected key.
-        draft = dataclasses.replace(draft, correct_index=draft.options.index(corrected))
+    draft = _with_correction(generated, user=user, decisions=decisions)
     draft = options_shuffle(draft)
     return Challenge.objects.create(
         owner=user,
@@ -255,9 +286,11 @@ def challenge_generate(
 ) -> Challenge:
     """Generate, store and return a new challenge for the learner.
 
-    Raises QuotaExceeded when today's quota is spent, GenerationError when the provider failed,
-    the content gate refused its challenge or GENERATION_BUDGET_SECONDS ran out (the quota unit is
-    given back first), ValueError for an unknown difficulty or topic.
+    Raises QuotaExceeded when today's quota is spent, TooManyFailures (a GenerationError, before
+    any model is asked) when GENERATION_FAILURES_PER_DAY of the learner's generations failed today,
+    GenerationError when the provider failed, the content gate refused its challenge or
+    GENERATION_BUDGET_SECONDS ran out (the quota unit is given back first, the failure counted),
+    ValueError for an unknown difficulty or topic.
     """
     if difficulty not in Difficulty.values:
         raise ValueError(UNKNOWN_DIFFICULTY)
@@ -269,6 +302,27 @@ def challenge_generate(
 
 
 def _generate_and_save(*, user, difficulty: str, topic: str, provider: ChallengeProvider) -> Challenge:
+    # A model bills every request, whether or not its answer is usable: a learner's failed
+    # generations are bounded per day (GENERATION_FAILURES_PER_DAY). The bank costs nothing.
+    failure_day = generation_failure_take(user=user) if provider.name != Provider.BANK else None
+    try:
+        challenge = _generate_with_quota(user=user, difficulty=difficulty, topic=topic, provider=provider)
+    except GenerationError as error:
+        if failure_day is not None and isinstance(error, GenerationBusy):
+            generation_failure_release(user=user, day=failure_day)  # no model was asked
+        if not _should_fall_back(error, provider=provider):
+            raise
+        return _fallback(user=user, difficulty=difficulty, topic=topic)
+    except BaseException:
+        if failure_day is not None:
+            generation_failure_release(user=user, day=failure_day)
+        raise
+    if failure_day is not None:
+        generation_failure_release(user=user, day=failure_day)
+    return challenge
+
+
+def _generate_with_quota(*, user, difficulty: str, topic: str, provider: ChallengeProvider) -> Challenge:
     day = quota_consume(user=user)
     try:
         with _generation_slot():
@@ -288,25 +342,27 @@ def _generate_and_save(*, user, difficulty: str, topic: str, provider: Challenge
     except GenerationError as error:
         quota_release(user=user, day=day)
         _log_failure(error, provider=provider.name, user=user, difficulty=difficulty, topic=topic)
-        if not _should_fall_back(error, provider=provider):
-            raise
-        bank = _bank_provider()
-        decisions = content_decisions()
-        fallback = bank.generate(
-            _request_for(user=user, difficulty=difficulty, topic=topic, provider=bank, decisions=decisions)
-        )
-        # The bank costs nothing, so the fallback keeps the unit given back above.
-        return _save(
-            user=user,
-            difficulty=difficulty,
-            topic=topic,
-            generated=fallback,
-            is_fallback=True,
-            decisions=decisions,
-        )
+        raise
     except BaseException:
         quota_release(user=user, day=day)
         raise
+
+
+def _fallback(*, user, difficulty: str, topic: str) -> Challenge:
+    bank = _bank_provider()
+    decisions = content_decisions()
+    fallback = bank.generate(
+        _request_for(user=user, difficulty=difficulty, topic=topic, provider=bank, decisions=decisions)
+    )
+    # The bank costs nothing, so the fallback keeps the unit given back above.
+    return _save(
+        user=user,
+        difficulty=difficulty,
+        topic=topic,
+        generated=fallback,
+        is_fallback=True,
+        decisions=decisions,
+    )
 
 
 def _should_fall_back(error: GenerationError, *, provider: ChallengeProvider) -> bool:

@@ -3,6 +3,9 @@
 A learner deleted in Clerk leaves a tombstone (DeletedLearner): their data is gone and their id is
 never made a learner again. A learner an operator deactivates (`is_active` off) keeps their data
 but is refused like a deleted one until reactivated.
+
+Staff and superuser accounts are operators, not learners: Clerk's events (learner_update,
+learner_delete) never change them, whatever their username.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ from __future__ import annotations
 from functools import cache
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from challengeapp.models import DeletedLearner, Quota
@@ -28,6 +32,8 @@ LEARNER_INACTIVE = "This account has been deactivated. Contact the site's operat
 # deferred and is loaded only if something reads it.
 _USER_FIELDS = {"id", "username", "email", "first_name", "last_name", "is_active", "is_staff", "is_superuser"}
 _BOOLEAN_USER_FIELDS = {"is_active", "is_staff", "is_superuser"}
+# The accounts Clerk's events may change: never an operator's.
+LEARNER_ACCOUNTS = Q(is_staff=False, is_superuser=False)
 
 
 def quota_today():
@@ -100,8 +106,11 @@ def learner_with_quota(clerk_id: str) -> User | None:
     user = User.from_db(connection.alias, user_fields, [user_values[name] for name in user_fields])
     quota_values = dict(zip(quota_fields, row[len(user_fields) :]))
     if quota_values["id"] is not None:
-        quota_values["day"] = db_date(quota_values["day"])
-        quota_values["in_flight_since"] = db_datetime(quota_values["in_flight_since"])
+        for field in Quota._meta.concrete_fields:  # SQLite answers dates and times as text
+            if isinstance(field, models.DateTimeField):
+                quota_values[field.attname] = db_datetime(quota_values[field.attname])
+            elif isinstance(field, models.DateField):
+                quota_values[field.attname] = db_date(quota_values[field.attname])
         # Kept on the user for this request's quota_status (services/quota.py).
         user.loaded_quota = Quota.from_db(
             connection.alias, quota_fields, [quota_values[name] for name in quota_fields]
@@ -126,10 +135,16 @@ def _learner_with_quota_sql(vendor: str) -> tuple[str, list[str], list[str]]:
     return sql, [f.attname for f in user_selected], [f.attname for f in quota_selected]
 
 
+def learner_is_operator(clerk_id: str) -> bool:
+    """Whether this id is the username of a staff or superuser account."""
+    return User.objects.filter(username=clerk_id).exclude(LEARNER_ACCOUNTS).exists()
+
+
 def learner_update(*, clerk_id: str, email: str, first_name: str, last_name: str) -> bool:
     """Update an existing learner's profile. Returns False when there is no such learner: an update
-    delivered after a deletion (webhooks can arrive out of order) must not bring the learner back."""
-    updated = User.objects.filter(username=clerk_id).update(
+    delivered after a deletion (webhooks can arrive out of order) must not bring the learner back,
+    and a staff or superuser account is never changed this way."""
+    updated = User.objects.filter(LEARNER_ACCOUNTS, username=clerk_id).update(
         email=email[:MAX_EMAIL_CHARS],
         first_name=first_name[:MAX_NAME_CHARS],
         last_name=last_name[:MAX_NAME_CHARS],
@@ -139,10 +154,15 @@ def learner_update(*, clerk_id: str, email: str, first_name: str, last_name: str
 
 def learner_delete(*, clerk_id: str) -> bool:
     """Delete the learner and everything that is theirs (challenges, attempts, quota), and keep a
-    tombstone so the id is never re-created. Staff accounts are never deleted this way."""
+    tombstone so the id is never re-created. A staff or superuser account is neither deleted nor
+    tombstoned: returns False, as for an id with no learner."""
     with transaction.atomic():
+        # Locked, so that an operator's account cannot become one between this check and the delete.
+        account = User.objects.select_for_update().filter(username=clerk_id).first()
+        if account is not None and (account.is_staff or account.is_superuser):
+            return False
         DeletedLearner.objects.get_or_create(clerk_id=clerk_id)
-        deleted, _ = User.objects.filter(username=clerk_id, is_staff=False).delete()
+        deleted, _ = User.objects.filter(LEARNER_ACCOUNTS, username=clerk_id).delete()
     return deleted > 0
 
 

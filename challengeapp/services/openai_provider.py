@@ -31,7 +31,6 @@ them and the cap would not hold.
 from __future__ import annotations
 
 import email.utils
-import hashlib
 import logging
 import os
 import threading
@@ -45,13 +44,13 @@ from django.conf import settings
 
 from challengeapp.models import Challenge, Difficulty, Topic
 from challengeapp.services.budget import budget_check, budget_error, budget_seconds_left, budget_spent
+from challengeapp.services.content_identity import content_key
 from challengeapp.services.drafts import (
     MAX_CODE_LINES,
     MAX_EXPLANATION_CHARS,
     MAX_OPTION_CHARS,
     MAX_QUESTION_CHARS,
     MAX_TITLE_CHARS,
-    normalize_question,
 )
 from challengeapp.services.errors import GenerationError, InvalidModelOutput
 from challengeapp.services.parsing import challenge_draft_parse
@@ -287,11 +286,12 @@ def _generate(*, messages: list[dict[str, str]]) -> GeneratedChallenge:
         raise InvalidModelOutput(
             INVALID_ANSWER.format(reason=error.message), upstream_request_id=completion.request_id
         ) from error
-    digest = hashlib.sha256(normalize_question(draft.question).encode("utf-8")).hexdigest()
     return GeneratedChallenge(
         draft=draft,
         provider=PROVIDER_NAME,
-        source_key="q:" + digest[:40],
+        source_key=content_key(
+            question=draft.question, code=draft.code, language=draft.language, options=draft.options
+        ),
         model_name=completion.model_name,
         prompt_tokens=completion.prompt_tokens,
         completion_tokens=completion.completion_tokens,

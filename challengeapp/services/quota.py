@@ -16,10 +16,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from challengeapp.models import Quota
-from challengeapp.services.errors import QuotaExceeded
+from challengeapp.services.errors import QuotaExceeded, TooManyFailures
 from challengeapp.services.learners import quota_today
 
 QUOTA_EXCEEDED = "You have used all of today's challenges."
+TOO_MANY_FAILURES = (
+    "Generating a challenge failed {count} times for you today, so generating is paused until "
+    "tomorrow. Your history and reviews still work."
+)
 
 
 @dataclass(frozen=True)
@@ -118,10 +122,48 @@ def quota_release(*, user, day: dt.date) -> None:
     _reload_quota(user)
 
 
+def generation_failure_take(*, user) -> dt.date:
+    """Hold one of today's GENERATION_FAILURES_PER_DAY before asking a model, or raise
+    TooManyFailures. Returns the day it counts for, which generation_failure_release needs.
+
+    A model bills every request, usable answer or not, and a failed generation costs the learner
+    nothing: this is what bounds failures. The generation gives the unit back when it succeeds and
+    keeps it when it fails; held from the start (not counted at the end), so generations running at
+    once cannot pass the bound between them. One conditional UPDATE, like quota_consume.
+    """
+    today = quota_today()
+    limit = settings.GENERATION_FAILURES_PER_DAY
+    counts_today = Q(failures_day=today)
+    taken = (
+        Quota.objects.filter(user=user)
+        .filter((counts_today & Q(failures__lt=limit)) | ~counts_today)
+        .update(
+            failures=Case(When(counts_today, then=F("failures") + 1), default=Value(1)), failures_day=today
+        )
+    )
+    if taken == 1:
+        return today
+    if not Quota.objects.filter(user=user).exists():
+        quota_row_ensure(user)
+        return generation_failure_take(user=user)
+    raise TooManyFailures(TOO_MANY_FAILURES.format(count=limit))
+
+
+def generation_failure_release(*, user, day: dt.date) -> None:
+    """Give back a failure unit held on `day`: the generation succeeded, or never asked a model."""
+    Quota.objects.filter(user=user, failures_day=day, failures__gt=0).update(failures=F("failures") - 1)
+
+
+def failures_today(quota: Quota) -> int:
+    """Failed generations (and generations under way) counted for today."""
+    return quota.failures if quota.failures_day == quota_today() else 0
+
+
 def quota_reset(*, user=None) -> int:
-    """Reset today's usage for one learner, or everyone. Returns how many quotas were reset."""
+    """Reset today's usage, failed generations included, for one learner or everyone. Returns how
+    many quotas were reset."""
     quotas = Quota.objects.all() if user is None else Quota.objects.filter(user=user)
-    reset = quotas.update(used=0, day=quota_today())
+    reset = quotas.update(used=0, day=quota_today(), failures=0)
     if user is not None:
         _reload_quota(user)
     return reset

@@ -111,3 +111,48 @@ def test_reset_quotas_command(learner, other_learner, settings):
     make_learner("user_twin2", email="twin@example.com")
     with pytest.raises(CommandError):
         call_command("reset_quotas", "--learner", "twin@example.com")
+
+
+def test_reports_are_read_only_in_the_admin(operator_client, learner, other_learner):
+    from challengeapp.models import Attempt, Report
+
+    mine = challenge_generate(user=learner, difficulty="easy", topic="git")
+    theirs = challenge_generate(user=other_learner, difficulty="easy", topic="git")
+    Attempt.objects.create(challenge=mine, chosen_index=0, is_correct=False)
+    report = Report.objects.create(challenge=mine, reason="wrong_key", note="It prints 3.")
+    url = f"/admin/challengeapp/report/{report.pk}/change/"
+
+    page = operator_client.get(url)
+    operator_client.post(url, {"challenge": theirs.pk, "reason": "other", "note": "rewritten"})
+    operator_client.post(f"/admin/challengeapp/report/{report.pk}/delete/", {"post": "yes"})
+
+    html = page.content.decode()
+    assert page.status_code == 200 and "It prints 3." in html
+    assert "<select" not in html and "<textarea" not in html
+    report.refresh_from_db()
+    assert (report.challenge_id, report.reason, report.note) == (mine.pk, "wrong_key", "It prints 3.")
+
+
+def test_the_quota_list_shows_failed_generations_and_reset_clears_them(operator_client, learner, settings):
+    from challengeapp.services.errors import GenerationError
+
+    settings.GENERATION_FAILURES_PER_DAY = 2
+
+    class Failing:
+        name = "openai"
+
+        def generate(self, request):
+            raise GenerationError("The model is down.", cause="upstream_5xx")
+
+    for _ in range(3):
+        with pytest.raises(GenerationError):
+            challenge_generate(user=learner, difficulty="easy", topic="sql", provider=Failing())
+    html = operator_client.get("/admin/challengeapp/quota/").content.decode()
+    assert "Failed today" in html
+    assert '<td class="field-failed_today">2 of 2</td>' in html
+    quota = Quota.objects.get(user=learner)
+    operator_client.post(
+        "/admin/challengeapp/quota/", {"action": "reset_today", "_selected_action": [quota.pk]}, follow=True
+    )
+    html = operator_client.get("/admin/challengeapp/quota/").content.decode()
+    assert '<td class="field-failed_today">0 of 2</td>' in html

@@ -393,3 +393,32 @@ def test_a_client_that_goes_away_mid_upload_gets_400_and_costs_nothing(learner):
     assert response.status_code == 400
     assert response.json() == {"detail": "The request body could not be read."}
     assert quota_status(user=learner).used == 0 and Challenge.objects.count() == 0
+
+
+def test_past_the_daily_failure_bound_generating_is_429_and_asks_no_model(
+    api, learner, settings, monkeypatch
+):
+    from challengeapp.services import generation
+    from challengeapp.services.quota import TOO_MANY_FAILURES
+
+    settings.DAILY_CHALLENGE_QUOTA = 1
+    settings.GENERATION_FAILURES_PER_DAY = 2
+    asked = []
+
+    class Failing:
+        name = "openai"
+
+        def generate(self, request):
+            asked.append(request)
+            raise GenerationError("The challenge generator wrote something unusable.", cause="invalid_output")
+
+    monkeypatch.setattr(generation, "provider_for_settings", lambda: Failing())
+    statuses = [api.post("/api/generate-challenge", {"difficulty": "easy"}).status_code for _ in range(5)]
+    assert statuses == [502, 502, 429, 429, 429]
+    assert len(asked) == 2
+    response = api.post("/api/generate-challenge", {"difficulty": "easy"})
+    assert response.json() == {
+        "detail": TOO_MANY_FAILURES.format(count=2),
+        "resets_at": quota_status(user=learner).resets_at.isoformat(),
+    }
+    assert Challenge.objects.count() == 0

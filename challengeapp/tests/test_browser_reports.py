@@ -91,11 +91,20 @@ def test_a_reported_wrong_key_is_corrected_by_an_operator_and_the_answer_regrade
     content = operator_page.locator(f"fieldset.reported-content[data-source-key='{SOURCE_KEY}']")
     expect(content.locator("h2")).to_contain_text("Keys that compare equal")
     expect(content.locator(".content-key")).to_have_text(STORED_KEY)
-    expect(content).to_contain_text("1 report:")
+    expect(content).to_contain_text("1 learner reported:")
+    expect(content.locator(".content-reach")).to_contain_text("1 challenge of 1 learner")
     expect(content).to_contain_text("The marked answer is wrong (1)")
     expect(content.locator("li", has_text=NOTE)).to_be_visible()
     content.get_by_label("Right option").select_option(label=PRINTED)
     content.get_by_role("button", name="Correct the key").click()
+    # Before anything changes, the operator is told what the correction touches.
+    operator_page.wait_for_url("**/admin/challengeapp/report/decide/")
+    expect(operator_page.locator(".decision-reach")).to_have_text("1 challenge of 1 learner")
+    expect(operator_page.locator("#content-main")).to_contain_text(
+        "1 answer graded again, of which 1 answer changes grade"
+    )
+    assert Attempt.objects.get(challenge=challenge).regraded_at is None
+    operator_page.get_by_role("button", name="Confirm").click()
     operator_page.wait_for_url("**/admin/challengeapp/report/")
     expect(operator_page.locator(".messagelist")).to_contain_text(
         f"Corrected the key of {SOURCE_KEY}; 1 answer(s) changed grade."
@@ -124,3 +133,45 @@ def test_a_reported_wrong_key_is_corrected_by_an_operator_and_the_answer_regrade
     expect(card.locator(".is-correct .tag-correct")).to_have_text("Correct answer")
     expect(card.locator(".is-correct.is-picked")).to_have_count(1)
     expect(card.locator(".option-result", has_text=STORED_KEY).locator(".tag-correct")).to_have_count(0)
+
+
+def test_an_option_that_spans_lines_is_corrected_in_the_browser(page_factory):
+    from challengeapp.services.attempts import attempt_record
+    from challengeapp.services.reports import report_submit
+    from challengeapp.tests.conftest import make_learner
+
+    learner = make_learner("user_two_prints")
+    challenge = Challenge.objects.create(
+        owner=learner,
+        difficulty="easy",
+        topic="python",
+        title="Two prints",
+        question="What does this print?",
+        code="print(1)\nprint(2)",
+        code_language="python",
+        options=["2\n1", "1\n2", "1", "2"],
+        correct_index=0,
+        explanation="One line per call, in order.",
+        provider="bank",
+        source_key="bank:browser-two-prints",
+        verification=Verification.CURATED,
+    )
+    attempt_record(challenge=challenge, chosen_index=1)
+    report_submit(user=learner, challenge_id=challenge.id, reason="wrong_key")
+
+    operator_page = page_factory(viewport={"width": 1200, "height": 900})
+    operator_signs_in(operator_page)
+    content = operator_page.locator("fieldset.reported-content[data-source-key='bank:browser-two-prints']")
+    # The browser posts a multi-line option's text with CRLF line breaks; the form sends its index.
+    content.get_by_label("Right option").select_option(index=1)
+    content.get_by_role("button", name="Correct the key").click()
+    operator_page.wait_for_url("**/admin/challengeapp/report/decide/")
+    operator_page.get_by_role("button", name="Confirm").click()
+    operator_page.wait_for_url("**/admin/challengeapp/report/")
+
+    expect(operator_page.locator(".messagelist")).to_contain_text(
+        "Corrected the key of bank:browser-two-prints; 1 answer(s) changed grade."
+    )
+    challenge.refresh_from_db()
+    assert challenge.options[challenge.correct_index] == "1\n2"
+    assert Attempt.objects.get(challenge=challenge).is_correct

@@ -238,6 +238,9 @@ class FailingOpenAI:
 
 
 def test_failed_generations_give_every_unit_back(database_url, signing_key_path, mint_token):
+    from challengeapp.services.quota import TOO_MANY_FAILURES
+
+    failures_per_day = 8
     token = mint_token("user_upstream_down")
     with (
         FailingOpenAI() as upstream,
@@ -248,6 +251,7 @@ def test_failed_generations_give_every_unit_back(database_url, signing_key_path,
                 "OPENAI_API_KEY": "sk-live-server-test",
                 "OPENAI_BASE_URL": upstream.base_url,
                 "OPENAI_TIMEOUT": "2",
+                "GENERATION_FAILURES_PER_DAY": str(failures_per_day),
             },
         ) as server,
     ):
@@ -260,7 +264,17 @@ def test_failed_generations_give_every_unit_back(database_url, signing_key_path,
         # are refused (429) at that moment; every unit taken comes back once its generation fails.
         assert set(counts) <= {502, 503, 429}, [(r.status, r.body) for r in responses]
         assert counts[502] >= LIMIT, counts
-        assert_refusals(responses)
+        # Each failure was a billed request: at most GENERATION_FAILURES_PER_DAY of them, across
+        # every process and thread, and exactly those are counted.
+        assert counts[502] <= failures_per_day, counts
+        for response in responses:
+            if response.status == 429:
+                assert response.detail in (QUOTA_EXCEEDED, TOO_MANY_FAILURES.format(count=failures_per_day))
+                assert response.body.get("resets_at"), response
+        failures = run_sql(
+            database_url, "SELECT failures FROM challengeapp_quota WHERE user_id = %s", [user_id]
+        )
+        assert failures[0][0] == counts[502], (failures, counts)
         assert upstream.requests >= counts[502]
         # Never more generations in flight than units: taking a unit is atomic.
         assert upstream.max_in_flight <= LIMIT, upstream.max_in_flight
@@ -380,3 +394,122 @@ def test_one_account_cannot_take_the_generation_slots_of_others(database_url, si
         for user_id in [flooder_id, *other_ids]:
             assert quota_row(database_url, user_id) == (0, str(utc_today()))  # no one was charged
             assert challenge_count(database_url, user_id) == 0
+
+
+# --- An answer racing an operator's correction ------------------------------------------------------
+# In this process, on the test database (PostgreSQL when DATABASE_URL names one): the answer is held
+# at the moment it has read the key, and the correction must wait for it, then grade it again.
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_answer_racing_a_correction_is_graded_against_the_key_stored_when_it_is_written(monkeypatch):
+    from django.db import connection
+
+    from challengeapp.models import Attempt, Challenge
+    from challengeapp.services import attempts
+    from challengeapp.services.reports import content_correct_key
+    from challengeapp.tests.conftest import make_learner
+
+    if connection.vendor == "sqlite":
+        # The SQLite test database is in memory with a shared cache, where a second writer fails at
+        # once instead of waiting; the server's SQLite file makes writers queue (IMMEDIATE).
+        pytest.skip(
+            "needs PostgreSQL (DATABASE_URL=postgres://…): the in-memory SQLite test database cannot wait on a lock"
+        )
+
+    def serve(owner) -> Challenge:
+        return Challenge.objects.create(
+            owner=owner,
+            difficulty="easy",
+            topic="python",
+            title="What does this print?",
+            question="print(1 + 2)",
+            options=["1", "2", "3", "4"],
+            correct_index=1,  # wrong: it prints 3
+            explanation="Addition.",
+            provider="bank",
+            source_key="bank:race",
+            verification="curated",
+        )
+
+    learner, other = make_learner("user_race_a"), make_learner("user_race_b")
+    answered, later = serve(learner), serve(other)
+    holding, release = threading.Event(), threading.Event()
+    read_key = attempts._key_now
+
+    def key_read_then_held(challenge):
+        key = read_key(challenge)
+        holding.set()
+        release.wait(10)
+        return key
+
+    monkeypatch.setattr(attempts, "_key_now", key_read_then_held)
+    outcome: dict[str, object] = {}
+
+    def answer() -> None:
+        try:
+            # Loaded before the correction, as the page loads it before the learner's POST.
+            stale = Challenge.objects.get(pk=answered.pk)
+            outcome["attempt"] = attempts.attempt_record(challenge=stale, chosen_index=2)[0]
+        except Exception as error:  # pragma: no cover - reported below
+            outcome["answer_error"] = error
+        finally:
+            connection.close()
+
+    def correction() -> None:
+        try:
+            content_correct_key(source_key="bank:race", example_id=later.pk, option_index=2, operator="ops")
+            outcome["corrected_at"] = time.monotonic()
+        except Exception as error:  # pragma: no cover - reported below
+            outcome["correction_error"] = error
+        finally:
+            connection.close()
+
+    answering = threading.Thread(target=answer)
+    answering.start()
+    assert holding.wait(10)
+    correcting = threading.Thread(target=correction)
+    correcting.start()
+    time.sleep(0.5)
+    # The answer has read the key and not yet written: the correction waits for it.
+    assert "corrected_at" not in outcome
+    released_at = time.monotonic()
+    release.set()
+    answering.join(10)
+    correcting.join(10)
+
+    assert "answer_error" not in outcome and "correction_error" not in outcome, outcome
+    assert outcome["corrected_at"] >= released_at
+    attempt = Attempt.objects.get(challenge=answered)
+    assert attempt.is_correct and attempt.regraded_at is not None
+    answered.refresh_from_db()
+    assert answered.options[answered.correct_index] == "3"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_answer_written_after_a_correction_it_did_not_see_is_graded_against_the_new_key():
+    from challengeapp.models import Challenge
+    from challengeapp.services.attempts import attempt_record
+    from challengeapp.services.reports import content_correct_key
+    from challengeapp.tests.conftest import make_learner
+
+    learner = make_learner("user_race_c")
+    challenge = Challenge.objects.create(
+        owner=learner,
+        difficulty="easy",
+        topic="python",
+        title="What does this print?",
+        question="print(1 + 2)",
+        options=["1", "2", "3", "4"],
+        correct_index=1,
+        explanation="Addition.",
+        provider="bank",
+        source_key="bank:race-late",
+        verification="curated",
+    )
+    stale = Challenge.objects.get(pk=challenge.pk)  # the page read the key before the correction
+    content_correct_key(source_key="bank:race-late", example_id=challenge.pk, option_index=2, operator="ops")
+
+    attempt, _ = attempt_record(challenge=stale, chosen_index=2)
+
+    assert attempt.is_correct

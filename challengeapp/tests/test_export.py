@@ -4,14 +4,19 @@ Anki deck (highlighted code, escaped text), only ever the learner's own."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 import sqlite3
+import tempfile
+import threading
 import zipfile
 
 import pytest
+from django.utils import timezone
 
-from challengeapp.models import Challenge, ReviewCard
+from challengeapp.models import Challenge, Quota, ReviewCard
+from challengeapp.services import export
 from challengeapp.services.attempts import attempt_record
 from challengeapp.services.export import ANKI_MODEL_ID, CSV_HEADER, anki_deck_id
 from challengeapp.templatetags.codedrill import HIGHLIGHT_MAX_CHARS
@@ -50,9 +55,10 @@ def csv_rows(client) -> tuple[object, list[dict[str, str]]]:
     return response, [dict(zip(header, row)) for row in rows]
 
 
-def anki_notes(client) -> tuple[object, list[dict]]:
-    response = client.get("/progress/export.apkg")
-    data = b"".join(response.streaming_content)
+def anki_notes(client, path: str = "/progress/export.apkg") -> tuple[object, list[dict]]:
+    response = client.get(path)
+    assert response.status_code == 200
+    data = b"".join(response.streaming_content)  # the test client closes the response after it
     with zipfile.ZipFile(io.BytesIO(data)) as package:
         assert "collection.anki2" in package.namelist()
         collection = package.read("collection.anki2")
@@ -208,3 +214,99 @@ def test_an_empty_history_exports_an_empty_csv_and_deck(learner_client):
     assert rows == []
     _, notes, _ = anki_notes(learner_client)
     assert notes == []
+
+
+# --- Bounded cost --------------------------------------------------------------------------------
+
+
+def test_a_long_history_comes_as_a_deck_in_parts_of_bounded_size(learner_client, learner, settings):
+    settings.EXPORT_ANKI_NOTES_PER_DECK = 2
+    answered = [make_challenge(learner, title=f"Answered {n}", answer=0) for n in range(5)]
+    make_challenge(learner, title="Open")
+
+    parts = [anki_notes(learner_client, f"/progress/export.apkg?part={n}") for n in (1, 2, 3)]
+
+    titles = [
+        [re.search(r"<h3>(.*?)</h3>", note["fields"][0]).group(1) for note in notes] for _, notes, _ in parts
+    ]
+    assert titles == [["Answered 0", "Answered 1"], ["Answered 2", "Answered 3"], ["Answered 4"]]
+    # One deck: importing every part fills the same deck, each note once.
+    assert all(f'"{anki_deck_id(learner)}"' in decks for _, _, decks in parts)
+    assert len({note["guid"] for _, notes, _ in parts for note in notes}) == len(answered)
+    assert parts[1][0]["Content-Disposition"].endswith('-part-2-of-3.apkg"')
+    # Without a part, the first.
+    _, first, _ = anki_notes(learner_client)
+    assert [note["guid"] for note in first] == [note["guid"] for note in parts[0][1]]
+    for query in ("part=4", "part=0", "part=x", "part=%C2%B2", "part=1&part=2", "part=99999999999999999999"):
+        assert learner_client.get(f"/progress/export.apkg?{query}").status_code == 404
+    page = learner_client.get("/progress/").content.decode()
+    for n in (1, 2, 3):
+        assert f'href="/progress/export.apkg?part={n}"' in page
+
+
+def test_an_export_leaves_no_temporary_file_behind(learner_client, learner, tmp_path, monkeypatch):
+    for n in range(3):
+        make_challenge(learner, title=f"Answered {n}", answer=0)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    _, notes, _ = anki_notes(learner_client)
+
+    assert len(notes) == 3
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_export_at_a_time_per_learner(learner, other_learner, monkeypatch):
+    from django.db import connection
+    from django.test import Client
+
+    from challengeapp.tests.conftest import signed_in
+
+    make_challenge(learner, title="Mine", answer=0)
+    make_challenge(other_learner, title="Theirs", answer=0)
+    building, release = threading.Event(), threading.Event()
+    real_note = export.anki_note
+
+    def slow_note(challenge, *, username):
+        if username == learner.username and not release.is_set():
+            building.set()
+            release.wait(10)
+        return real_note(challenge, username=username)
+
+    monkeypatch.setattr(export, "anki_note", slow_note)
+    first = {}
+
+    def first_export():
+        try:
+            response = signed_in(Client(), learner).get("/progress/export.apkg")
+            first["status"] = response.status_code
+            b"".join(response.streaming_content)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first_export)
+    thread.start()
+    try:
+        assert building.wait(10)
+        second = signed_in(Client(), learner).get("/progress/export.apkg")
+        assert second.status_code == 429
+        assert int(second["Retry-After"]) > 0
+        assert export.EXPORT_IN_PROGRESS.replace("'", "&#x27;") in second.content.decode()
+        # Another learner is not held up.
+        assert anki_notes(signed_in(Client(), other_learner))[0].status_code == 200
+    finally:
+        release.set()
+        thread.join(10)
+    assert first["status"] == 200
+    # Once it is built, the next export goes ahead.
+    assert anki_notes(signed_in(Client(), learner))[0].status_code == 200
+
+
+def test_an_export_left_behind_by_a_dead_process_does_not_block_the_learner(learner_client, learner):
+    make_challenge(learner, answer=0)
+    Quota.objects.filter(user=learner).update(export_started_at=timezone.now() - dt.timedelta(hours=1))
+
+    response, notes, _ = anki_notes(learner_client)
+
+    assert len(notes) == 1
+    assert Quota.objects.get(user=learner).export_started_at is None

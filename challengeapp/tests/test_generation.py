@@ -175,3 +175,160 @@ def test_generations_in_flight_are_bounded_per_process(learner, settings):
         release.set()
         thread.join(5)
     assert errors == []
+
+
+def test_a_stored_correction_never_overrides_a_key_the_sandbox_established(learner, caplog):
+    from django.utils import timezone
+
+    from challengeapp.models import ContentDecision, Verification
+
+    ContentDecision.objects.create(
+        source_key="model:sum", outcome="corrected", corrected_option="11", decided_at=timezone.now()
+    )
+    draft = ChallengeDraft(
+        title="Addition",
+        question="What does this print?",
+        code="print(2 + 2)",
+        language="python",
+        options=("4", "22", "11", "TypeError"),
+        correct_index=0,
+        explanation="2 + 2 is 4.",
+        answer_kind="output",
+    )
+    ran = GeneratedChallenge(
+        draft=draft, provider=Provider.OPENAI, source_key="model:sum", verification=Verification.EXECUTED
+    )
+
+    # Served as the procedural generators serve theirs: a key computed by running the snippet.
+    provider = ScriptedProvider(ran)
+    provider.name = Provider.BANK
+    challenge = challenge_generate(user=learner, difficulty="easy", topic="python", provider=provider)
+
+    assert challenge.options[challenge.correct_index] == "4"
+    assert challenge.verification == "executed"
+    assert any("correction_conflict" in record.getMessage() for record in caplog.records)
+
+
+# --- Failed generations are bounded per learner per day ----------------------------------------------
+
+
+def failing(count: int) -> ScriptedProvider:
+    return ScriptedProvider(*[GenerationError("The model wrote nonsense.", cause="invalid_output")] * count)
+
+
+def test_failed_generations_are_bounded_per_learner_per_day(learner, other_learner, settings):
+    settings.DAILY_CHALLENGE_QUOTA = 1
+    settings.GENERATION_FAILURES_PER_DAY = 3
+    provider = failing(25)
+    for _ in range(3):
+        with pytest.raises(GenerationError) as failed:
+            challenge_generate(user=learner, difficulty="easy", topic="python", provider=provider)
+        assert failed.value.http_status == 502
+    for _ in range(22):
+        with pytest.raises(GenerationError) as refused:
+            challenge_generate(user=learner, difficulty="easy", topic="python", provider=provider)
+        assert refused.value.http_status == 429
+    # Three billed requests, not twenty-five; the quota itself was never spent.
+    assert len(provider.requests) == 3
+    assert quota_status(user=learner).used == 0
+    from challengeapp.services.quota import TOO_MANY_FAILURES
+
+    assert refused.value.message == TOO_MANY_FAILURES.format(count=3)
+    # Another learner is not affected.
+    challenge_generate(
+        user=other_learner, difficulty="easy", topic="python", provider=ScriptedProvider(generated())
+    )
+
+
+def test_the_bank_fallback_hands_out_nothing_past_the_failure_bound(learner, settings):
+    settings.GENERATION_FALLBACK_TO_BANK = True
+    settings.GENERATION_FAILURES_PER_DAY = 2
+    provider = failing(5)
+    fallbacks = [
+        challenge_generate(user=learner, difficulty="easy", topic="sql", provider=provider) for _ in range(2)
+    ]
+    assert all(challenge.is_fallback for challenge in fallbacks)
+    with pytest.raises(GenerationError) as refused:
+        challenge_generate(user=learner, difficulty="easy", topic="sql", provider=provider)
+    assert refused.value.http_status == 429
+    assert len(provider.requests) == 2 and Challenge.objects.count() == 2
+
+
+def test_successes_busy_answers_and_the_free_bank_do_not_count_as_failures(learner, settings):
+    settings.GENERATION_FAILURES_PER_DAY = 1
+    for _ in range(3):
+        challenge_generate(
+            user=learner,
+            difficulty="easy",
+            topic="python",
+            provider=ScriptedProvider(generated(key=f"q:{_}")),
+        )
+    bank = ScriptedProvider(*[GenerationError("The bank is empty.", cause="bank_empty")] * 3)
+    bank.name = Provider.BANK
+    for _ in range(3):
+        with pytest.raises(GenerationError) as bank_failed:
+            challenge_generate(user=learner, difficulty="easy", topic="python", provider=bank)
+        assert bank_failed.value.http_status == 502
+    # The one failure allowed today is still there.
+    with pytest.raises(GenerationError) as failed:
+        challenge_generate(user=learner, difficulty="easy", topic="python", provider=failing(1))
+    assert failed.value.http_status == 502
+
+
+def test_the_failure_bound_starts_again_the_next_day(learner, settings, monkeypatch):
+    import datetime as dt
+
+    from challengeapp.services import learners, quota
+
+    settings.GENERATION_FAILURES_PER_DAY = 1
+    with pytest.raises(GenerationError):
+        challenge_generate(user=learner, difficulty="easy", topic="python", provider=failing(1))
+    with pytest.raises(GenerationError) as refused:
+        challenge_generate(user=learner, difficulty="easy", topic="python", provider=failing(1))
+    assert refused.value.http_status == 429
+    tomorrow = learners.quota_today() + dt.timedelta(days=1)
+    monkeypatch.setattr(quota, "quota_today", lambda: tomorrow)
+    challenge = challenge_generate(
+        user=learner, difficulty="easy", topic="python", provider=ScriptedProvider(generated())
+    )
+    assert challenge.pk is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_generations_running_at_once_cannot_pass_the_failure_bound_between_them(learner, settings):
+    settings.GENERATION_FAILURES_PER_DAY = 1
+    inside, release = threading.Event(), threading.Event()
+
+    class SlowFailingProvider(ScriptedProvider):
+        def generate(self, request):
+            inside.set()
+            release.wait(5)
+            raise GenerationError("The model wrote nonsense.", cause="invalid_output")
+
+    outcomes = []
+
+    def first():
+        from django.db import connection
+
+        try:
+            challenge_generate(
+                user=learner, difficulty="easy", topic="python", provider=SlowFailingProvider()
+            )
+        except GenerationError as error:
+            outcomes.append(error.http_status)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert inside.wait(5)
+    try:
+        # The one failure allowed today is held by the generation under way.
+        second = ScriptedProvider(GenerationError("The model wrote nonsense.", cause="invalid_output"))
+        with pytest.raises(GenerationError) as refused:
+            challenge_generate(user=learner, difficulty="easy", topic="python", provider=second)
+        assert refused.value.http_status == 429 and second.requests == []
+    finally:
+        release.set()
+        thread.join(5)
+    assert outcomes == [502]

@@ -18,7 +18,7 @@ import pytest
 from challengeapp.models import Difficulty, Topic
 from challengeapp.services import budget, drafts, openai_provider, parsing
 from challengeapp.services.budget import generation_budget
-from challengeapp.services.drafts import normalize_question
+from challengeapp.services.content_identity import content_key
 from challengeapp.services.errors import GenerationError, InvalidModelOutput
 from challengeapp.services.openai_provider import OpenAIProvider
 from challengeapp.services.providers import GenerationRequest
@@ -126,8 +126,13 @@ def test_valid_answer_becomes_a_generated_challenge(fake_openai: FakeOpenAIServe
     assert (generated.prompt_tokens, generated.completion_tokens, generated.total_tokens) == (321, 123, 444)
     # Not shuffled here: the generation service does that.
     assert generated.draft == drafts.challenge_draft_validate(CHALLENGE)
-    digest = hashlib.sha256(normalize_question(CHALLENGE["question"]).encode()).hexdigest()
-    assert generated.source_key == "q:" + digest[:40]
+    # The content is what the learner sees: question, code, language and options.
+    assert generated.source_key == content_key(
+        question=CHALLENGE["question"],
+        code=CHALLENGE["code"],
+        language=CHALLENGE["language"],
+        options=CHALLENGE["options"],
+    )
     assert len(fake_openai.chat_requests) == 1
 
 
@@ -594,7 +599,9 @@ def test_the_budget_ends_a_hanging_request_and_the_retry_is_never_sent(fake_open
         generate()
 
     assert (raised.value.cause, raised.value.message) == ("budget", budget.BUDGET_SPENT)
-    assert len(fake_openai.chat_requests) == 1
+    # One request at most: on a loaded machine the budget can run out before the first one has
+    # reached the server; what must never happen is a retry.
+    assert len(fake_openai.chat_requests) <= 1
 
 
 def test_a_spent_budget_sends_nothing(fake_openai: FakeOpenAIServer) -> None:

@@ -131,7 +131,14 @@ def test_the_learner_loads_with_their_quota_exactly_as_the_orm_would(db, django_
     User = get_user_model()
     made = make_learner("user_exact", email="é@example.com", first_name="Zoë", last_name="O'Brien")
     User.objects.filter(pk=made.pk).update(last_login=timezone.now(), is_staff=True)
-    Quota.objects.filter(user=made).update(used=3, daily_limit=7, day=dt.date(2026, 2, 28))
+    Quota.objects.filter(user=made).update(
+        used=3,
+        daily_limit=7,
+        day=dt.date(2026, 2, 28),
+        failures=2,
+        failures_day=dt.date(2026, 2, 27),
+        export_started_at=timezone.now(),
+    )
     expected = User.objects.select_related("quota").get(username="user_exact")
 
     with django_assert_num_queries(1):

@@ -490,3 +490,34 @@ def test_the_challenge_shows_how_its_key_was_verified(learner_client, learner):
     page = body(learner_client.get(f"/challenges/{challenge.id}/"))
     expected = {"curated": "Curated", "executed": "CodeDrill ran this code"}[challenge.verification]
     assert expected in page
+
+
+def test_past_the_daily_failure_bound_the_practice_page_says_generating_is_paused(
+    learner_client, learner, settings, monkeypatch
+):
+    from challengeapp.services import generation
+    from challengeapp.services.errors import GenerationError
+    from challengeapp.services.quota import TOO_MANY_FAILURES
+
+    settings.GENERATION_FAILURES_PER_DAY = 1
+    asked = []
+
+    class Failing:
+        name = "openai"
+
+        def generate(self, request):
+            asked.append(request)
+            raise GenerationError("The challenge generator wrote something unusable.", cause="invalid_output")
+
+    monkeypatch.setattr(generation, "provider_for_settings", lambda: Failing())
+    data = {"difficulty": "easy", "topic": "sql"}
+    assert learner_client.post("/challenges/generate/", data).status_code == 502
+    response = learner_client.post("/challenges/generate/", data)
+    assert response.status_code == 429
+    message = TOO_MANY_FAILURES.format(count=1).replace("'", "&#x27;")
+    html = body(response)
+    assert message in html
+    assert "Generating opens again in" in html and "Try again</button>" not in html
+    htmx = learner_client.post("/challenges/generate/", data, **HTMX)
+    assert htmx.status_code == 200 and message in body(htmx) and "Try again</button>" not in body(htmx)
+    assert len(asked) == 1 and Challenge.objects.count() == 0

@@ -15,7 +15,7 @@ from hypothesis import settings as settings_hypothesis
 from hypothesis import strategies as st
 from svix.webhooks import Webhook
 
-from challengeapp.models import Challenge, Quota, WebhookEvent
+from challengeapp.models import Challenge, DeletedLearner, Quota, WebhookEvent
 from challengeapp.services import clerk_events
 from challengeapp.services.learners import learner_get_or_create
 from challengeapp.webhooks import BODY_TOO_LARGE, NOT_CONFIGURED
@@ -578,3 +578,34 @@ def test_a_deleted_learner_is_never_created_again(client, secret):
     assert late.status_code == 200
     assert not User.objects.filter(username=USER_ID).exists()
     assert Quota.objects.count() == 0
+
+
+# --- Staff accounts are not learners ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("event_type", ["user.created", "user.updated", "user.deleted"])
+@pytest.mark.parametrize(("is_staff", "is_superuser"), [(True, False), (False, True), (True, True)])
+def test_webhook_events_never_touch_a_staff_or_superuser_account(
+    client, secret, event_type, is_staff, is_superuser
+):
+    # An operator's account whose username is (or was made to look like) a Clerk user id: a
+    # genuine, signed event about that id must leave it exactly as it is.
+    operator = User.objects.create_user(
+        USER_ID, "ops@example.com", "a-long-password-1", first_name="Op", last_name="Erator"
+    )
+    User.objects.filter(pk=operator.pk).update(is_staff=is_staff, is_superuser=is_superuser)
+    data = deleted_data() if event_type == "user.deleted" else user_data(email="attacker@example.com")
+    before = (db_state(), Quota.objects.count())
+
+    response = deliver(client, secret, event(event_type, data))
+
+    # 2xx, so that svix does not retry for a day: retrying can never make this account a learner.
+    assert response.status_code == 200
+    assert response.json() == {"status": "ignored"}
+    operator = User.objects.get(username=USER_ID)
+    assert (operator.email, operator.first_name, operator.last_name) == ("ops@example.com", "Op", "Erator")
+    assert (operator.is_staff, operator.is_superuser) == (is_staff, is_superuser)
+    assert operator.check_password("a-long-password-1")
+    assert not DeletedLearner.objects.filter(clerk_id=USER_ID).exists()
+    assert Quota.objects.count() == before[1]
+    assert WebhookEvent.objects.filter(svix_id="msg_2test1", event_type=event_type).exists()

@@ -11,21 +11,36 @@ from Linux namespaces, and the kernel's resource limits:
   small tmpfs, the scratch directory, which is also the working directory;
 - an empty environment (PATH, HOME, LANG; LD_LIBRARY_PATH for an interpreter outside /usr), the
   interpreter in isolated mode (`-I`);
-- one process: a seccomp filter refuses fork, vfork and every clone that does not make a thread,
-  so the address-space limit bounds the whole sandbox's memory, and nothing can be spawned;
-- limits set by `prlimit` inside the sandbox: CPU seconds, address space, threads (RLIMIT_NPROC,
-  counted per sandbox because it applies within the sandbox's own user namespace), file size,
-  open files;
+- one process: the snippet's interpreter is the sandbox's pid 1 (`--as-pid-1`: bubblewrap keeps
+  no init of its own inside, which a snippet could attach to and leave running with the web
+  server's limits), and a seccomp filter refuses fork, vfork and every clone that does not make a
+  thread, so nothing can be spawned;
+- the same filter refuses (ENOSYS, as if the kernel lacked them) the calls that reach into other
+  processes or widen what the kernel exposes: ptrace, process_vm_readv/writev, kcmp, pidfd_getfd,
+  process_madvise, io_uring, perf_event_open, bpf, the key calls and userfaultfd; sockets other
+  than Unix and IP ones (netlink, packet, ...: EAFNOSUPPORT); and clearing the parent-death signal
+  (EPERM), which would let the snippet outlive bubblewrap;
+- limits that bind every process of a run: CPU seconds, address space, file size, open files and
+  core size are set by `prlimit` on bubblewrap itself before it starts, so bubblewrap (outside the
+  sandbox) and the snippet inherit them; the thread limit (RLIMIT_NPROC) is set by a second
+  `prlimit` inside, because only there is it counted per sandbox: set outside, the kernel would
+  also count it against every process of the uid on the host, and sandboxes running at once
+  would share one budget;
 - a new session (no terminal to inject keystrokes into), killed with its parent;
 - here, a wall-clock deadline and a cap on what is read from stdout and stderr.
+
+A run is ended as a whole: bubblewrap reports the host pid of the sandbox's pid 1 (`--info-fd`),
+held here as a pidfd, and once the snippet has ended or is stopped, that pid 1 is sent SIGKILL,
+which kills every process of its pid namespace, and awaited, before bubblewrap itself is awaited.
+So nothing of a run outlives `snippet_run`.
 
 When the web process runs as root, bubblewrap itself is started as uid 65534, because the kernel
 never applies RLIMIT_NPROC to root.
 
 Fails closed: a snippet runs only after a probe has proved, on this machine and with this
-configuration, that the sandbox starts and its limits hold. Otherwise `snippet_run` raises
-`SandboxUnavailable` and runs nothing; `sandbox_available()` says why, and so does
-`manage.py check` (codedrill.W002).
+configuration, that the sandbox starts, its limits hold and the calls above are refused. Otherwise
+`snippet_run` raises `SandboxUnavailable` and runs nothing; `sandbox_available()` says why, and so
+does `manage.py check` (codedrill.W002).
 
 Settings: SANDBOX ("auto" or "off"), SANDBOX_BWRAP (the bwrap executable),
 SANDBOX_PYTHON (the interpreter that runs snippets, /usr/bin/python3 by default).
@@ -35,8 +50,10 @@ from __future__ import annotations
 
 import enum
 import glob
+import json
 import os
 import re
+import select
 import selectors
 import shutil
 import signal
@@ -52,7 +69,7 @@ from challengeapp.services.errors import CodeDrillError
 
 CPU_SECONDS = 2
 MEMORY_BYTES = 512 * 1024 * 1024
-# Tasks (threads, since the snippet cannot fork) in the sandbox, bubblewrap's init included.
+# Tasks (threads, since the snippet cannot fork) in the sandbox.
 MAX_PROCESSES = 16
 SCRATCH_BYTES = 8 * 1024 * 1024
 MAX_OPEN_FILES = 64
@@ -61,6 +78,8 @@ STDOUT_LIMIT_BYTES = 64 * 1024
 STDERR_LIMIT_BYTES = 1024 * 1024
 # A backstop for what the CPU limit cannot see: sleeping, waiting.
 WALL_SECONDS = 5.0
+# How long the end of a run waits for the killed sandbox to be gone (it takes milliseconds).
+END_SECONDS = 5.0
 MAX_CODE_BYTES = 64 * 1024
 STDERR_TAIL_CHARS = 600
 
@@ -127,6 +146,7 @@ class _Sandbox:
     prlimit: str
     python: str
     mounts: tuple[str, ...]
+    machine: str
     seccomp: bytes
     # For an interpreter outside /usr: where its libpython is, since the sandbox has no ld.so.cache.
     library_path: str
@@ -157,6 +177,7 @@ def _sandbox_resolve() -> _Sandbox:
         prlimit=os.path.realpath(prlimit),
         python=python,
         mounts=_mounts(python=python_setting, prlimit=os.path.realpath(prlimit)),
+        machine=os.uname().machine,
         seccomp=_seccomp_filter(os.uname().machine),
         library_path="" if prefix == "/usr" else os.path.join(prefix, "lib"),
         drop_to_uid=SANDBOX_UID if os.geteuid() == 0 else None,
@@ -191,60 +212,173 @@ def _mounts(*, python: str, prlimit: str) -> tuple[str, ...]:
     return tuple(args)
 
 
-# seccomp: the system call numbers that make processes, per machine, and the audit architecture
-# the kernel reports for them. Threads (clone with CLONE_THREAD) stay allowed; clone3 answers
-# ENOSYS, because its flags cannot be inspected, and the C library then falls back to clone.
+# seccomp. The calls refused with ENOSYS, "no such call": what reaches into another process
+# (ptrace and its kin, which let a snippet take over whatever else runs beside it), and kernel
+# interfaces a snippet has no use for and that have been the way in for kernel exploits. ENOSYS
+# rather than EPERM because the kernel never answers it for these calls on a kernel that has them
+# (a sysctl that forbids one answers EPERM), so the probe can tell that the filter refused them.
+REFUSED_CALLS = frozenset(
+    {
+        "ptrace",
+        "process_vm_readv",
+        "process_vm_writev",
+        "kcmp",
+        "pidfd_getfd",
+        "process_madvise",
+        "io_uring_setup",
+        "io_uring_enter",
+        "io_uring_register",
+        "perf_event_open",
+        "bpf",
+        "add_key",
+        "request_key",
+        "keyctl",
+        "userfaultfd",
+    }
+)
+# The system call numbers per machine (x86_64: arch/x86/entry/syscalls/syscall_64.tbl; aarch64 uses
+# include/uapi/asm-generic/unistd.h), and the audit architecture the kernel reports for them.
 _SYSCALLS = {
-    # machine: (audit architecture, clone, clone3, other calls that fork, refuse x32 numbers)
-    "x86_64": (0xC000003E, 56, 435, (57, 58), True),  # fork, vfork
-    "aarch64": (0xC00000B7, 220, 435, (), False),
+    "x86_64": {
+        "fork": 57,
+        "vfork": 58,
+        "clone": 56,
+        "clone3": 435,
+        "socket": 41,
+        "prctl": 157,
+        "ptrace": 101,
+        "process_vm_readv": 310,
+        "process_vm_writev": 311,
+        "kcmp": 312,
+        "pidfd_getfd": 438,
+        "process_madvise": 440,
+        "io_uring_setup": 425,
+        "io_uring_enter": 426,
+        "io_uring_register": 427,
+        "perf_event_open": 298,
+        "bpf": 321,
+        "add_key": 248,
+        "request_key": 249,
+        "keyctl": 250,
+        "userfaultfd": 323,
+    },
+    "aarch64": {  # no fork or vfork: the C library makes processes with clone
+        "clone": 220,
+        "clone3": 435,
+        "socket": 198,
+        "prctl": 167,
+        "ptrace": 117,
+        "process_vm_readv": 270,
+        "process_vm_writev": 271,
+        "kcmp": 272,
+        "pidfd_getfd": 438,
+        "process_madvise": 440,
+        "io_uring_setup": 425,
+        "io_uring_enter": 426,
+        "io_uring_register": 427,
+        "perf_event_open": 241,
+        "bpf": 280,
+        "add_key": 217,
+        "request_key": 218,
+        "keyctl": 219,
+        "userfaultfd": 282,
+    },
 }
-_CLONE_THREAD = 0x00010000
+_AUDIT_ARCHES = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+# x86_64 also accepts the x32 ABI's numbers (this bit set), which the filter would not recognise.
+_X32_MACHINES = frozenset({"x86_64"})
 _X32_SYSCALL_BIT = 0x40000000
+_CLONE_THREAD = 0x00010000
+_PR_SET_PDEATHSIG = 1
+# Unix sockets and IP ones (only the sandbox's own loopback is there): what the standard library's
+# networking uses. netlink, packet, AF_ALG and the rest are refused.
+_SOCKET_FAMILIES = (1, 2, 10)  # AF_UNIX, AF_INET, AF_INET6
 _LOAD, _JEQ, _JGE, _JSET, _RETURN = 0x20, 0x15, 0x35, 0x45, 0x06
 _ALLOW, _KILL_PROCESS = 0x7FFF0000, 0x80000000
 _ERRNO = 0x00050000
+_EPERM, _ENOSYS, _EAFNOSUPPORT = 1, 38, 97
+# Offsets in struct seccomp_data: the architecture, the call's number, the low half of its first
+# argument (both machines are little-endian): clone's flags, socket's family, prctl's option.
+_ARCH, _NUMBER, _FIRST_ARGUMENT = 4, 0, 16
 
 
-def _seccomp_filter(machine: str) -> bytes:
-    """A classic BPF program for bwrap --seccomp: one process, any number of threads."""
+def _seccomp_filter(machine: str, *, refused: frozenset[str] = REFUSED_CALLS) -> bytes:
+    """A classic BPF program for bwrap --seccomp: one process, any number of threads, and none of
+    the refused calls. (`refused` differs from REFUSED_CALLS only in the test that shows the probe
+    catches a filter that lets one through.)"""
     if machine not in _SYSCALLS:
         raise SandboxUnavailable(UNSUPPORTED_MACHINE.format(machine=machine))
-    audit_arch, clone, clone3, forks, refuse_x32 = _SYSCALLS[machine]
-    # (code, jump target when true, jump target when false, k); targets are labels below.
-    program: list[tuple[int, str | None, str | None, int]] = [
-        (_LOAD, None, None, 4),  # seccomp_data.arch
-        (_JEQ, None, "kill", audit_arch),
-        (_LOAD, None, None, 0),  # seccomp_data.nr
+    numbers = _SYSCALLS[machine]
+    # Instructions are (code, jump-if-true label, jump-if-false label, k); a None label falls
+    # through. A string on its own marks where a label is.
+    program: list[tuple[int, str | None, str | None, int] | str] = [
+        (_LOAD, None, None, _ARCH),
+        (_JEQ, None, "kill", _AUDIT_ARCHES[machine]),
+        (_LOAD, None, None, _NUMBER),
     ]
-    if refuse_x32:
+    if machine in _X32_MACHINES:
         program.append((_JGE, "eperm", None, _X32_SYSCALL_BIT))
-    program += [(_JEQ, "eperm", None, number) for number in forks]
+    program += [(_JEQ, "eperm", None, numbers[name]) for name in ("fork", "vfork") if name in numbers]
+    program += [(_JEQ, "enosys", None, numbers[name]) for name in sorted(refused)]
     program += [
-        (_JEQ, "enosys", None, clone3),
-        (_JEQ, None, "allow", clone),
-        (_LOAD, None, None, 16),  # the low half of seccomp_data.args[0]: clone's flags
+        # clone3's flags are in memory the filter cannot read: ENOSYS, and the C library falls
+        # back to clone.
+        (_JEQ, "enosys", None, numbers["clone3"]),
+        (_JEQ, "socket", None, numbers["socket"]),
+        (_JEQ, "prctl", None, numbers["prctl"]),
+        (_JEQ, None, "allow", numbers["clone"]),
+        (_LOAD, None, None, _FIRST_ARGUMENT),
         (_JSET, "allow", "eperm", _CLONE_THREAD),
+        "socket",
+        (_LOAD, None, None, _FIRST_ARGUMENT),
+        *[(_JEQ, "allow", None, family) for family in _SOCKET_FAMILIES[:-1]],
+        (_JEQ, "allow", "eafnosupport", _SOCKET_FAMILIES[-1]),
+        "prctl",
+        (_LOAD, None, None, _FIRST_ARGUMENT),
+        (_JEQ, "eperm", "allow", _PR_SET_PDEATHSIG),
+        "allow",
+        (_RETURN, None, None, _ALLOW),
+        "eperm",
+        (_RETURN, None, None, _ERRNO | _EPERM),
+        "enosys",
+        (_RETURN, None, None, _ERRNO | _ENOSYS),
+        "eafnosupport",
+        (_RETURN, None, None, _ERRNO | _EAFNOSUPPORT),
+        "kill",
+        (_RETURN, None, None, _KILL_PROCESS),
     ]
-    returns = {
-        "allow": _ALLOW,
-        "eperm": _ERRNO | 1,
-        "enosys": _ERRNO | 38,
-        "kill": _KILL_PROCESS,
-    }
-    labels = {label: len(program) + index for index, label in enumerate(returns)}
+    return _bpf_assemble(program)
+
+
+def _bpf_assemble(program: list[tuple[int, str | None, str | None, int] | str]) -> bytes:
+    """Encode `program` as struct sock_filter entries, its labels turned into (forward) jumps."""
+    instructions: list[tuple[int, str | None, str | None, int]] = []
+    labels: dict[str, int] = {}
+    for item in program:
+        if isinstance(item, str):
+            labels[item] = len(instructions)
+        else:
+            instructions.append(item)
     encoded = bytearray()
-    for index, (code, when_true, when_false, k) in enumerate(program):
+    for index, (code, when_true, when_false, k) in enumerate(instructions):
         jump_true = labels[when_true] - index - 1 if when_true else 0
         jump_false = labels[when_false] - index - 1 if when_false else 0
+        if not (0 <= jump_true <= 255 and 0 <= jump_false <= 255):
+            raise ValueError(f"a seccomp jump out of range at instruction {index}")
         encoded += struct.pack("=HBBI", code, jump_true, jump_false, k)
-    for value in returns.values():
-        encoded += struct.pack("=HBBI", _RETURN, 0, 0, value)
     return bytes(encoded)
 
 
-def _argv(sandbox: _Sandbox, *, seccomp_fd: int) -> list[str]:
+def _argv(sandbox: _Sandbox, *, seccomp_fd: int, info_fd: int) -> list[str]:
     return [
+        # Set on bubblewrap before it starts, so that every process of the run inherits them.
+        sandbox.prlimit,
+        f"--cpu={CPU_SECONDS}",
+        f"--as={MEMORY_BYTES}",
+        f"--fsize={SCRATCH_BYTES}",
+        f"--nofile={MAX_OPEN_FILES}",
+        "--core=0",
+        "--",
         sandbox.bwrap,
         "--unshare-all",
         "--unshare-user",
@@ -285,14 +419,15 @@ def _argv(sandbox: _Sandbox, *, seccomp_fd: int) -> list[str]:
         "/",
         "--seccomp",
         str(seccomp_fd),
+        "--info-fd",
+        str(info_fd),
+        # The command is the sandbox's pid 1: no init of bubblewrap's inside.
+        "--as-pid-1",
         "--",
+        # Inside the sandbox's user namespace, so counted per sandbox (see the module docstring);
+        # prlimit then becomes the interpreter, so this binds every task in the sandbox.
         sandbox.prlimit,
-        f"--cpu={CPU_SECONDS}",
-        f"--as={MEMORY_BYTES}",
         f"--nproc={MAX_PROCESSES}",
-        f"--fsize={SCRATCH_BYTES}",
-        f"--nofile={MAX_OPEN_FILES}",
-        "--core=0",
         "--",
         sandbox.python,
         "-I",
@@ -305,33 +440,40 @@ def _argv(sandbox: _Sandbox, *, seccomp_fd: int) -> list[str]:
 
 def _execute(sandbox: _Sandbox, source: bytes) -> SnippetRun:
     """Run `source` in the sandbox: stdin carries the program, stdout and stderr are read here
-    until the process ends, a limit is passed, or the deadline comes."""
+    until the process ends, a limit is passed, or the deadline comes. Returns once every process
+    of the run is gone."""
     started = time.monotonic()
     drop = {}
     if sandbox.drop_to_uid is not None:
         drop = {"user": sandbox.drop_to_uid, "group": sandbox.drop_to_uid, "extra_groups": []}
     seccomp_read, seccomp_write = os.pipe()
+    info_read, info_write = os.pipe()
     try:
         try:
             os.write(seccomp_write, sandbox.seccomp)  # a few hundred bytes: the pipe holds them
         finally:
             os.close(seccomp_write)
         process = subprocess.Popen(
-            _argv(sandbox, seccomp_fd=seccomp_read),
+            _argv(sandbox, seccomp_fd=seccomp_read, info_fd=info_write),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            pass_fds=(seccomp_read,),
+            pass_fds=(seccomp_read, info_write),
             env={},
             cwd="/",
             start_new_session=True,
             **drop,
         )
     except (OSError, subprocess.SubprocessError) as error:
+        os.close(info_read)
         raise SandboxUnavailable(SANDBOX_WONT_START.format(detail=error)) from error
     finally:
         os.close(seccomp_read)
+        os.close(info_write)
 
+    info_pipe = os.fdopen(info_read, "rb", buffering=0)
+    info = bytearray()
+    sandbox_pid_1: int | None = None  # a pidfd, once bubblewrap has said which process it is
     stdout = bytearray()
     stderr = bytearray()
     stderr_total = 0
@@ -345,6 +487,7 @@ def _execute(sandbox: _Sandbox, source: bytes) -> SnippetRun:
             (process.stdin, selectors.EVENT_WRITE),
             (process.stdout, selectors.EVENT_READ),
             (process.stderr, selectors.EVENT_READ),
+            (info_pipe, selectors.EVENT_READ),
         ):
             os.set_blocking(pipe.fileno(), False)
             selector.register(pipe, events)
@@ -365,7 +508,13 @@ def _execute(sandbox: _Sandbox, source: bytes) -> SnippetRun:
                         pipe.close()
                     continue
                 chunk = os.read(pipe.fileno(), 65536)
-                if not chunk:
+                if pipe is info_pipe:
+                    # bubblewrap writes this before it waits for the sandbox, and then closes it.
+                    info += chunk
+                    if not chunk:
+                        selector.unregister(pipe)
+                        sandbox_pid_1 = _sandbox_pid_1_open(info, bubblewrap=process)
+                elif not chunk:
                     selector.unregister(pipe)
                 elif pipe is process.stdout:
                     stdout += chunk
@@ -383,11 +532,13 @@ def _execute(sandbox: _Sandbox, source: bytes) -> SnippetRun:
                 stopped_for = SnippetOutcome.TIMED_OUT
     finally:
         selector.close()
-        if process.poll() is None:
-            # bwrap's pid 1 dies with it (--die-with-parent), and every process of the sandbox's
-            # pid namespace with that.
-            process.kill()
-        process.wait()
+        if sandbox_pid_1 is None and process.returncode is None:
+            # Stopped before the report's end was read. bubblewrap is not reaped yet, so the pid
+            # it names cannot have been reused.
+            info += _report_rest(info_pipe)
+            sandbox_pid_1 = _sandbox_pid_1_open(info, bubblewrap=process)
+        info_pipe.close()
+        _run_end(process, sandbox_pid_1)
         for pipe in (process.stdin, process.stdout, process.stderr):
             if pipe is not None and not pipe.closed:
                 pipe.close()
@@ -402,6 +553,70 @@ def _execute(sandbox: _Sandbox, source: bytes) -> SnippetRun:
     )
 
 
+def _report_rest(pipe) -> bytes:
+    """The rest of bubblewrap's --info-fd report. bubblewrap closes it once written, as it starts
+    the sandbox, and exits if it cannot: this waits for that, END_SECONDS at most."""
+    rest = bytearray()
+    until = time.monotonic() + END_SECONDS
+    while (remaining := until - time.monotonic()) > 0 and select.select([pipe], [], [], remaining)[0]:
+        chunk = os.read(pipe.fileno(), 4096)
+        if not chunk:
+            break
+        rest += chunk
+    return bytes(rest)
+
+
+def _sandbox_pid_1_open(info: bytes, *, bubblewrap: subprocess.Popen) -> int | None:
+    """A pidfd for the sandbox's pid 1, which bubblewrap's --info-fd report names by its host pid,
+    or None when there is none (bubblewrap failed first, or the sandbox has already ended)."""
+    try:
+        pid = int(json.loads(info)["child-pid"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:
+        return None
+    # The number was read before the pidfd was opened: make sure it still names bubblewrap's own
+    # child and not a process that took the number since. bubblewrap, not reaped here yet, has no
+    # other child, so no other process can have it as its parent.
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            parent = next(int(line.split()[1]) for line in status if line.startswith("PPid:"))
+    except (OSError, StopIteration, ValueError):
+        parent = None
+    if parent != bubblewrap.pid:
+        os.close(pidfd)
+        return None
+    return pidfd
+
+
+def _run_end(process: subprocess.Popen, sandbox_pid_1: int | None) -> None:
+    """End every process of the run: the sandbox's pid 1, which takes every process of its pid
+    namespace with it, then bubblewrap."""
+    if sandbox_pid_1 is not None:
+        try:
+            # Does nothing if it has ended already. The snippet could not have stopped this: a
+            # pid namespace's init ignores signals only from inside its namespace.
+            signal.pidfd_send_signal(sandbox_pid_1, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        # The pidfd turns readable when pid 1 has ended, and the kernel ends pid 1 only after every
+        # other process of its namespace is gone, their memory freed.
+        select.select([sandbox_pid_1], [], [], END_SECONDS)
+        os.close(sandbox_pid_1)
+    if process.returncode is None:
+        try:
+            # bubblewrap ends as soon as its child has: it only waited for it.
+            process.wait(timeout=END_SECONDS if sandbox_pid_1 is not None else 0)
+        except subprocess.TimeoutExpired:
+            # bubblewrap never said which process the sandbox was (it failed before starting
+            # one, or is not bubblewrap), or outlives it: its --die-with-parent ends what it
+            # started.
+            process.kill()
+            process.wait()
+
+
 def _outcome(exit_code: int | None, stderr: str) -> SnippetOutcome:
     if exit_code == 0:
         return SnippetOutcome.OK
@@ -414,10 +629,12 @@ def _outcome(exit_code: int | None, stderr: str) -> SnippetOutcome:
     return SnippetOutcome.CRASHED
 
 
-# The probe proves the limits hold: no fork, and the thread limit really enforced (the kernel
-# exempts root, so a sandbox started as root would count 64 threads).
+# The probe proves the limits hold: no fork, the thread limit really enforced (the kernel exempts
+# root, so a sandbox started as root would count 64 threads), the snippet alone as pid 1, and each
+# refusal the filter promises. A refused call is tried with arguments that would do nothing were
+# it let through; `refused:` lists any that was.
 PROBE_CODE = """
-import os, platform, resource, socket, threading
+import ctypes, errno, os, platform, resource, socket, threading
 try:
     if os.fork() == 0:
         os._exit(0)
@@ -425,7 +642,7 @@ try:
 except PermissionError:
     fork = "no-fork"
 except OSError as error:
-    fork = f"fork-failed-{error.errno}"
+    fork = f"fork-failed-{{error.errno}}"
 release = threading.Event()
 threads = 0
 try:
@@ -436,10 +653,36 @@ except RuntimeError:
     pass
 release.set()
 limits = [resource.getrlimit(r)[1] for r in (resource.RLIMIT_CPU, resource.RLIMIT_AS, resource.RLIMIT_NPROC)]
-interfaces = sorted(name for _, name in socket.if_nameindex())
-print(os.getuid(), *limits, fork, threads < 16, os.getcwd(), *interfaces, platform.python_version())
+alone = os.getpid() == 1 and [p for p in os.listdir("/proc") if p.isdigit()] == ["1"]
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+let_through = [
+    name
+    for name, number in {refused_calls!r}.items()
+    if libc.syscall(*[ctypes.c_long(n) for n in (number, -1, -1, -1, -1, -1, -1)]) != -1
+    or ctypes.get_errno() != errno.ENOSYS
+]
+for family in ("AF_NETLINK", "AF_PACKET"):
+    try:
+        socket.socket(getattr(socket, family), socket.SOCK_RAW).close()
+        let_through.append(family)
+    except OSError as error:
+        if error.errno != errno.EAFNOSUPPORT:
+            let_through.append(family)
+if libc.prctl(1, 0, 0, 0, 0) != -1:  # PR_SET_PDEATHSIG
+    let_through.append("PR_SET_PDEATHSIG")
+refusals = "refused:" + (",".join(let_through) or "all")
+# /proc/net/dev, since socket.if_nameindex() asks a netlink socket, which is refused.
+interfaces = sorted(line.split(":")[0].strip() for line in open("/proc/net/dev").readlines()[2:])
+print(os.getuid(), *limits, fork, threads < 16, alone, refusals, os.getcwd(), *interfaces, platform.python_version())
 """
-PROBE_EXPECTED = f"{SANDBOX_UID} {CPU_SECONDS} {MEMORY_BYTES} {MAX_PROCESSES} no-fork True {SCRATCH_DIR} lo "
+PROBE_EXPECTED = f"{SANDBOX_UID} {CPU_SECONDS} {MEMORY_BYTES} {MAX_PROCESSES} no-fork True True refused:all {SCRATCH_DIR} lo "
+
+
+def _probe_code(machine: str) -> str:
+    numbers = _SYSCALLS[machine]
+    return PROBE_CODE.format(refused_calls={name: numbers[name] for name in sorted(REFUSED_CALLS)})
+
 
 _verified: dict[_Sandbox, str] = {}
 _verified_lock = threading.Lock()
@@ -451,7 +694,7 @@ def _sandbox_ready() -> tuple[_Sandbox, str]:
     with _verified_lock:
         if sandbox in _verified:
             return sandbox, _verified[sandbox]
-        probe = _execute(sandbox, PROBE_CODE.encode())
+        probe = _execute(sandbox, _probe_code(sandbox.machine).encode())
         if probe.stderr_tail.startswith("bwrap:") or (not probe.ok and not probe.stdout):
             raise SandboxUnavailable(SANDBOX_WONT_START.format(detail=probe.stderr_tail or probe.outcome))
         if not probe.ok or not probe.stdout.startswith(PROBE_EXPECTED):

@@ -21,9 +21,11 @@ import ast
 import os
 import random
 import re
+import signal
 import socket
 import stat
 import tempfile
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -35,9 +37,13 @@ from django.core.checks import run_checks
 from challengeapp.bank.loader import bank_entries
 from challengeapp.bank.procedural import GENERATORS, option_key
 from challengeapp.checks import SANDBOX_OFF_ID, SANDBOX_UNAVAILABLE_ID, sandbox_check
+from challengeapp.services import sandbox as sandbox_module
 from challengeapp.services.sandbox import (
     BWRAP_MISSING,
+    CPU_SECONDS,
+    MAX_OPEN_FILES,
     MAX_PROCESSES,
+    MEMORY_BYTES,
     SANDBOX_OFF,
     SCRATCH_BYTES,
     SCRATCH_DIR,
@@ -238,7 +244,325 @@ def test_the_snippet_sees_only_its_own_processes_as_an_unprivileged_user(sandbox
 
     uid_line, pids_line = lines(run)
     assert uid_line == "65534 65534"
-    assert ast.literal_eval(pids_line) == [1, 2]  # bubblewrap's init and the snippet
+    # The snippet alone, as pid 1: there is no init of bubblewrap's to attach to or hide in.
+    assert ast.literal_eval(pids_line) == [1]
+
+
+# --- Every process of a run: its limits, its refused calls, nothing left behind ------------------
+
+# Written out here, not taken from the module, so that a wrong number there fails here
+# (x86_64: arch/x86/entry/syscalls/syscall_64.tbl; aarch64: include/uapi/asm-generic/unistd.h).
+SYSCALL_NUMBERS = {
+    "x86_64": {
+        "ptrace": 101,
+        "process_vm_readv": 310,
+        "process_vm_writev": 311,
+        "kcmp": 312,
+        "pidfd_getfd": 438,
+        "process_madvise": 440,
+        "io_uring_setup": 425,
+        "io_uring_enter": 426,
+        "io_uring_register": 427,
+        "perf_event_open": 298,
+        "bpf": 321,
+        "add_key": 248,
+        "request_key": 249,
+        "keyctl": 250,
+        "userfaultfd": 323,
+    },
+    "aarch64": {
+        "ptrace": 117,
+        "process_vm_readv": 270,
+        "process_vm_writev": 271,
+        "kcmp": 272,
+        "pidfd_getfd": 438,
+        "process_madvise": 440,
+        "io_uring_setup": 425,
+        "io_uring_enter": 426,
+        "io_uring_register": 427,
+        "perf_event_open": 241,
+        "bpf": 280,
+        "add_key": 217,
+        "request_key": 218,
+        "keyctl": 219,
+        "userfaultfd": 282,
+    },
+}
+# Arguments that do nothing harmful were the call to reach the kernel, and that it would answer with
+# something other than ENOSYS: attaching to pid 1, reading and writing the snippet's own memory,
+# bad descriptors and null pointers, the session keyring's id, a user-mode-only userfaultfd.
+REFUSED_CALL_ARGUMENTS = {
+    "ptrace": "16, 1, 0, 0",  # PTRACE_ATTACH to pid 1
+    "process_vm_readv": "os.getpid(), iovec, 1, iovec, 1, 0",
+    "process_vm_writev": "os.getpid(), iovec, 1, iovec, 1, 0",
+    "kcmp": "os.getpid(), os.getpid(), 1, 0, 0",  # KCMP_VM
+    "pidfd_getfd": "-1, 0, 0",
+    "process_madvise": "-1, 0, 0, 0, 0",
+    "io_uring_setup": "1, 0",
+    "io_uring_enter": "-1, 0, 0, 0, 0, 0",
+    "io_uring_register": "-1, 0, 0, 0",
+    "perf_event_open": "0, 0, -1, -1, 0",
+    "bpf": "0, 0, 0",  # BPF_MAP_CREATE
+    "add_key": "0, 0, 0, 0, 0",
+    "request_key": "0, 0, 0, 0",
+    "keyctl": "0, -3, 0",  # KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING
+    "userfaultfd": "1",  # UFFD_USER_MODE_ONLY
+}
+
+CALL = """
+import ctypes, errno, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+buffer = ctypes.create_string_buffer(16)
+vector = (ctypes.c_size_t * 2)(ctypes.addressof(buffer), 16)  # struct iovec
+iovec = ctypes.addressof(vector)
+result = libc.syscall(*(ctypes.c_long(argument) for argument in ({number}, {arguments})))
+print(result, errno.errorcode.get(ctypes.get_errno(), "?") if result == -1 else "")
+"""
+
+
+def machine_numbers() -> dict[str, int]:
+    machine = os.uname().machine
+    if machine not in SYSCALL_NUMBERS:
+        pytest.skip(f"no system call numbers for {machine} here")
+    return SYSCALL_NUMBERS[machine]
+
+
+@pytest.mark.parametrize("machine", sorted(SYSCALL_NUMBERS))
+def test_the_filter_refuses_each_call_by_its_number_on_both_machines(machine):
+    # Runs on either machine, so a wrong number for the other one is caught too.
+    assert set(REFUSED_CALL_ARGUMENTS) == sandbox_module.REFUSED_CALLS
+    assert {name: sandbox_module._SYSCALLS[machine][name] for name in sandbox_module.REFUSED_CALLS} == (
+        SYSCALL_NUMBERS[machine]
+    )
+
+
+@pytest.mark.parametrize("call", sorted(REFUSED_CALL_ARGUMENTS))
+def test_a_call_that_reaches_into_other_processes_or_the_kernel_is_refused(sandbox, call):
+    # ENOSYS, "no such call", is the filter's answer: the kernel itself never gives it for these calls
+    # (a sysctl that forbids one, such as kernel.unprivileged_bpf_disabled, answers EPERM), so it
+    # proves the filter, not this machine's settings, refused them.
+    run = snippet_run(
+        code=CALL.format(number=machine_numbers()[call], arguments=REFUSED_CALL_ARGUMENTS[call])
+    )
+
+    assert run.outcome is SnippetOutcome.OK, run.stderr_tail
+    assert run.stdout == "-1 ENOSYS"
+
+
+SOCKETS = """
+import errno, socket
+for family, kind in [("AF_NETLINK", "SOCK_RAW"), ("AF_NETLINK", "SOCK_DGRAM"), ("AF_PACKET", "SOCK_RAW"),
+                     ("AF_PACKET", "SOCK_DGRAM"), ("AF_ALG", "SOCK_SEQPACKET"), ("AF_UNIX", "SOCK_STREAM"),
+                     ("AF_INET", "SOCK_STREAM"), ("AF_INET6", "SOCK_DGRAM")]:
+    try:
+        socket.socket(getattr(socket, family), getattr(socket, kind)).close()
+        print(family, "made")
+    except OSError as error:
+        print(family, errno.errorcode[error.errno])
+"""
+
+
+def test_only_unix_and_internet_sockets_can_be_made(sandbox):
+    run = snippet_run(code=SOCKETS)
+
+    assert run.outcome is SnippetOutcome.OK, run.stderr_tail
+    assert lines(run) == [
+        "AF_NETLINK EAFNOSUPPORT",
+        "AF_NETLINK EAFNOSUPPORT",
+        "AF_PACKET EAFNOSUPPORT",
+        "AF_PACKET EAFNOSUPPORT",
+        "AF_ALG EAFNOSUPPORT",
+        "AF_UNIX made",
+        "AF_INET made",
+        "AF_INET6 made",
+    ]
+
+
+def test_the_snippet_cannot_clear_its_parent_death_signal(sandbox):
+    # Killed with bubblewrap, so with the web process: a snippet that cleared this would outlive both.
+    code = (
+        "import ctypes, errno\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "result = libc.prctl(1, 0, 0, 0, 0)\n"  # PR_SET_PDEATHSIG
+        "print(result, errno.errorcode.get(ctypes.get_errno()) if result else '')\n"
+        "signal = ctypes.c_int()\n"
+        "libc.prctl(2, ctypes.byref(signal), 0, 0, 0)\n"  # PR_GET_PDEATHSIG
+        "print(signal.value)"
+    )
+
+    run = snippet_run(code=code)
+
+    assert lines(run) == ["-1 EPERM", "9"]
+
+
+def processes_in_pid_namespace(namespace: str) -> list[int]:
+    """Host pids of the processes whose pid namespace is `namespace` ("pid:[4026532178]")."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.readlink(f"/proc/{entry}/ns/pid") == namespace:
+                    found.append(int(entry))
+            except OSError:
+                pass  # gone meanwhile
+    return found
+
+
+def describe(pid: int) -> str:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return f"{pid} (gone)"
+    fields = {name: value.strip() for name, value in (line.split(":", 1) for line in status.splitlines())}
+    # A zombie has no memory to show.
+    return f"{pid} {fields['Name']} {fields['State']} VmRSS {fields.get('VmRSS', '-')}"
+
+
+# The attack of issue 21: attach to pid 1 of the sandbox (bubblewrap's init, when there is one),
+# make it run code that clears its parent-death signal, maps 1 GiB, touches it and waits for ever;
+# then map 1 GiB itself. x86_64 code: prctl(PR_SET_PDEATHSIG, 0); mmap(NULL, 1 GiB, read|write,
+# private|anonymous|populate, -1, 0); for (;;) pause();
+ATTACK_PID_1 = """
+import ctypes, errno, mmap, os
+print(os.readlink("/proc/self/ns/pid"), flush=True)
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.restype = ctypes.c_long
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+PTRACE_POKETEXT, PTRACE_GETREGS, PTRACE_SETREGS, PTRACE_ATTACH, PTRACE_DETACH = 4, 12, 13, 16, 17
+CODE = bytes.fromhex(
+    "bf01000000 31f6 b89d000000 0f05"
+    "31ff be00000040 ba03000000 41ba22800000 49c7c0ffffffff 4531c9 b809000000 0f05"
+    "b822000000 0f05 ebf7"
+)
+CODE += bytes(-len(CODE) % 8)
+if libc.ptrace(PTRACE_ATTACH, 1, None, None) != 0:
+    print("attach", errno.errorcode.get(ctypes.get_errno()))
+else:
+    os.waitpid(1, 0x40000000)  # __WALL
+    registers = (ctypes.c_ulonglong * 27)()  # struct user_regs_struct
+    libc.ptrace(PTRACE_GETREGS, 1, None, registers)
+    RIP, ORIG_RAX = 16, 15
+    for offset in range(0, len(CODE), 8):
+        word = int.from_bytes(CODE[offset : offset + 8], "little")
+        libc.ptrace(PTRACE_POKETEXT, 1, registers[RIP] + offset, word)
+    registers[ORIG_RAX] = 2**64 - 1  # not in a system call: nothing to restart
+    libc.ptrace(PTRACE_SETREGS, 1, None, registers)
+    libc.ptrace(PTRACE_DETACH, 1, None, None)
+    print("attach ok", flush=True)
+try:
+    block = mmap.mmap(-1, 1 << 30)
+    print("mapped 1 GiB")
+except OSError as error:
+    print("map", errno.errorcode[error.errno])
+"""
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="the injected code is x86_64 code")
+def test_attacking_pid_1_leaves_no_process_of_the_run_behind(sandbox):
+    leftovers: list[int] = []
+    try:
+        run = snippet_run(code=ATTACK_PID_1)
+        namespace, *attempts = lines(run)
+        leftovers = processes_in_pid_namespace(namespace)
+
+        assert [describe(pid) for pid in leftovers] == []
+        assert attempts == ["attach ENOSYS", "map ENOMEM"]
+    finally:
+        for pid in leftovers:  # what the assertion found, ended so as not to burden the machine
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def process_tree(root: int) -> dict[int, str]:
+    """The processes descended from `root`, with their start times (to tell a reused pid)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat_fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry)] = (int(stat_fields[1]), stat_fields[19])
+    tree = {}
+    queue = [root]
+    while queue:
+        parent = queue.pop()
+        for pid, (ppid, started) in parents.items():
+            if ppid == parent and pid not in tree:
+                tree[pid] = started
+                queue.append(pid)
+    return tree
+
+
+def still_running(tree: dict[int, str]) -> list[int]:
+    alive = []
+    for pid, started in tree.items():
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19] == started:
+                alive.append(pid)
+        except OSError:
+            pass
+    return alive
+
+
+def hard_limits(pid: int) -> dict[str, str]:
+    limits = {}
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines()[1:]:
+        name, values = line[:26].strip(), line[26:].split()
+        limits[name] = values[1]  # the hard limit: the soft one may only be lowered inside
+    return limits
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import time\ntime.sleep(1.5)",
+        "import time\ntime.sleep(60)",
+        "import time\ntime.sleep(1.5)\nprint('x' * 100_000, flush=True)\ntime.sleep(60)",
+    ],
+    ids=["ends-by-itself", "killed-at-the-deadline", "killed-for-its-output"],
+)
+def test_every_process_of_a_run_has_its_limits_and_none_outlives_it(sandbox, code):
+    before = set(process_tree(os.getpid()))
+    interpreter = os.path.realpath(settings.SANDBOX_PYTHON).encode() + b"\0"
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        running = pool.submit(snippet_run, code=code)
+        deadline = time.monotonic() + 4
+        tree: dict[int, str] = {}
+        while time.monotonic() < deadline:
+            tree = {pid: started for pid, started in process_tree(os.getpid()).items() if pid not in before}
+            # Every process of the run is there once the snippet's interpreter is.
+            if any(Path(f"/proc/{pid}/cmdline").read_bytes().startswith(interpreter) for pid in tree):
+                break
+            time.sleep(0.05)
+        limits = {pid: hard_limits(pid) for pid in tree}
+        run = running.result()
+
+    assert len(tree) >= 2  # bubblewrap, outside the sandbox, and the sandbox's pid 1
+    for pid, limit in limits.items():
+        assert limit["Max cpu time"] == str(CPU_SECONDS), (pid, limit)
+        assert limit["Max address space"] == str(MEMORY_BYTES), (pid, limit)
+        assert limit["Max file size"] == str(SCRATCH_BYTES), (pid, limit)
+        assert limit["Max open files"] == str(MAX_OPEN_FILES), (pid, limit)
+    assert still_running(tree) == []
+    assert run.outcome in (SnippetOutcome.OK, SnippetOutcome.TIMED_OUT, SnippetOutcome.OUTPUT_TOO_LARGE)
+
+
+def test_the_probe_checks_the_refusals_it_relies_on(sandbox, monkeypatch):
+    # A filter that forgets one call: the probe notices, and nothing runs.
+    refused_filter = sandbox_module._seccomp_filter
+    monkeypatch.setattr(
+        sandbox_module,
+        "_seccomp_filter",
+        lambda machine: refused_filter(machine, refused=sandbox_module.REFUSED_CALLS - {"ptrace"}),
+    )
+
+    assert sandbox_available()[0] is False
+    with pytest.raises(SandboxUnavailable, match="do not hold"):
+        snippet_run(code="print('ran')")
 
 
 # --- Files ---------------------------------------------------------------------------------------
@@ -374,7 +698,8 @@ for address in [("127.0.0.1", {port}), ("localhost", {port}), ("10.0.2.2", 80), 
         print("connected", address)
     except OSError as error:
         print("refused", type(error).__name__)
-print(sorted(name for _, name in socket.if_nameindex()))
+# /proc/net/dev, since the interfaces' usual source, a netlink socket, is refused.
+print(sorted(line.split(':')[0].strip() for line in open('/proc/net/dev').readlines()[2:]))
 """
 
 

@@ -27,6 +27,10 @@ MAX_NAME_CHARS = 150
 MAX_EMAIL_CHARS = 254
 LEARNER_DELETED = "This account has been deleted."
 LEARNER_INACTIVE = "This account has been deactivated. Contact the site's operator."
+LEARNER_IS_OPERATOR = (
+    "This account is an operator's: it signs in to the admin with its password, never with a "
+    "learner's session."
+)
 
 # What a request needs of its learner: the rest of the User row (password hash, dates) stays
 # deferred and is loaded only if something reads it.
@@ -44,11 +48,16 @@ def quota_today():
 def learner_for_session(clerk_id: str) -> User:
     """The learner a verified session token names: loaded, or created on first sight.
 
-    Raises LearnerRefused for a learner deleted in Clerk or deactivated by an operator.
+    Raises LearnerRefused for a learner deleted in Clerk or deactivated by an operator, and for
+    an operator's (staff) account.
     """
     user = learner_get_or_create(clerk_id=clerk_id)  # one query for a learner already seen
     if not user.is_active:
         raise LearnerRefused(LEARNER_INACTIVE)
+    if user.is_staff or user.is_superuser:
+        # A staff account whose username happens to be a token's subject (or the development
+        # sign-in's name for one) must not be entered without its password.
+        raise LearnerRefused(LEARNER_IS_OPERATOR)
     return user
 
 

@@ -539,6 +539,23 @@ def test_a_deactivated_learner_is_signed_out_everywhere_until_reactivated():
     assert api_get(token).status_code == 200
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["staff", "superuser"])
+def test_a_session_token_never_signs_in_as_an_operators_account(kind):
+    # An operator's username that a token could name (a Clerk-like id, or a development name).
+    operator = get_user_model().objects.create_user("user_operator", password="an-operator-passphrase")
+    operator.is_staff = True
+    operator.is_superuser = kind == "superuser"
+    operator.save()
+    token = dev_session_token_issue(user_id="user_operator", session_id="sess_operator")
+
+    response = api_get(token)
+    assert response.status_code == 401 and "operator" in response.json()["detail"]
+    assert_sent_to_sign_in(page_get(token, "/history/"))
+    operator.refresh_from_db()
+    assert operator.is_staff and operator.check_password("an-operator-passphrase")
+
+
 # --- Mounted under a prefix (SCRIPT_NAME) ---------------------------------------------------------
 
 

@@ -10,7 +10,6 @@ GENERATION_BUDGET_SECONDS (services/budget.py).
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import logging
 import random
 from contextlib import contextmanager
@@ -18,10 +17,8 @@ from functools import cache
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Case, F, Q, Value, When
-from django.utils import timezone
 
-from challengeapp.models import Challenge, Difficulty, Provider, Quota, Topic, Verification
+from challengeapp.models import Challenge, Difficulty, Provider, Topic, Verification
 from challengeapp.services.bank_provider import BankProvider
 from challengeapp.services.budget import budget_check, generation_budget
 from challengeapp.services.content_gate import ContentRefused, content_gate_check
@@ -29,13 +26,7 @@ from challengeapp.services.content_identity import option_form
 from challengeapp.services.drafts import OPTION_COUNT, ChallengeDraft
 from challengeapp.services.errors import GenerationBusy, GenerationError, LearnerBusy
 from challengeapp.services.providers import ChallengeProvider, GeneratedChallenge, GenerationRequest
-from challengeapp.services.quota import (
-    generation_failure_release,
-    generation_failure_take,
-    quota_consume,
-    quota_release,
-    quota_row_ensure,
-)
+from challengeapp.services.quota import GenerationEnd, generation_end, generation_start
 from challengeapp.services.reports import ContentDecisions, content_decisions
 from challengeapp.services.slots import process_slots
 from challengeapp.services.verification import KeyRefused, draft_verify
@@ -43,12 +34,6 @@ from challengeapp.services.verification import KeyRefused, draft_verify
 logger = logging.getLogger("challengeapp.generation")
 
 GENERATION_BUSY = "CodeDrill is busy generating other challenges. Try again in a few seconds."
-LEARNER_BUSY = (
-    "You already have {count} challenges being written. Wait for one of them to finish, then try again."
-)
-# A learner's in-flight count older than this is left over from a process that died mid-way
-# (a generation is bounded by the model timeout and gunicorn's worker timeout, both shorter).
-IN_FLIGHT_LEASE = dt.timedelta(minutes=5)
 UNKNOWN_DIFFICULTY = "Choose a difficulty: easy, medium or hard."
 UNKNOWN_TOPIC = "Choose one of the listed topics."
 RETIRED_CONTENT = "The challenge generator wrote a question that has been withdrawn. Please try again."
@@ -94,38 +79,6 @@ def _generation_slot():
         yield
     finally:
         slots.release()
-
-
-@contextmanager
-def _learner_slot(user):
-    """Bound the generations one learner has in flight, across every process (one conditional
-    UPDATE on their quota row, as for the quota itself): past the bound, they are told at once,
-    and no other learner is ever refused because of them."""
-    limit = settings.GENERATION_MAX_IN_FLIGHT_PER_LEARNER
-    if not _take_learner_slot(user, limit=limit):
-        if Quota.objects.filter(user=user).exists():
-            raise LearnerBusy(LEARNER_BUSY.format(count=limit))
-        quota_row_ensure(user)  # a user made another way (the admin) has no row yet
-        if not _take_learner_slot(user, limit=limit):
-            raise LearnerBusy(LEARNER_BUSY.format(count=limit))
-    try:
-        yield
-    finally:
-        Quota.objects.filter(user=user, in_flight__gt=0).update(in_flight=F("in_flight") - 1)
-
-
-def _take_learner_slot(user, *, limit: int) -> bool:
-    now = timezone.now()
-    leftover = Q(in_flight_since__lt=now - IN_FLIGHT_LEASE) | Q(in_flight_since__isnull=True)
-    taken = (
-        Quota.objects.filter(user=user)
-        .filter(Q(in_flight__lt=limit) | leftover)
-        .update(
-            in_flight=Case(When(leftover, then=Value(1)), default=F("in_flight") + 1),
-            in_flight_since=now,
-        )
-    )
-    return taken == 1
 
 
 def _request_for(
@@ -297,55 +250,46 @@ def challenge_generate(
     if topic not in Topic.values:
         raise ValueError(UNKNOWN_TOPIC)
     provider = provider or provider_for_settings()
-    with _learner_slot(user), generation_budget(settings.GENERATION_BUDGET_SECONDS):
-        return _generate_and_save(user=user, difficulty=difficulty, topic=topic, provider=provider)
-
-
-def _generate_and_save(*, user, difficulty: str, topic: str, provider: ChallengeProvider) -> Challenge:
     # A model bills every request, whether or not its answer is usable: a learner's failed
     # generations are bounded per day (GENERATION_FAILURES_PER_DAY). The bank costs nothing.
-    failure_day = generation_failure_take(user=user) if provider.name != Provider.BANK else None
+    counts_failure = provider.name != Provider.BANK
+    day = generation_start(
+        user=user, slot_limit=settings.GENERATION_MAX_IN_FLIGHT_PER_LEARNER, counts_failure=counts_failure
+    )
+    outcome = GenerationEnd.ABANDONED  # until a provider has answered one way or the other
     try:
-        challenge = _generate_with_quota(user=user, difficulty=difficulty, topic=topic, provider=provider)
-    except GenerationError as error:
-        if failure_day is not None and isinstance(error, GenerationBusy):
-            generation_failure_release(user=user, day=failure_day)  # no model was asked
-        if not _should_fall_back(error, provider=provider):
-            raise
-        return _fallback(user=user, difficulty=difficulty, topic=topic)
-    except BaseException:
-        if failure_day is not None:
-            generation_failure_release(user=user, day=failure_day)
-        raise
-    if failure_day is not None:
-        generation_failure_release(user=user, day=failure_day)
-    return challenge
+        with generation_budget(settings.GENERATION_BUDGET_SECONDS):
+            try:
+                challenge = _generate(user=user, difficulty=difficulty, topic=topic, provider=provider)
+            except GenerationError as error:
+                _log_failure(error, provider=provider.name, user=user, difficulty=difficulty, topic=topic)
+                if not isinstance(error, GenerationBusy):  # busy: no model was asked
+                    outcome = GenerationEnd.FAILED
+                if not _should_fall_back(error, provider=provider):
+                    raise
+                # The bank costs nothing, so the fallback keeps the unit given back.
+                return _fallback(user=user, difficulty=difficulty, topic=topic)
+            outcome = GenerationEnd.SERVED
+            return challenge
+    finally:
+        generation_end(user=user, day=day, counts_failure=counts_failure, outcome=outcome)
 
 
-def _generate_with_quota(*, user, difficulty: str, topic: str, provider: ChallengeProvider) -> Challenge:
-    day = quota_consume(user=user)
-    try:
-        with _generation_slot():
-            decisions = content_decisions()
-            request = _request_for(
-                user=user, difficulty=difficulty, topic=topic, provider=provider, decisions=decisions
-            )
-            generated = _generate_new(provider=provider, user=user, request=request)
-        return _save(
-            user=user,
-            difficulty=difficulty,
-            topic=topic,
-            generated=generated,
-            is_fallback=False,
-            decisions=decisions,
+def _generate(*, user, difficulty: str, topic: str, provider: ChallengeProvider) -> Challenge:
+    with _generation_slot():
+        decisions = content_decisions()
+        request = _request_for(
+            user=user, difficulty=difficulty, topic=topic, provider=provider, decisions=decisions
         )
-    except GenerationError as error:
-        quota_release(user=user, day=day)
-        _log_failure(error, provider=provider.name, user=user, difficulty=difficulty, topic=topic)
-        raise
-    except BaseException:
-        quota_release(user=user, day=day)
-        raise
+        generated = _generate_new(provider=provider, user=user, request=request)
+    return _save(
+        user=user,
+        difficulty=difficulty,
+        topic=topic,
+        generated=generated,
+        is_fallback=False,
+        decisions=decisions,
+    )
 
 
 def _fallback(*, user, difficulty: str, topic: str) -> Challenge:

@@ -3,23 +3,36 @@
 Taking a unit is one conditional UPDATE: it succeeds only while units remain today, and the first
 unit of a new day resets the count in the same statement. No read-then-write in Python, so it holds
 across threads, gunicorn workers and machines sharing PostgreSQL.
+
+The learner's Quota row also holds what a generation needs besides a unit: a slot of the
+generations they may have under way (GENERATION_MAX_IN_FLIGHT_PER_LEARNER, with a lease against a
+process that died) and, for a model, one of the day's GENERATION_FAILURES_PER_DAY.
+generation_start takes all three in one conditional UPDATE, generation_end gives back what the
+outcome says in one more.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, F, PositiveIntegerField, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from challengeapp.models import Quota
-from challengeapp.services.errors import QuotaExceeded, TooManyFailures
+from challengeapp.services.errors import LearnerBusy, QuotaExceeded, TooManyFailures
 from challengeapp.services.learners import quota_today
 
 QUOTA_EXCEEDED = "You have used all of today's challenges."
+LEARNER_BUSY = (
+    "You already have {count} challenges being written. Wait for one of them to finish, then try again."
+)
+# A learner's in-flight count older than this is left over from a process that died mid-way
+# (a generation is bounded by the model timeout and gunicorn's worker timeout, both shorter).
+IN_FLIGHT_LEASE = dt.timedelta(minutes=5)
 TOO_MANY_FAILURES = (
     "Generating a challenge failed {count} times for you today, so generating is paused until "
     "tomorrow. Your history and reviews still work."
@@ -89,23 +102,47 @@ def quota_status(*, user) -> QuotaStatus:
     return QuotaStatus(daily_limit=limit, used=used, day=today, resets_at=quota_resets_at(today))
 
 
-def quota_consume(*, user) -> dt.date:
-    """Take one unit of today's quota, or raise QuotaExceeded. Returns the day it was taken for,
-    which quota_release needs to give it back."""
-    today = quota_today()
+def _unit_available(today: dt.date) -> tuple[Q, dict]:
+    """The condition under which a unit of today's quota can be taken, and the fields that take it:
+    units remain today, or this is the first unit of a new day (which resets the count)."""
     limit_is_positive = Q(daily_limit__gt=0)
     if settings.DAILY_CHALLENGE_QUOTA > 0:
         limit_is_positive |= Q(daily_limit__isnull=True)
     units_left_today = Q(day=today, used__lt=_limit_expression())
     first_unit_of_new_day = ~Q(day=today) & limit_is_positive
-    taken = (
-        Quota.objects.filter(user=user)
-        .filter(units_left_today | first_unit_of_new_day)
-        .update(
-            used=Case(When(day=today, then=F("used") + 1), default=Value(1)),
-            day=today,
-        )
-    )
+    return units_left_today | first_unit_of_new_day, {
+        "used": Case(When(day=today, then=F("used") + 1), default=Value(1)),
+        "day": today,
+    }
+
+
+def _failure_unit_available(today: dt.date) -> tuple[Q, dict]:
+    """The condition under which one of today's GENERATION_FAILURES_PER_DAY can be held, and the
+    fields that hold it."""
+    counts_today = Q(failures_day=today)
+    return (counts_today & Q(failures__lt=settings.GENERATION_FAILURES_PER_DAY)) | ~counts_today, {
+        "failures": Case(When(counts_today, then=F("failures") + 1), default=Value(1)),
+        "failures_day": today,
+    }
+
+
+def _slot_available(now: dt.datetime, limit: int) -> tuple[Q, dict]:
+    """The condition under which the learner may start one more generation (fewer than `limit`
+    under way, or the count is left over from a process that died: older than the lease), and the
+    fields that take the slot."""
+    leftover = Q(in_flight_since__lt=now - IN_FLIGHT_LEASE) | Q(in_flight_since__isnull=True)
+    return Q(in_flight__lt=limit) | leftover, {
+        "in_flight": Case(When(leftover, then=Value(1)), default=F("in_flight") + 1),
+        "in_flight_since": now,
+    }
+
+
+def quota_consume(*, user) -> dt.date:
+    """Take one unit of today's quota, or raise QuotaExceeded. Returns the day it was taken for,
+    which quota_release needs to give it back."""
+    today = quota_today()
+    available, take = _unit_available(today)
+    taken = Quota.objects.filter(user=user).filter(available).update(**take)
     if taken == 1:
         _reload_quota(user)
         return today
@@ -122,36 +159,75 @@ def quota_release(*, user, day: dt.date) -> None:
     _reload_quota(user)
 
 
-def generation_failure_take(*, user) -> dt.date:
-    """Hold one of today's GENERATION_FAILURES_PER_DAY before asking a model, or raise
-    TooManyFailures. Returns the day it counts for, which generation_failure_release needs.
+class GenerationEnd(enum.Enum):
+    """How a generation ended, for generation_end: what it gives back."""
 
-    A model bills every request, usable answer or not, and a failed generation costs the learner
-    nothing: this is what bounds failures. The generation gives the unit back when it succeeds and
-    keeps it when it fails; held from the start (not counted at the end), so generations running at
-    once cannot pass the bound between them. One conditional UPDATE, like quota_consume.
+    SERVED = "served"  # the quota unit is spent; the failure unit goes back
+    FAILED = "failed"  # a model was asked and failed: the quota unit goes back, the failure counts
+    ABANDONED = "abandoned"  # no model answered for it (busy, or an error of ours): all goes back
+
+
+def generation_start(*, user, slot_limit: int, counts_failure: bool) -> dt.date:
+    """Everything a generation holds before a provider is asked, taken at once in one conditional
+    UPDATE of the learner's quota row: a slot of the GENERATION_MAX_IN_FLIGHT_PER_LEARNER under way,
+    with `counts_failure` (a model, which bills every request) one of today's
+    GENERATION_FAILURES_PER_DAY, and a unit of today's quota. All or nothing: when one is missing,
+    nothing is taken and LearnerBusy, TooManyFailures or QuotaExceeded says which (in that order).
+    Returns the day the units count for; generation_end gives back what the outcome says.
+
+    One statement instead of three (and one more to end instead of two) is measured: a storm of
+    generations pays for each round trip in the burst at every model round (docs/BENCHMARKS.md).
     """
-    today = quota_today()
-    limit = settings.GENERATION_FAILURES_PER_DAY
-    counts_today = Q(failures_day=today)
-    taken = (
-        Quota.objects.filter(user=user)
-        .filter((counts_today & Q(failures__lt=limit)) | ~counts_today)
-        .update(
-            failures=Case(When(counts_today, then=F("failures") + 1), default=Value(1)), failures_day=today
-        )
-    )
+    today, now = quota_today(), timezone.now()
+    conditions, fields = [], {}
+    for available, take in (
+        _slot_available(now, slot_limit),
+        _failure_unit_available(today) if counts_failure else (Q(), {}),
+        _unit_available(today),
+    ):
+        conditions.append(available)
+        fields.update(take)
+    taken = Quota.objects.filter(user=user).filter(*conditions).update(**fields)
     if taken == 1:
+        # The row loaded with the learner is stale now; quota_status reads it again if asked.
+        user.loaded_quota = None
         return today
-    if not Quota.objects.filter(user=user).exists():
-        quota_row_ensure(user)
-        return generation_failure_take(user=user)
-    raise TooManyFailures(TOO_MANY_FAILURES.format(count=limit))
+    for index, available in enumerate(conditions):
+        if not Quota.objects.filter(user=user).filter(available).exists():
+            if index == 0 and not Quota.objects.filter(user=user).exists():
+                quota_row_ensure(user)
+                return generation_start(user=user, slot_limit=slot_limit, counts_failure=counts_failure)
+            raise (
+                LearnerBusy(LEARNER_BUSY.format(count=slot_limit)),
+                TooManyFailures(TOO_MANY_FAILURES.format(count=settings.GENERATION_FAILURES_PER_DAY)),
+                QuotaExceeded(QUOTA_EXCEEDED),
+            )[index]
+    # Freed between the two reads (another generation ended): try once more from the start.
+    return generation_start(user=user, slot_limit=slot_limit, counts_failure=counts_failure)
 
 
-def generation_failure_release(*, user, day: dt.date) -> None:
-    """Give back a failure unit held on `day`: the generation succeeded, or never asked a model."""
-    Quota.objects.filter(user=user, failures_day=day, failures__gt=0).update(failures=F("failures") - 1)
+def generation_end(*, user, day: dt.date, counts_failure: bool, outcome: GenerationEnd) -> None:
+    """Give back what a generation started with generation_start no longer needs, in one UPDATE:
+    always its slot; the quota unit unless it served a challenge; the failure unit unless a model
+    failed. A unit taken on a day that has since ended is not given back."""
+    count = PositiveIntegerField()
+    fields = {
+        "in_flight": Case(
+            When(in_flight__gt=0, then=F("in_flight") - 1), default=Value(0), output_field=count
+        )
+    }
+    if outcome is not GenerationEnd.SERVED:
+        fields["used"] = Case(
+            When(Q(day=day, used__gt=0), then=F("used") - 1), default=F("used"), output_field=count
+        )
+    if counts_failure and outcome is not GenerationEnd.FAILED:
+        fields["failures"] = Case(
+            When(Q(failures_day=day, failures__gt=0), then=F("failures") - 1),
+            default=F("failures"),
+            output_field=count,
+        )
+    Quota.objects.filter(user=user).update(**fields)
+    user.loaded_quota = None
 
 
 def failures_today(quota: Quota) -> int:

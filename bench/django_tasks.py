@@ -64,6 +64,7 @@ def seed_learner(clerk_id: str, count: int) -> int:
     from challengeapp.bank.loader import bank_entries
     from challengeapp.models import Attempt, Challenge
     from challengeapp.services.learners import learner_get_or_create
+    from challengeapp.services.progress_counts import progress_counts_rebuild
 
     user = learner_get_or_create(clerk_id=clerk_id)
     entries = bank_entries()
@@ -103,6 +104,8 @@ def seed_learner(clerk_id: str, count: int) -> int:
             if number % 2 == 0
         ]
         Attempt.objects.bulk_create(attempts, batch_size=200)
+        # bulk_create bypasses the progress counts kept as answers happen.
+        progress_counts_rebuild(user=user)
     return user.pk
 
 

@@ -130,6 +130,7 @@ def seed(clerk_id: str, *, answered: int, reviews: int) -> None:
     from challengeapp.models import Attempt, Challenge, ReviewCard, ReviewLog
     from challengeapp.services.activity import activity_rebuild
     from challengeapp.services.learners import learner_get_or_create
+    from challengeapp.services.progress_counts import progress_counts_rebuild
 
     rng = random.Random(answered)
     user = learner_get_or_create(clerk_id=clerk_id)
@@ -203,7 +204,9 @@ def seed(clerk_id: str, *, answered: int, reviews: int) -> None:
                 )
             )
         ReviewLog.objects.bulk_create(logs, batch_size=1000)
-    activity_rebuild(user=user)  # bulk_create bypasses the per-answer day counts
+    # bulk_create bypasses the counts kept as answers happen: the day counts and the progress groups.
+    activity_rebuild(user=user)
+    progress_counts_rebuild(user=user)
 
 
 def markdown(outcomes: list[dict], command: str) -> str:

@@ -215,6 +215,11 @@ class ChallengeAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Challenges are immutable records of what a learner was served and answered; progress
+        # counts, reviews and reports hang off them. Retire bad content instead (Reports).
+        return False
+
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False  # challenges are immutable; operators read them
 

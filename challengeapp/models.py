@@ -255,6 +255,29 @@ class ActivityDay(models.Model):
         return f"{self.answers} answers on {self.day}"
 
 
+class ProgressCount(models.Model):
+    """Per learner, topic and difficulty: first answers, how many were right, and how many of
+    those challenges' review cards count as retained. Kept as answers, reviews and regrades happen
+    (services/progress_counts.py), so the progress page reads one row per group instead of grouping
+    the learner's whole history."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    topic = models.CharField(max_length=20, choices=Topic.choices)
+    difficulty = models.CharField(max_length=10, choices=Difficulty.choices)
+    # Signed: a count is only ever changed by a delta, and a drift must show, not fail a request.
+    answered = models.IntegerField(default=0)
+    correct = models.IntegerField(default=0)
+    retained = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "topic", "difficulty"], name="progress_count_group")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} {self.difficulty}: {self.correct}/{self.answered}, {self.retained} retained"
+
+
 class ReportReason(models.TextChoices):
     WRONG_KEY = "wrong_key", "The marked answer is wrong"
     UNCLEAR = "unclear", "The question is unclear"

@@ -408,7 +408,7 @@ def _progress_context(request: HtmxHttpRequest) -> dict:
             "spaced_successes": progress_rules.SPACED_SUCCESSES_TO_MASTER,
         },
         "time_zone": settings.TIME_ZONE,
-        "anki_parts": _anki_part_links(anki_parts(user=request.user)),
+        **_anki_parts_context(anki_parts(user=request.user)),
     }
 
 
@@ -429,9 +429,19 @@ class AnkiPartLink:
     last: int
 
 
-def _anki_part_links(parts: int) -> list[AnkiPartLink]:
+# Past this many parts the page offers a part number to choose instead of a link each, so the page's
+# size and cost stay the same however long the history.
+ANKI_PART_LINKS_MAX = 10
+
+
+def _anki_parts_context(parts: int) -> dict:
     per_deck = settings.EXPORT_ANKI_NOTES_PER_DECK
-    return [AnkiPartLink(n, (n - 1) * per_deck + 1, n * per_deck) for n in range(1, parts + 1)]
+    links = [AnkiPartLink(n, (n - 1) * per_deck + 1, n * per_deck) for n in range(1, parts + 1)]
+    return {
+        "anki_part_count": parts,
+        "anki_part_size": per_deck,
+        "anki_parts": links if parts <= ANKI_PART_LINKS_MAX else [],
+    }
 
 
 @require_GET

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from challengeapp.models import Attempt, Challenge
 from challengeapp.services.drafts import OPTION_COUNT
 from challengeapp.services.errors import CodeDrillError
+from challengeapp.services.progress_counts import progress_count_add
 from challengeapp.services.review import review_schedule_first_answer
 
 INVALID_CHOICE = "Choose one of the four options."
@@ -37,6 +38,13 @@ def attempt_record(*, challenge: Challenge, chosen_index: int) -> tuple[Attempt,
                 challenge=challenge,
                 chosen_index=chosen_index,
                 is_correct=chosen_index == challenge.correct_index,
+            )
+            progress_count_add(
+                owner_id=challenge.owner_id,
+                topic=challenge.topic,
+                difficulty=challenge.difficulty,
+                answered=1,
+                correct=int(attempt.is_correct),
             )
             # Every answered challenge enters the learner's spaced reviews.
             review_schedule_first_answer(attempt=attempt, challenge=challenge)

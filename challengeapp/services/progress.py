@@ -1,7 +1,8 @@
 """Progress: per topic and difficulty, a streak, an activity calendar, and "auto" difficulty.
 
-Everything is computed from the learner's first answers (Attempt) and review log (ReviewLog) with
-a fixed number of aggregate queries, however long the history.
+Everything is read from counts kept as answers happen (ProgressCount per topic and difficulty,
+services/progress_counts.py; ActivityDay per day, services/activity.py), so the cost does not grow
+with the number of answers.
 
 Mastery, per topic and difficulty (the rule the progress page states):
 - new: fewer than 3 first answers, too few to judge;
@@ -26,10 +27,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
 from django.utils import timezone
 
-from challengeapp.models import Attempt, Challenge, Difficulty, ReviewCard, Topic
+from challengeapp.models import Attempt, Challenge, Difficulty, ProgressCount, Topic
 from challengeapp.services.activity import activity_per_day
 
 MIN_ANSWERS_TO_JUDGE = 3
@@ -94,28 +94,17 @@ class ActivityDay:
 def progress_topics(*, user) -> list[TopicProgress]:
     """Every topic and difficulty the learner has answered, weakest first: learning, then new (too
     few answers to judge), proficient, mastered; within a level by accuracy, then fewest answers."""
-    first_answers = (
-        Attempt.objects.filter(challenge__owner=user)
-        .values("challenge__topic", "challenge__difficulty")
-        .annotate(answered=Count("id"), correct=Count("id", filter=Q(is_correct=True)))
-    )
-    spaced = (
-        ReviewCard.objects.filter(owner=user, retained=True)
-        .values("challenge__topic", "challenge__difficulty")
-        .annotate(cards=Count("id"))
-    )
-    spaced_by_group = {
-        (row["challenge__topic"], row["challenge__difficulty"]): row["cards"] for row in spaced
-    }
+    # Counted as answers happen (services/progress_counts.py): one row per group, however long the
+    # history.
     groups = [
         TopicProgress(
-            topic=row["challenge__topic"],
-            difficulty=row["challenge__difficulty"],
-            answered=row["answered"],
-            correct=row["correct"],
-            spaced_successes=spaced_by_group.get((row["challenge__topic"], row["challenge__difficulty"]), 0),
+            topic=row.topic,
+            difficulty=row.difficulty,
+            answered=row.answered,
+            correct=row.correct,
+            spaced_successes=row.retained,
         )
-        for row in first_answers
+        for row in ProgressCount.objects.filter(owner=user, answered__gt=0)
     ]
     return sorted(
         groups,

@@ -50,6 +50,7 @@ from challengeapp.models import (
 from challengeapp.services.content_identity import option_form
 from challengeapp.services.drafts import OPTION_COUNT
 from challengeapp.services.errors import CodeDrillError
+from challengeapp.services.progress_counts import progress_count_add
 from challengeapp.services.review import review_card_rebuild
 
 MAX_NOTE_CHARS = 1000
@@ -387,6 +388,13 @@ def _apply(rekeying: Rekeying) -> tuple[int, int]:
             regraded += 1
             changed += is_correct != attempt.is_correct
             Attempt.objects.filter(pk=attempt.pk).update(is_correct=is_correct, regraded_at=now)
+            if is_correct != attempt.is_correct:
+                progress_count_add(
+                    owner_id=challenge.owner_id,
+                    topic=challenge.topic,
+                    difficulty=challenge.difficulty,
+                    correct=1 if is_correct else -1,
+                )
         rebuilt.append(challenge.pk)
     for card in ReviewCard.objects.filter(challenge_id__in=rebuilt).select_related("challenge"):
         review_card_rebuild(card)

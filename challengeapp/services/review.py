@@ -36,6 +36,7 @@ from challengeapp.models import (
 from challengeapp.services.activity import activity_count
 from challengeapp.services.drafts import OPTION_COUNT
 from challengeapp.services.errors import CodeDrillError
+from challengeapp.services.progress_counts import progress_count_add
 
 NOT_SCHEDULED = "That challenge is not in your reviews."
 INVALID_POSITION = "Choose one of the four options."
@@ -244,11 +245,13 @@ def review_answer(
         _copy_schedule(card, scheduled)
         card.reviews += 1
         card.option_order = _new_order()
+        was_retained = card.retained
         if not is_correct:
             card.retained = False
         elif previous is not None and now - previous >= RETENTION_GAP:
             card.retained = True
         card.save()
+        _count_retained(card, was_retained=was_retained)
         log = ReviewLog.objects.create(
             card=card,
             owner=user,
@@ -295,8 +298,21 @@ def review_card_rebuild(card: ReviewCard) -> ReviewCard:
         previous = reviewed_at
     ReviewLog.objects.bulk_update(logs, ["is_correct", "rating", "due_after"])
     _copy_schedule(card, scheduled)
-    card.retained = retained
+    was_retained, card.retained = card.retained, retained
     card.save(
         update_fields=["state", "step", "stability", "difficulty", "due_at", "last_review_at", "retained"]
     )
+    _count_retained(card, was_retained=was_retained)
     return card
+
+
+def _count_retained(card: ReviewCard, *, was_retained: bool) -> None:
+    """Keep the progress page's count of retained cards (services/progress_counts.py)."""
+    if card.retained != was_retained:
+        challenge = card.challenge
+        progress_count_add(
+            owner_id=card.owner_id,
+            topic=challenge.topic,
+            difficulty=challenge.difficulty,
+            retained=1 if card.retained else -1,
+        )

@@ -244,6 +244,23 @@ def test_a_long_history_comes_as_a_deck_in_parts_of_bounded_size(learner_client,
         assert f'href="/progress/export.apkg?part={n}"' in page
 
 
+def test_a_history_of_many_parts_offers_a_part_number_instead_of_a_link_each(
+    learner_client, learner, settings
+):
+    from challengeapp.views import ANKI_PART_LINKS_MAX
+
+    settings.EXPORT_ANKI_NOTES_PER_DECK = 1
+    for n in range(ANKI_PART_LINKS_MAX + 2):
+        make_challenge(learner, title=f"Answered {n}", answer=0)
+
+    page = learner_client.get("/progress/").content.decode()
+
+    assert "export.apkg?part=" not in page  # no link per part
+    assert f'name="part" type="number" inputmode="numeric" min="1" max="{ANKI_PART_LINKS_MAX + 2}"' in page
+    last = learner_client.get(f"/progress/export.apkg?part={ANKI_PART_LINKS_MAX + 2}")
+    assert last.status_code == 200
+
+
 def test_an_export_leaves_no_temporary_file_behind(learner_client, learner, tmp_path, monkeypatch):
     for n in range(3):
         make_challenge(learner, title=f"Answered {n}", answer=0)

@@ -223,3 +223,67 @@ def test_existing_answers_are_scheduled_by_the_migration(learner):
     card = ReviewCard.objects.get(challenge=challenge)
     assert sorted(card.option_order) == [0, 1, 2, 3]
     assert ReviewLog.objects.get(card=card).rating == 1
+
+
+# --- Counts kept as answers happen ---------------------------------------------------------------
+
+
+def kept_counts(user) -> dict[tuple[str, str], tuple[int, int, int]]:
+    from challengeapp.models import ProgressCount
+
+    return {
+        (row.topic, row.difficulty): (row.answered, row.correct, row.retained)
+        for row in ProgressCount.objects.filter(owner=user)
+        if row.answered or row.correct or row.retained
+    }
+
+
+def recounted(user) -> dict[tuple[str, str], tuple[int, int, int]]:
+    from challengeapp.services.progress_counts import progress_counts_rebuild
+
+    progress_counts_rebuild(user=user)
+    return kept_counts(user)
+
+
+def test_the_kept_counts_are_what_the_history_says_after_answers_reviews_and_a_regrade(
+    learner, other_learner
+):
+    from challengeapp.services.reports import content_correct_key
+
+    python = [answered(learner, right=right, topic="python") for right in (True, True, False, True)]
+    sql = [answered(learner, right=right, topic="sql", difficulty="hard") for right in (False, True)]
+    answered(other_learner, right=True, topic="python")
+    review_after(python[0], days=8)  # retained
+    review_after(python[1], days=9)  # retained
+    review_after(python[1], days=1, right=False)  # and lost again
+    review_after(sql[1], days=10)
+    # An operator corrects the key of the python[2] content: the learner's wrong answer is right.
+    Challenge.objects.filter(pk=python[2].pk).update(source_key="bank:progress:regraded")
+    python[2].refresh_from_db()
+
+    before = kept_counts(learner)
+    assert before == {("python", "easy"): (4, 3, 1), ("sql", "hard"): (2, 1, 1)}
+    content_correct_key(source_key="bank:progress:regraded", example_id=python[2].pk, option_index=1)
+
+    after = kept_counts(learner)
+    assert after == recounted(learner)
+    assert after[("python", "easy")][:2] == (4, 4)
+    assert kept_counts(other_learner) == {("python", "easy"): (1, 1, 0)}
+
+
+def test_the_progress_groups_are_one_query_however_long_the_history(learner, django_assert_num_queries):
+    for n in range(30):
+        answered(learner, right=n % 3 != 0, topic=("python", "sql", "git")[n % 3], difficulty="medium")
+    with django_assert_num_queries(1):
+        groups = progress_topics(user=learner)
+    assert sum(group.answered for group in groups) == 30
+    assert sum(group.correct for group in groups) == 20
+
+
+def test_challenges_cannot_be_deleted_in_the_admin(admin_client, learner):
+    challenge = answered(learner, right=True)
+
+    response = admin_client.post(f"/admin/challengeapp/challenge/{challenge.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 403
+    assert Challenge.objects.filter(pk=challenge.pk).exists()

@@ -10,7 +10,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 
 # System packages from the one list make and CI use (tools/system-packages): bubblewrap runs
-# model-written snippets (challengeapp/services/sandbox.py). It needs user namespaces, which
+# model-written snippets (challengeapp/quality/sandbox.py). It needs user namespaces, which
 # Docker's default seccomp profile refuses: run the container with a profile that allows them (or
 # on a host runtime that does), else the sandbox is unavailable, "output" questions are served
 # unverified and `manage.py check` says why (codedrill.W002).

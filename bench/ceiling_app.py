@@ -7,7 +7,7 @@ installed apps and no authentication. What /api/quota costs beyond it is CodeDri
 verifying the token, loading the learner with their quota, the middleware stack.
 
 With CEILING_ONE_QUERY=1 the view also runs the one query /api/quota runs (the learner and their
-quota row, as services/learners.py writes it) on the product's own database settings
+quota row, as identity/learners.py writes it) on the product's own database settings
 (config/settings.py: DATABASE_URL, the pool, server-side binding), through Django's connection:
 the most any view that reads the database once per request can reach on that backend.
 """
@@ -21,7 +21,7 @@ from django.conf import settings
 
 ONE_QUERY = os.environ.get("CEILING_ONE_QUERY") == "1"
 LEARNER = "user_bench_reader"
-# The query services/learners.py runs for every signed-in request (its columns, its join).
+# The query identity/learners.py runs for every signed-in request (its columns, its join).
 LEARNER_SQL = (
     'SELECT u."id", u."is_superuser", u."username", u."first_name", u."last_name", u."email", '
     'u."is_staff", u."is_active", q."id", q."user_id", q."daily_limit", q."used", q."day", '

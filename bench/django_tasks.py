@@ -61,10 +61,10 @@ def seed_learner(clerk_id: str, count: int) -> int:
     """Give the learner `count` challenges (created if needed); returns the learner's pk."""
     from django.db import transaction
 
-    from challengeapp.bank.loader import bank_entries
+    from challengeapp.content.bank.loader import bank_entries
+    from challengeapp.identity.learners import learner_get_or_create
+    from challengeapp.learning.progress_counts import progress_counts_rebuild
     from challengeapp.models import Attempt, Challenge
-    from challengeapp.services.learners import learner_get_or_create
-    from challengeapp.services.progress_counts import progress_counts_rebuild
 
     user = learner_get_or_create(clerk_id=clerk_id)
     entries = bank_entries()
@@ -126,8 +126,8 @@ def command_queries(args: argparse.Namespace) -> dict:
     from django.test import Client, override_settings
     from django.test.utils import CaptureQueriesContext, setup_test_environment
 
+    from challengeapp.identity import dev_session_token_issue
     from challengeapp.middleware import SESSION_COOKIE
-    from challengeapp.services.identity import dev_session_token_issue
 
     setup_test_environment()
     call_command("migrate", "--noinput", verbosity=0)

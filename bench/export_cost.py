@@ -56,9 +56,9 @@ LARGE_CODE = "\n".join(f"values_{n} = [item * {n} for item in range({n}) if item
 def seed(clerk_id: str, answered: int, content: str):
     from django.db import transaction
 
-    from challengeapp.bank.loader import bank_entries
+    from challengeapp.content.bank.loader import bank_entries
+    from challengeapp.identity.learners import learner_get_or_create
     from challengeapp.models import Attempt, Challenge
-    from challengeapp.services.learners import learner_get_or_create
 
     user = learner_get_or_create(clerk_id=clerk_id)
     entries = bank_entries()
@@ -106,7 +106,7 @@ def temporary_bytes(directory: str) -> int:
 
 
 def measure(user, runs: int) -> dict:
-    from challengeapp.services.export import export_anki_package
+    from challengeapp.learning.export import export_anki_package
 
     cpu, wall, sizes, leftovers = [], [], [], []
     for _ in range(runs):

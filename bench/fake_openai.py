@@ -47,7 +47,7 @@ _OPTIONS = [
 
 
 def challenge_content(number: int) -> str:
-    """A valid challenge (per challengeapp/services/drafts.py) unique to `number`."""
+    """A valid challenge (per challengeapp/core/drafts.py) unique to `number`."""
     return json.dumps(
         {
             "title": f"Sorting, copy or in place? (#{number})",

@@ -90,7 +90,7 @@ def django_for_tokens(signing_key_path: Path) -> None:
 
 
 def token_for(user_id: str) -> str:
-    from challengeapp.services.identity import dev_session_token_issue
+    from challengeapp.identity import dev_session_token_issue
 
     return dev_session_token_issue(user_id=user_id, session_id=f"sess_{user_id}")
 

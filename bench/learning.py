@@ -61,8 +61,8 @@ def run_backend(database_url: str, requests: int) -> dict:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext, setup_test_environment
 
+    from challengeapp.identity import dev_session_token_issue
     from challengeapp.middleware import SESSION_COOKIE
-    from challengeapp.services.identity import dev_session_token_issue
 
     setup_test_environment()
     settings.ALLOWED_HOSTS = ["testserver"]
@@ -126,11 +126,11 @@ def seed(clerk_id: str, *, answered: int, reviews: int) -> None:
     from django.db import transaction
     from django.utils import timezone
 
-    from challengeapp.bank.loader import bank_entries
+    from challengeapp.content.bank.loader import bank_entries
+    from challengeapp.identity.learners import learner_get_or_create
+    from challengeapp.learning.activity import activity_rebuild
+    from challengeapp.learning.progress_counts import progress_counts_rebuild
     from challengeapp.models import Attempt, Challenge, ReviewCard, ReviewLog
-    from challengeapp.services.activity import activity_rebuild
-    from challengeapp.services.learners import learner_get_or_create
-    from challengeapp.services.progress_counts import progress_counts_rebuild
 
     rng = random.Random(answered)
     user = learner_get_or_create(clerk_id=clerk_id)

@@ -27,8 +27,8 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
-from challengeapp.bank.loader import bank_entries  # noqa: E402
-from challengeapp.services.sandbox import sandbox_available, snippet_run  # noqa: E402
+from challengeapp.content.bank.loader import bank_entries  # noqa: E402
+from challengeapp.quality.sandbox import sandbox_available, snippet_run  # noqa: E402
 
 TRIVIAL = "print(2 + 2)"
 

@@ -15,10 +15,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from challengeapp.models import Attempt, Challenge, ContentDecision, Quota, Report, WebhookEvent
-from challengeapp.services.learners import quota_today
-from challengeapp.services.quota import failures_today, quota_reset, quota_set_limit
-from challengeapp.services.reports import (
+from challengeapp.content.reports import (
     LOW_PERFORMER_MAX_SHARE,
     LOW_PERFORMER_MIN_ANSWERS,
     ContentReach,
@@ -34,6 +31,8 @@ from challengeapp.services.reports import (
     content_reversal_preview,
     reports_by_reason_label,
 )
+from challengeapp.models import Attempt, Challenge, ContentDecision, Quota, Report, WebhookEvent
+from challengeapp.quota import failures_today, quota_reset, quota_set_limit, quota_today
 
 admin.site.site_header = "CodeDrill operations"
 admin.site.site_title = "CodeDrill admin"

@@ -30,27 +30,27 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from challengeapp.auth import api_learner_required
-from challengeapp.models import Challenge, Difficulty, Topic
-from challengeapp.services.attempts import attempt_record
-from challengeapp.services.errors import GenerationError, QuotaExceeded, TooManyFailures
-from challengeapp.services.generation import challenge_generate
-from challengeapp.services.history import history_rows
-from challengeapp.services.progress import (
+from challengeapp.content.reports import InvalidReport, ReportLimitReached, ReportNotFound, report_submit
+from challengeapp.core.errors import GenerationError, QuotaExceeded, TooManyFailures
+from challengeapp.generation.pipeline import challenge_generate
+from challengeapp.learning.attempts import attempt_record
+from challengeapp.learning.history import history_rows
+from challengeapp.learning.progress import (
     AUTO_DIFFICULTY,
     difficulty_auto,
     progress_activity,
     progress_streak,
     progress_topics,
 )
-from challengeapp.services.quota import quota_status
-from challengeapp.services.reports import InvalidReport, ReportLimitReached, ReportNotFound, report_submit
-from challengeapp.services.review import (
+from challengeapp.learning.review import (
     InvalidReviewAnswer,
     ReviewNotFound,
     review_answer,
     review_options,
     review_queue,
 )
+from challengeapp.models import Challenge, Difficulty, Topic
+from challengeapp.quota import quota_status
 
 MALFORMED_JSON = "The request body is not valid JSON."
 BODY_TOO_LARGE = "The request body is too large."

@@ -13,6 +13,6 @@ class ChallengeAppConfig(AppConfig):
         # Import the SDK and build the model client at start-up rather than in the first learner's
         # generation. Without a key the product serves the bank only and never imports openai.
         if settings.OPENAI_API_KEY:
-            from challengeapp.services.openai_provider import openai_client_warm
+            from challengeapp.generation.openai_provider import openai_client_warm
 
             openai_client_warm()

@@ -11,8 +11,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django_htmx.http import HttpResponseClientRedirect
 
-from challengeapp.services.errors import IdentityUnavailable, InvalidToken, LearnerRefused
-from challengeapp.services.identity import IDENTITY_UNAVAILABLE
+from challengeapp.core.errors import IdentityUnavailable, InvalidToken, LearnerRefused
+from challengeapp.identity import IDENTITY_UNAVAILABLE
 
 NOT_SIGNED_IN = "Sign in to continue."
 INVALID_SESSION = "Your session token is not valid."

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.checks import Info, Tags, Warning, register
 
-from challengeapp.services.sandbox import sandbox_available
+from challengeapp.quality.sandbox import sandbox_available
 
 DEV_SIGN_IN_IN_PRODUCTION = Warning(
     "The development sign-in is on (DEV_SIGN_IN) with DEBUG off: it has no passwords, so anyone "

@@ -4,9 +4,9 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from challengeapp.identity.learners import learner_display_name
+from challengeapp.learning.review import review_due_count
 from challengeapp.models import ReportReason
-from challengeapp.services.learners import learner_display_name
-from challengeapp.services.review import review_due_count
 
 
 def codedrill(request: HttpRequest) -> dict:

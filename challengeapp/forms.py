@@ -4,10 +4,10 @@ import re
 
 from django import forms
 
+from challengeapp.content.reports import MAX_NOTE_CHARS
+from challengeapp.learning.history import RESULTS
+from challengeapp.learning.progress import AUTO_DIFFICULTY, AUTO_HIGH, AUTO_LOW, AUTO_WINDOW
 from challengeapp.models import Confidence, Difficulty, ReportReason, Topic
-from challengeapp.services.history import RESULTS
-from challengeapp.services.progress import AUTO_DIFFICULTY, AUTO_HIGH, AUTO_LOW, AUTO_WINDOW
-from challengeapp.services.reports import MAX_NOTE_CHARS
 
 
 class StrictIdField(forms.IntegerField):

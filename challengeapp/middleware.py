@@ -16,9 +16,9 @@ from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
 
-from challengeapp.services.errors import IdentityUnavailable, InvalidToken, LearnerRefused
-from challengeapp.services.identity import session_token_verify
-from challengeapp.services.learners import learner_for_session
+from challengeapp.core.errors import IdentityUnavailable, InvalidToken, LearnerRefused
+from challengeapp.identity import session_token_verify
+from challengeapp.identity.learners import learner_for_session
 
 SESSION_COOKIE = "__session"
 # Paths that keep Django's own authentication (the admin) or need none.

@@ -111,7 +111,7 @@ class Quota(models.Model):
     """How many challenges a learner generated on `day`, against their daily limit.
 
     `used` only means something for `day`: taking the first unit on a later day resets it, in the
-    same UPDATE statement (see services/quota.py).
+    same UPDATE statement (see quota.py).
     """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quota")
@@ -120,7 +120,7 @@ class Quota(models.Model):
     )
     used = models.PositiveIntegerField(default=0)
     day = models.DateField()
-    # Generations under way for this learner, bounded per learner (services/generation.py);
+    # Generations under way for this learner, bounded per learner (generation/pipeline.py);
     # `in_flight_since` is when the latest one started, so a count left behind by a process that
     # died mid-generation expires instead of locking the learner out.
     in_flight = models.PositiveSmallIntegerField(default=0)
@@ -130,7 +130,7 @@ class Quota(models.Model):
     failures = models.PositiveIntegerField(default=0)
     failures_day = models.DateField(null=True, blank=True)
     # When the export being built for this learner started: one at a time, with a lease
-    # (services/export.py).
+    # (learning/export.py).
     export_started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -188,7 +188,7 @@ class ReviewCard(models.Model):
     option_order = models.JSONField(help_text="The option indexes in the order the next review shows them.")
     reviews = models.PositiveIntegerField(default=0, help_text="Reviews after the first answer.")
     # Answered right on a review that came at least RETENTION_GAP after the answer before it, and
-    # not missed since: the retention "mastered" asks for (services/progress.py).
+    # not missed since: the retention "mastered" asks for (learning/progress.py).
     retained = models.BooleanField(default=False)
 
     class Meta:
@@ -258,7 +258,7 @@ class ActivityDay(models.Model):
 class ProgressCount(models.Model):
     """Per learner, topic and difficulty: first answers, how many were right, and how many of
     those challenges' review cards count as retained. Kept as answers, reviews and regrades happen
-    (services/progress_counts.py), so the progress page reads one row per group instead of grouping
+    (learning/progress_counts.py), so the progress page reads one row per group instead of grouping
     the learner's whole history."""
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -304,7 +304,7 @@ class Report(models.Model):
 
 class ContentDecision(models.Model):
     """One operator decision about one piece of content (every challenge with this source_key: a
-    bank entry, a procedural snippet or a model's challenge; see services/content_identity.py),
+    bank entry, a procedural snippet or a model's challenge; see content/identity.py),
     which applies to every learner.
 
     The decisions are a record, never overwritten: a dismissal closes the reports before it and

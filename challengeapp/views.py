@@ -20,6 +20,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from challengeapp.auth import learner_required
+from challengeapp.content.reports import NOT_ANSWERED, InvalidReport, ReportLimitReached, report_submit
+from challengeapp.core.errors import GenerationError, LearnerRefused, QuotaExceeded, TooManyFailures
 from challengeapp.forms import (
     AnswerForm,
     DevSignInForm,
@@ -30,12 +32,12 @@ from challengeapp.forms import (
     ReviewAnswerForm,
     ReviewQueryForm,
 )
-from challengeapp.middleware import SESSION_COOKIE
-from challengeapp.models import Challenge, ReviewCard, ReviewLog
-from challengeapp.services import progress as progress_rules
-from challengeapp.services.attempts import attempt_record
-from challengeapp.services.errors import GenerationError, LearnerRefused, QuotaExceeded, TooManyFailures
-from challengeapp.services.export import (
+from challengeapp.generation.pipeline import challenge_generate
+from challengeapp.identity import dev_session_token_issue
+from challengeapp.identity.learners import LEARNER_INACTIVE, learner_get_or_create, learner_update
+from challengeapp.learning import progress as progress_rules
+from challengeapp.learning.attempts import attempt_record
+from challengeapp.learning.export import (
     ANKI_CONTENT_TYPE,
     ExportInProgress,
     anki_part_number,
@@ -45,11 +47,8 @@ from challengeapp.services.export import (
     export_filename,
     export_slot,
 )
-from challengeapp.services.generation import challenge_generate
-from challengeapp.services.history import history_page
-from challengeapp.services.identity import dev_session_token_issue
-from challengeapp.services.learners import LEARNER_INACTIVE, learner_get_or_create, learner_update
-from challengeapp.services.progress import (
+from challengeapp.learning.history import history_page
+from challengeapp.learning.progress import (
     AUTO_DIFFICULTY,
     ActivityDay,
     difficulty_auto,
@@ -57,9 +56,7 @@ from challengeapp.services.progress import (
     progress_streak,
     progress_topics,
 )
-from challengeapp.services.quota import quota_status
-from challengeapp.services.reports import NOT_ANSWERED, InvalidReport, ReportLimitReached, report_submit
-from challengeapp.services.review import (
+from challengeapp.learning.review import (
     ALREADY_ANSWERED,
     NOT_SCHEDULED,
     RETENTION_GAP,
@@ -71,6 +68,9 @@ from challengeapp.services.review import (
     review_next,
     review_options,
 )
+from challengeapp.middleware import SESSION_COOKIE
+from challengeapp.models import Challenge, ReviewCard, ReviewLog
+from challengeapp.quota import quota_status
 
 
 class HtmxHttpRequest(HttpRequest):

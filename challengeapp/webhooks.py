@@ -15,7 +15,7 @@ from django.http import HttpRequest, JsonResponse, UnreadablePostError
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from challengeapp.services.clerk_events import InvalidWebhook, clerk_event_apply, clerk_event_verify
+from challengeapp.identity.clerk_events import InvalidWebhook, clerk_event_apply, clerk_event_verify
 
 logger = logging.getLogger("challengeapp.webhooks")
 

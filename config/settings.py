@@ -168,7 +168,7 @@ DAILY_CHALLENGE_QUOTA = env_int("DAILY_CHALLENGE_QUOTA", 50, minimum=0)
 GENERATION_FAILURES_PER_DAY = env_int("GENERATION_FAILURES_PER_DAY", 10, minimum=1)
 
 # Answered challenges per Anki deck download: a longer history comes in parts of the same deck
-# (services/export.py), so one export's CPU time and temporary file stay bounded.
+# (learning/export.py), so one export's CPU time and temporary file stay bounded.
 EXPORT_ANKI_NOTES_PER_DECK = env_int("EXPORT_ANKI_NOTES_PER_DECK", 500, minimum=1)
 # New problem reports per learner per day (changing a report already sent is not a new one): a
 # learner cannot bury the real reports under their own. Past it: 429, with a message.
@@ -177,7 +177,7 @@ REPORTS_PER_LEARNER_PER_DAY = env_int("REPORTS_PER_LEARNER_PER_DAY", 20, minimum
 # --- Sandbox for model-written code --------------------------------------------------------------
 # "auto": run "what does this print?" snippets in bubblewrap when it works on this machine, and
 # never run them otherwise (`manage.py check` says why); "off": never run them.
-# See challengeapp/services/sandbox.py for the isolation and its limits.
+# See challengeapp/quality/sandbox.py for the isolation and its limits.
 SANDBOX = os.environ.get("SANDBOX", "").strip().lower() or "auto"
 if SANDBOX not in {"auto", "off"}:
     raise ImproperlyConfigured(f"SANDBOX must be 'auto' or 'off', got {SANDBOX!r}.")
@@ -261,7 +261,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A connection pool per process: threads borrow a connection per request and give it back, so
     # a process holds at most DB_POOL_MAX_SIZE connections however many threads it runs, and
-    # generations waiting on the model hold none (see services/generation.py).
+    # generations waiting on the model hold none (see generation/pipeline.py).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Parameters travel apart from the SQL, so psycopg prepares a statement on a pooled connection
     # once it has run a few times: PostgreSQL then skips parsing and planning it.

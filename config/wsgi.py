@@ -17,6 +17,6 @@ application = get_wsgi_application()
 
 resolve("/healthz")  # URLconfs load on first use; this is that use.
 
-from challengeapp.services.identity import identity_keys_load  # noqa: E402  (needs Django set up)
+from challengeapp.identity import identity_keys_load  # noqa: E402  (needs Django set up)
 
 identity_keys_load()

@@ -216,7 +216,7 @@ def session_token(signing_key_path: Path, user_id: str) -> str:
     import django
 
     django.setup()
-    from challengeapp.services.identity import dev_session_token_issue
+    from challengeapp.identity import dev_session_token_issue
 
     return dev_session_token_issue(user_id=user_id, session_id=f"sess_{secrets.token_hex(8)}")
 

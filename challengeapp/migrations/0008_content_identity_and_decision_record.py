@@ -8,7 +8,7 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-# A frozen copy of services/content_identity.py's content_key as of this migration (the test suite
+# A frozen copy of content/identity.py's content_key as of this migration (the test suite
 # checks they agree): a later change to the identity needs a migration of its own.
 def _content_key(*, question, code, language, options):
     def code_form(text):

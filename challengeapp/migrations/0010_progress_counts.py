@@ -7,7 +7,7 @@ from django.db.models import Count, Q
 
 
 def count_progress(apps, schema_editor):
-    """The counts the stored history makes (a frozen copy of services/progress_counts.py's
+    """The counts the stored history makes (a frozen copy of learning/progress_counts.py's
     rebuild as of this migration)."""
     Attempt = apps.get_model("challengeapp", "Attempt")
     ReviewCard = apps.get_model("challengeapp", "ReviewCard")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from challengeapp.identity import dev_session_token_issue
+from challengeapp.identity.learners import learner_get_or_create
 from challengeapp.middleware import SESSION_COOKIE
-from challengeapp.services.identity import dev_session_token_issue
-from challengeapp.services.learners import learner_get_or_create
 from challengeapp.tests.fakes.browser_fixtures import browser, page_factory
 from challengeapp.tests.fakes.clerk_fixtures import clerk_clock, clerk_jwks, clerk_pem
 from challengeapp.tests.fakes.machine import sandbox

@@ -7,9 +7,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from challengeapp.generation.pipeline import challenge_generate
 from challengeapp.models import Challenge, Quota
-from challengeapp.services.generation import challenge_generate
-from challengeapp.services.quota import quota_consume, quota_status
+from challengeapp.quota import quota_consume, quota_status
 from challengeapp.tests.conftest import make_learner
 
 pytestmark = pytest.mark.django_db
@@ -134,7 +134,7 @@ def test_reports_are_read_only_in_the_admin(operator_client, learner, other_lear
 
 
 def test_the_quota_list_shows_failed_generations_and_reset_clears_them(operator_client, learner, settings):
-    from challengeapp.services.errors import GenerationError
+    from challengeapp.core.errors import GenerationError
 
     settings.GENERATION_FAILURES_PER_DAY = 2
 

@@ -7,10 +7,10 @@ import json
 import pytest
 from django.test import Client
 
+from challengeapp.core.errors import GenerationError
+from challengeapp.identity import dev_session_token_issue
 from challengeapp.models import Attempt, Challenge
-from challengeapp.services.errors import GenerationError
-from challengeapp.services.identity import dev_session_token_issue
-from challengeapp.services.quota import quota_status
+from challengeapp.quota import quota_status
 from challengeapp.tests.conftest import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -198,7 +198,7 @@ def test_quota_spent_is_429_with_the_reset_time(api, learner, settings):
 
 
 def test_an_upstream_failure_is_502_and_costs_nothing(api, learner, monkeypatch):
-    from challengeapp.services import generation
+    from challengeapp.generation import pipeline as generation
 
     class Failing:
         name = "openai"
@@ -398,8 +398,8 @@ def test_a_client_that_goes_away_mid_upload_gets_400_and_costs_nothing(learner):
 def test_past_the_daily_failure_bound_generating_is_429_and_asks_no_model(
     api, learner, settings, monkeypatch
 ):
-    from challengeapp.services import generation
-    from challengeapp.services.quota import TOO_MANY_FAILURES
+    from challengeapp.generation import pipeline as generation
+    from challengeapp.quota import TOO_MANY_FAILURES
 
     settings.DAILY_CHALLENGE_QUOTA = 1
     settings.GENERATION_FAILURES_PER_DAY = 2

@@ -9,13 +9,13 @@ import re
 
 import pytest
 
-from challengeapp.bank import procedural
-from challengeapp.bank.loader import DATA_DIR, bank_entries, bank_entries_for
+from challengeapp.content.bank import procedural
+from challengeapp.content.bank.loader import DATA_DIR, bank_entries, bank_entries_for
+from challengeapp.core.drafts import challenge_draft_validate
+from challengeapp.generation.bank_provider import BankProvider
+from challengeapp.generation.pipeline import challenge_generate, options_shuffle
+from challengeapp.generation.providers import GenerationRequest
 from challengeapp.models import Challenge, Difficulty, Topic
-from challengeapp.services.bank_provider import BankProvider
-from challengeapp.services.drafts import challenge_draft_validate
-from challengeapp.services.generation import challenge_generate, options_shuffle
-from challengeapp.services.providers import GenerationRequest
 
 
 def test_bank_has_at_least_150_valid_challenges_over_6_topics():

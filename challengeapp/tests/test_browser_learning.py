@@ -16,9 +16,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from challengeapp.learning.attempts import attempt_record
+from challengeapp.learning.review import review_options
 from challengeapp.models import Challenge, ReviewCard, ReviewLog
-from challengeapp.services.attempts import attempt_record
-from challengeapp.services.review import review_options
 from challengeapp.tests.fakes.browser_fixtures import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

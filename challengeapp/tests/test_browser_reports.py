@@ -136,8 +136,8 @@ def test_a_reported_wrong_key_is_corrected_by_an_operator_and_the_answer_regrade
 
 
 def test_an_option_that_spans_lines_is_corrected_in_the_browser(page_factory):
-    from challengeapp.services.attempts import attempt_record
-    from challengeapp.services.reports import report_submit
+    from challengeapp.content.reports import report_submit
+    from challengeapp.learning.attempts import attempt_record
     from challengeapp.tests.conftest import make_learner
 
     learner = make_learner("user_two_prints")

@@ -20,8 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from challengeapp.identity import dev_session_token_issue
 from challengeapp.models import Challenge
-from challengeapp.services.identity import dev_session_token_issue
 from challengeapp.tests.conftest import make_learner
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -185,7 +185,7 @@ def test_the_tutorial_front_end_shows_the_whole_question_and_code(page_factory, 
 
 
 def test_the_tutorial_front_ends_next_reset_is_the_real_reset(page_factory, live_server, front_ends):
-    from challengeapp.services.quota import quota_status
+    from challengeapp.quota import quota_status
 
     tutorial, _ = front_ends
     learner = make_learner("user_tutorial_reset")

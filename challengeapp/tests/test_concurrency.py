@@ -238,7 +238,7 @@ class FailingOpenAI:
 
 
 def test_failed_generations_give_every_unit_back(database_url, signing_key_path, mint_token):
-    from challengeapp.services.quota import TOO_MANY_FAILURES
+    from challengeapp.quota import TOO_MANY_FAILURES
 
     failures_per_day = 8
     token = mint_token("user_upstream_down")
@@ -405,9 +405,9 @@ def test_one_account_cannot_take_the_generation_slots_of_others(database_url, si
 def test_an_answer_racing_a_correction_is_graded_against_the_key_stored_when_it_is_written(monkeypatch):
     from django.db import connection
 
+    from challengeapp.content.reports import content_correct_key
+    from challengeapp.learning import attempts
     from challengeapp.models import Attempt, Challenge
-    from challengeapp.services import attempts
-    from challengeapp.services.reports import content_correct_key
     from challengeapp.tests.conftest import make_learner
 
     if connection.vendor == "sqlite":
@@ -488,9 +488,9 @@ def test_an_answer_racing_a_correction_is_graded_against_the_key_stored_when_it_
 
 @pytest.mark.django_db(transaction=True)
 def test_an_answer_written_after_a_correction_it_did_not_see_is_graded_against_the_new_key():
+    from challengeapp.content.reports import content_correct_key
+    from challengeapp.learning.attempts import attempt_record
     from challengeapp.models import Challenge
-    from challengeapp.services.attempts import attempt_record
-    from challengeapp.services.reports import content_correct_key
     from challengeapp.tests.conftest import make_learner
 
     learner = make_learner("user_race_c")

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from challengeapp.bank import procedural
-from challengeapp.bank.loader import bank_entries
-from challengeapp.services import content_gate
-from challengeapp.services.content_gate import ContentRefused, content_gate_check, content_gate_rule_broken
-from challengeapp.services.drafts import ChallengeDraft, challenge_draft_validate
+from challengeapp.content.bank import procedural
+from challengeapp.content.bank.loader import bank_entries
+from challengeapp.core.drafts import ChallengeDraft, challenge_draft_validate
+from challengeapp.quality import content_gate
+from challengeapp.quality.content_gate import ContentRefused, content_gate_check, content_gate_rule_broken
 from challengeapp.tests.test_openai_provider import CHALLENGE
 
 # Draws per procedural generator: each draw is a different snippet with its own options.

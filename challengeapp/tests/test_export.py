@@ -15,10 +15,10 @@ import zipfile
 import pytest
 from django.utils import timezone
 
+from challengeapp.learning import export
+from challengeapp.learning.attempts import attempt_record
+from challengeapp.learning.export import ANKI_MODEL_ID, CSV_HEADER, anki_deck_id
 from challengeapp.models import Challenge, Quota, ReviewCard
-from challengeapp.services import export
-from challengeapp.services.attempts import attempt_record
-from challengeapp.services.export import ANKI_MODEL_ID, CSV_HEADER, anki_deck_id
 from challengeapp.templatetags.codedrill import HIGHLIGHT_MAX_CHARS
 
 pytestmark = pytest.mark.django_db

@@ -6,12 +6,12 @@ import threading
 
 import pytest
 
+from challengeapp.core.drafts import ChallengeDraft
+from challengeapp.core.errors import GenerationError, QuotaExceeded
+from challengeapp.generation.pipeline import GENERATION_BUSY, challenge_generate
+from challengeapp.generation.providers import GeneratedChallenge, GenerationRequest
 from challengeapp.models import Challenge, Provider
-from challengeapp.services.drafts import ChallengeDraft
-from challengeapp.services.errors import GenerationError, QuotaExceeded
-from challengeapp.services.generation import GENERATION_BUSY, challenge_generate
-from challengeapp.services.providers import GeneratedChallenge, GenerationRequest
-from challengeapp.services.quota import quota_status
+from challengeapp.quota import quota_status
 
 pytestmark = pytest.mark.django_db
 
@@ -231,7 +231,7 @@ def test_failed_generations_are_bounded_per_learner_per_day(learner, other_learn
     # Three billed requests, not twenty-five; the quota itself was never spent.
     assert len(provider.requests) == 3
     assert quota_status(user=learner).used == 0
-    from challengeapp.services.quota import TOO_MANY_FAILURES
+    from challengeapp.quota import TOO_MANY_FAILURES
 
     assert refused.value.message == TOO_MANY_FAILURES.format(count=3)
     # Another learner is not affected.
@@ -278,7 +278,7 @@ def test_successes_busy_answers_and_the_free_bank_do_not_count_as_failures(learn
 def test_the_failure_bound_starts_again_the_next_day(learner, settings, monkeypatch):
     import datetime as dt
 
-    from challengeapp.services import learners, quota
+    from challengeapp import quota
 
     settings.GENERATION_FAILURES_PER_DAY = 1
     with pytest.raises(GenerationError):
@@ -286,7 +286,7 @@ def test_the_failure_bound_starts_again_the_next_day(learner, settings, monkeypa
     with pytest.raises(GenerationError) as refused:
         challenge_generate(user=learner, difficulty="easy", topic="python", provider=failing(1))
     assert refused.value.http_status == 429
-    tomorrow = learners.quota_today() + dt.timedelta(days=1)
+    tomorrow = quota.quota_today() + dt.timedelta(days=1)
     monkeypatch.setattr(quota, "quota_today", lambda: tomorrow)
     challenge = challenge_generate(
         user=learner, difficulty="easy", topic="python", provider=ScriptedProvider(generated())

@@ -1,4 +1,4 @@
-"""session_token_verify, the JWKS client and the development sign-in (challengeapp/services/identity/)."""
+"""session_token_verify, the JWKS client and the development sign-in (challengeapp/identity/)."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from challengeapp.services import identity
-from challengeapp.services.errors import IdentityUnavailable, InvalidToken
-from challengeapp.services.identity import SessionClaims, dev_session_token_issue, session_token_verify
-from challengeapp.services.identity.dev_sign_in import _dev_key_create, _dev_key_load_or_create
+from challengeapp import identity
+from challengeapp.core.errors import IdentityUnavailable, InvalidToken
+from challengeapp.identity import SessionClaims, dev_session_token_issue, session_token_verify
+from challengeapp.identity.dev_sign_in import _dev_key_create, _dev_key_load_or_create
 from challengeapp.tests.fakes.clerk import (
     JWT_TEMPLATE_CATEGORY,
     OMIT,

@@ -20,11 +20,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from challengeapp import auth
+from challengeapp import auth, identity
+from challengeapp.identity import dev_session_token_issue
 from challengeapp.middleware import SESSION_COOKIE
 from challengeapp.models import Quota
-from challengeapp.services import identity
-from challengeapp.services.identity import dev_session_token_issue
 from challengeapp.tests.conftest import csp_directives as parse_csp
 from challengeapp.tests.fakes.clerk import (
     OMIT,

@@ -14,6 +14,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from challengeapp.identity import dev_session_token_issue
+from challengeapp.learning.attempts import attempt_record
 from challengeapp.models import (
     ActivityDay,
     Attempt,
@@ -24,8 +26,6 @@ from challengeapp.models import (
     ReviewLog,
     WebhookEvent,
 )
-from challengeapp.services.attempts import attempt_record
-from challengeapp.services.identity import dev_session_token_issue
 from challengeapp.tests.conftest import signed_in
 
 pytestmark = pytest.mark.django_db

@@ -18,10 +18,12 @@ import pytest
 from django.test import Client
 from django.utils.html import escape
 
+from challengeapp.core import drafts
+from challengeapp.generation import budget, openai_provider, parsing
+from challengeapp.generation.pipeline import challenge_generate
 from challengeapp.models import Challenge
-from challengeapp.services import budget, content_gate, drafts, openai_provider, parsing
-from challengeapp.services.generation import challenge_generate
-from challengeapp.services.quota import quota_status
+from challengeapp.quality import content_gate
+from challengeapp.quota import quota_status
 from challengeapp.tests.conftest import signed_in
 from challengeapp.tests.fakes.openai_server import (
     DEFAULT_MODEL,

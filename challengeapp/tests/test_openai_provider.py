@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 
+from challengeapp.content.identity import content_key
+from challengeapp.core import drafts
+from challengeapp.core.errors import GenerationError, InvalidModelOutput
+from challengeapp.generation import budget, openai_provider, parsing
+from challengeapp.generation.budget import generation_budget
+from challengeapp.generation.openai_provider import OpenAIProvider
+from challengeapp.generation.providers import GenerationRequest
 from challengeapp.models import Difficulty, Topic
-from challengeapp.services import budget, drafts, openai_provider, parsing
-from challengeapp.services.budget import generation_budget
-from challengeapp.services.content_identity import content_key
-from challengeapp.services.errors import GenerationError, InvalidModelOutput
-from challengeapp.services.openai_provider import OpenAIProvider
-from challengeapp.services.providers import GenerationRequest
 from challengeapp.tests.fakes.openai_fixtures import fake_openai
 from challengeapp.tests.fakes.openai_server import (
     DEFAULT_MODEL,

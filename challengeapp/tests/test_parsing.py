@@ -11,10 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from challengeapp.services import drafts, parsing
-from challengeapp.services.drafts import ChallengeDraft, challenge_draft_validate
-from challengeapp.services.errors import InvalidModelOutput
-from challengeapp.services.parsing import MAX_OUTPUT_CHARS, challenge_draft_parse
+from challengeapp.core import drafts
+from challengeapp.core.drafts import ChallengeDraft, challenge_draft_validate
+from challengeapp.core.errors import InvalidModelOutput
+from challengeapp.generation import parsing
+from challengeapp.generation.parsing import MAX_OUTPUT_CHARS, challenge_draft_parse
 
 VALID: dict[str, Any] = {
     "title": "Mutable default arguments",

@@ -1,4 +1,4 @@
-"""Tests for challengeapp.bank.procedural: plain pytest, no Django needed.
+"""Tests for challengeapp.content.bank.procedural: plain pytest, no Django needed.
 
 Run standalone with:
     .venv/bin/python -m pytest -p no:django -q challengeapp/tests/test_procedural.py
@@ -29,7 +29,7 @@ def _load_procedural():
     if str(PROJECT_ROOT) not in sys.path:
         sys.path.insert(0, str(PROJECT_ROOT))
     try:
-        from challengeapp.bank import procedural as module
+        from challengeapp.content.bank import procedural as module
 
         return module
     except Exception:

@@ -10,11 +10,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from challengeapp.models import Attempt, Challenge, ReviewCard, ReviewLog
-from challengeapp.services.activity import activity_rebuild
-from challengeapp.services.attempts import attempt_record
-from challengeapp.services.identity import dev_session_token_issue
-from challengeapp.services.progress import (
+from challengeapp.identity import dev_session_token_issue
+from challengeapp.learning.activity import activity_rebuild
+from challengeapp.learning.attempts import attempt_record
+from challengeapp.learning.progress import (
     LEARNING,
     MASTERED,
     NEW,
@@ -24,7 +23,8 @@ from challengeapp.services.progress import (
     progress_streak,
     progress_topics,
 )
-from challengeapp.services.review import review_answer
+from challengeapp.learning.review import review_answer
+from challengeapp.models import Attempt, Challenge, ReviewCard, ReviewLog
 
 pytestmark = pytest.mark.django_db
 _serial = iter(range(1_000_000))
@@ -239,7 +239,7 @@ def kept_counts(user) -> dict[tuple[str, str], tuple[int, int, int]]:
 
 
 def recounted(user) -> dict[tuple[str, str], tuple[int, int, int]]:
-    from challengeapp.services.progress_counts import progress_counts_rebuild
+    from challengeapp.learning.progress_counts import progress_counts_rebuild
 
     progress_counts_rebuild(user=user)
     return kept_counts(user)
@@ -248,7 +248,7 @@ def recounted(user) -> dict[tuple[str, str], tuple[int, int, int]]:
 def test_the_kept_counts_are_what_the_history_says_after_answers_reviews_and_a_regrade(
     learner, other_learner
 ):
-    from challengeapp.services.reports import content_correct_key
+    from challengeapp.content.reports import content_correct_key
 
     python = [answered(learner, right=right, topic="python") for right in (True, True, False, True)]
     sql = [answered(learner, right=right, topic="sql", difficulty="hard") for right in (False, True)]

@@ -11,10 +11,10 @@ import pytest
 from django.utils import timezone
 
 from challengeapp.forms import AUTO_HELP
+from challengeapp.learning.attempts import attempt_record
+from challengeapp.learning.progress import progress_topics
 from challengeapp.models import Challenge
-from challengeapp.services.attempts import attempt_record
-from challengeapp.services.progress import progress_topics
-from challengeapp.services.quota import quota_status
+from challengeapp.quota import quota_status
 
 pytestmark = pytest.mark.django_db
 

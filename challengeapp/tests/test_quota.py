@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from challengeapp.core.errors import QuotaExceeded
 from challengeapp.models import Quota
-from challengeapp.services.errors import QuotaExceeded
-from challengeapp.services.quota import (
+from challengeapp.quota import (
     quota_consume,
     quota_release,
     quota_reset,
@@ -126,7 +126,7 @@ def _fields(instance) -> dict:
 def test_the_learner_loads_with_their_quota_exactly_as_the_orm_would(db, django_assert_num_queries):
     from django.contrib.auth import get_user_model
 
-    from challengeapp.services.learners import learner_with_quota
+    from challengeapp.identity.learners import learner_with_quota
 
     User = get_user_model()
     made = make_learner("user_exact", email="é@example.com", first_name="Zoë", last_name="O'Brien")
@@ -164,7 +164,7 @@ def test_the_learner_loads_with_their_quota_exactly_as_the_orm_would(db, django_
 def test_an_unknown_learner_or_one_without_a_quota_row(db):
     from django.contrib.auth import get_user_model
 
-    from challengeapp.services.learners import learner_with_quota
+    from challengeapp.identity.learners import learner_with_quota
 
     assert learner_with_quota("user_nobody") is None
     get_user_model().objects.create(username="operator_made")

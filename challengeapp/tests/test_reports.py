@@ -8,11 +8,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from challengeapp.content.reports import content_low_performers, content_reports
+from challengeapp.identity import dev_session_token_issue
+from challengeapp.learning.attempts import attempt_record
+from challengeapp.learning.progress import progress_topics
 from challengeapp.models import Attempt, Challenge, ContentDecision, Report, ReviewCard, ReviewLog
-from challengeapp.services.attempts import attempt_record
-from challengeapp.services.identity import dev_session_token_issue
-from challengeapp.services.progress import progress_topics
-from challengeapp.services.reports import content_low_performers, content_reports
 from challengeapp.tests.conftest import make_learner
 from challengeapp.tests.fakes.openai_fixtures import fake_openai
 from challengeapp.tests.fakes.openai_server import Reply
@@ -254,7 +254,7 @@ def correct(client, challenge: Challenge, option_text: str, **extra) -> object:
 
 
 def test_content_identity_is_what_the_learner_sees():
-    from challengeapp.services.content_identity import content_key
+    from challengeapp.content.identity import content_key
 
     base = {
         "question": JS_QUESTION,
@@ -328,7 +328,7 @@ def migration_0008():
 def test_the_migration_recomputes_model_content_keys_and_keeps_bank_keys(learner, other_learner):
     from django.apps import apps
 
-    from challengeapp.services.content_identity import content_key
+    from challengeapp.content.identity import content_key
 
     old_key = "q:" + "0" * 40  # the old key: the question alone
     stored = []
@@ -471,7 +471,7 @@ def test_the_operator_is_told_what_a_decision_touches_before_it_is_taken(
 
 
 def test_a_dismissal_never_replaces_a_correction(learner, other_learner, admin_client):
-    from challengeapp.services.reports import content_decisions
+    from challengeapp.content.reports import content_decisions
 
     mine = serve(learner, order=[0, 1, 2, 3])
     attempt_record(challenge=mine, chosen_index=2)
@@ -491,7 +491,7 @@ def test_a_dismissal_never_replaces_a_correction(learner, other_learner, admin_c
 
 
 def test_a_retirement_stands_until_an_operator_reverses_it(learner, admin_client):
-    from challengeapp.services.reports import content_decisions
+    from challengeapp.content.reports import content_decisions
 
     challenge = serve(learner, order=[0, 1, 2, 3])
     decide(admin_client, source_key=challenge.source_key, decision="retire", example=challenge.id)
@@ -514,7 +514,7 @@ def test_a_retirement_stands_until_an_operator_reverses_it(learner, admin_client
 
 
 def test_reversing_a_correction_restores_the_key_before_it_and_regrades(learner, admin_client):
-    from challengeapp.services.reports import content_decisions
+    from challengeapp.content.reports import content_decisions
 
     challenge = serve(learner, order=[0, 1, 2, 3])
     attempt_record(challenge=challenge, chosen_index=1)  # "2", the original key: right

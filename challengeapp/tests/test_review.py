@@ -11,10 +11,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from challengeapp.identity import dev_session_token_issue
+from challengeapp.learning.review import review_rating
 from challengeapp.models import Challenge, ReviewCard, ReviewLog, ReviewRating
-from challengeapp.services.identity import dev_session_token_issue
-from challengeapp.services.quota import quota_status
-from challengeapp.services.review import review_rating
+from challengeapp.quota import quota_status
 
 pytestmark = pytest.mark.django_db
 

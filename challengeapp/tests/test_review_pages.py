@@ -11,11 +11,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from challengeapp.generation.pipeline import challenge_generate
+from challengeapp.learning.attempts import attempt_record
+from challengeapp.learning.review import ALREADY_ANSWERED, review_options
 from challengeapp.models import Challenge, ReviewCard, ReviewLog, ReviewRating
-from challengeapp.services.attempts import attempt_record
-from challengeapp.services.generation import challenge_generate
-from challengeapp.services.quota import quota_status
-from challengeapp.services.review import ALREADY_ANSWERED, review_options
+from challengeapp.quota import quota_status
 from challengeapp.tests.conftest import signed_in
 from challengeapp.views import humanised_until
 

@@ -1,4 +1,4 @@
-"""Tests for challengeapp.services.sandbox. Every snippet here really runs in bubblewrap: nothing
+"""Tests for challengeapp.quality.sandbox. Every snippet here really runs in bubblewrap: nothing
 about the sandbox is mocked.
 
 Without a working sandbox the tests that need one (the `sandbox` fixture, tests/fakes/machine.py)
@@ -34,11 +34,11 @@ import pytest
 from django.conf import settings
 from django.core.checks import run_checks
 
-from challengeapp.bank.loader import bank_entries
-from challengeapp.bank.procedural import GENERATORS, option_key
 from challengeapp.checks import SANDBOX_OFF_ID, SANDBOX_UNAVAILABLE_ID, sandbox_check
-from challengeapp.services import sandbox as sandbox_module
-from challengeapp.services.sandbox import (
+from challengeapp.content.bank.loader import bank_entries
+from challengeapp.content.bank.procedural import GENERATORS, option_key
+from challengeapp.quality import sandbox as sandbox_module
+from challengeapp.quality.sandbox import (
     BWRAP_MISSING,
     CPU_SECONDS,
     MAX_OPEN_FILES,

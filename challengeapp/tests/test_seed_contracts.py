@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.test import Client
 
+from challengeapp import quota as quota_service
 from challengeapp.models import Challenge
-from challengeapp.services import quota as quota_service
 from challengeapp.tests.test_api import bearer
 
 pytestmark = pytest.mark.django_db

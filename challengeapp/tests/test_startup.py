@@ -24,8 +24,8 @@ if {serving}:
     import config.wsgi
 else:
     django.setup()
-from challengeapp.services.identity import clerk_keys, dev_sign_in
-provider = sys.modules.get("challengeapp.services.openai_provider")
+from challengeapp.identity import clerk_keys, dev_sign_in
+provider = sys.modules.get("challengeapp.generation.openai_provider")
 print(json.dumps({{
     "views_loaded": "challengeapp.api" in sys.modules and "challengeapp.views" in sys.modules,
     "dev_key_loaded": bool(dev_sign_in._dev_keys),

@@ -58,6 +58,6 @@ def test_a_snippet_past_the_bound_is_shown_plain_and_never_lexed(code, language,
 
 
 def test_every_bank_snippet_is_within_the_bound():
-    from challengeapp.bank.loader import bank_entries
+    from challengeapp.content.bank.loader import bank_entries
 
     assert max(len(entry.draft.code) for entry in bank_entries()) <= codedrill.HIGHLIGHT_MAX_CHARS

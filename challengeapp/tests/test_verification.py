@@ -8,9 +8,9 @@ import logging
 
 import pytest
 
+from challengeapp.generation.pipeline import challenge_generate
 from challengeapp.models import Challenge, ContentDecision
-from challengeapp.services.generation import challenge_generate
-from challengeapp.services.quota import quota_status
+from challengeapp.quota import quota_status
 from challengeapp.tests.fakes.openai_server import Reply
 
 pytestmark = pytest.mark.django_db

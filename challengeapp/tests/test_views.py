@@ -8,11 +8,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from challengeapp.generation.pipeline import challenge_generate
+from challengeapp.learning.attempts import attempt_record
 from challengeapp.middleware import SESSION_COOKIE
 from challengeapp.models import Attempt, Challenge
-from challengeapp.services.attempts import attempt_record
-from challengeapp.services.generation import challenge_generate
-from challengeapp.services.quota import quota_status
+from challengeapp.quota import quota_status
 from challengeapp.tests.conftest import csp_directives, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -495,9 +495,9 @@ def test_the_challenge_shows_how_its_key_was_verified(learner_client, learner):
 def test_past_the_daily_failure_bound_the_practice_page_says_generating_is_paused(
     learner_client, learner, settings, monkeypatch
 ):
-    from challengeapp.services import generation
-    from challengeapp.services.errors import GenerationError
-    from challengeapp.services.quota import TOO_MANY_FAILURES
+    from challengeapp.core.errors import GenerationError
+    from challengeapp.generation import pipeline as generation
+    from challengeapp.quota import TOO_MANY_FAILURES
 
     settings.GENERATION_FAILURES_PER_DAY = 1
     asked = []

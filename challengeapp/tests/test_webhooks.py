@@ -1,4 +1,4 @@
-"""POST /webhooks/clerk (challengeapp/webhooks.py, services/clerk_events.py), signed with svix's own
+"""POST /webhooks/clerk (challengeapp/webhooks.py, identity/clerk_events.py), signed with svix's own
 Webhook.sign as Clerk's deliveries are."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from hypothesis import settings as settings_hypothesis
 from hypothesis import strategies as st
 from svix.webhooks import Webhook
 
+from challengeapp.identity import clerk_events
+from challengeapp.identity.learners import learner_get_or_create
 from challengeapp.models import Challenge, DeletedLearner, Quota, WebhookEvent
-from challengeapp.services import clerk_events
-from challengeapp.services.learners import learner_get_or_create
 from challengeapp.webhooks import BODY_TOO_LARGE, NOT_CONFIGURED
 
 User = get_user_model()
@@ -557,8 +557,8 @@ def test_an_update_delivered_after_the_deletion_does_not_bring_the_learner_back(
 def test_a_deleted_learner_is_never_created_again(client, secret):
     from django.test import Client
 
+    from challengeapp.identity import dev_session_token_issue
     from challengeapp.models import DeletedLearner
-    from challengeapp.services.identity import dev_session_token_issue
 
     token = dev_session_token_issue(user_id=USER_ID, session_id="sess_still_valid")
     api = Client()

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
-from challengeapp.services.quota import quota_reset
+from challengeapp.quota import quota_reset
 
 
 class Command(BaseCommand):

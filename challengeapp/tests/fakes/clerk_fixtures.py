@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from challengeapp.services.identity import identity_caches_clear
+from challengeapp.identity import identity_caches_clear
 from challengeapp.tests.fakes.clerk import (
     TEST_AUTHORIZED_PARTY,
     TEST_FRONTEND_API_HOST,

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from challengeapp.services.identity import dev_session_token_issue
+from challengeapp.identity import dev_session_token_issue
 from challengeapp.tests.fakes.live_server import (
     drop_database,
     postgres_available,

@@ -13,7 +13,7 @@ group. No pytest in here: a benchmark script uses it as it is.
     rows = run_sql(url, "SELECT used, day FROM challengeapp_quota WHERE user_id = %s", [user_id])
 
 Tokens: the server accepts development tokens signed with the key at `signing_key_path`; mint them
-in the calling process with `challengeapp.services.identity.dev_session_token_issue` while
+in the calling process with `challengeapp.identity.dev_session_token_issue` while
 settings.DEV_SIGNING_KEY_PATH points at the same file.
 """
 

@@ -16,7 +16,7 @@ import os
 import pytest
 from django.conf import settings
 
-from challengeapp.services.sandbox import BWRAP_MISSING, sandbox_available
+from challengeapp.quality.sandbox import BWRAP_MISSING, sandbox_available
 
 INSTALL_BUBBLEWRAP = "sudo apt-get install -y bubblewrap (or run `make test` as root, which installs it)"
 INSTALL_CHROMIUM = "sudo apt-get install -y chromium (or run `make test` as root, which installs it)"

@@ -60,35 +60,14 @@ def django_setup(database_url: str) -> None:
 def seed_learner(clerk_id: str, count: int) -> int:
     """Give the learner `count` challenges (created if needed); returns the learner's pk."""
     from django.db import transaction
+    from seeding import bank_challenges
 
-    from challengeapp.content.bank.loader import bank_entries
     from challengeapp.identity.learners import learner_get_or_create
     from challengeapp.learning.progress_counts import progress_counts_rebuild
     from challengeapp.models import Attempt, Challenge
 
     user = learner_get_or_create(clerk_id=clerk_id)
-    entries = bank_entries()
-    challenges = []
-    for number in range(count):
-        entry = entries[number % len(entries)]
-        draft = entry.draft
-        challenges.append(
-            Challenge(
-                owner=user,
-                difficulty=entry.difficulty,
-                topic=entry.topic,
-                title=draft.title,
-                question=draft.question,
-                code=draft.code,
-                code_language=draft.language,
-                options=list(draft.options),
-                correct_index=draft.correct_index,
-                explanation=draft.explanation,
-                provider="bank",
-                model_name="",
-                source_key=f"{entry.source_key}:seed{number}",
-            )
-        )
+    challenges = bank_challenges(owner=user, count=count, key_prefix=f"bench:{clerk_id}")
     with transaction.atomic():
         created = Challenge.objects.bulk_create(challenges, batch_size=200)
         # bulk_create sets pks on both backends (RETURNING); created_at is auto_now_add.

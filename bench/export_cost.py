@@ -55,33 +55,14 @@ LARGE_CODE = "\n".join(f"values_{n} = [item * {n} for item in range({n}) if item
 
 def seed(clerk_id: str, answered: int, content: str):
     from django.db import transaction
+    from seeding import bank_challenges
 
-    from challengeapp.content.bank.loader import bank_entries
     from challengeapp.identity.learners import learner_get_or_create
     from challengeapp.models import Attempt, Challenge
 
     user = learner_get_or_create(clerk_id=clerk_id)
-    entries = bank_entries()
     with transaction.atomic():
-        challenges = Challenge.objects.bulk_create(
-            [
-                Challenge(
-                    owner=user,
-                    difficulty=entries[n % len(entries)].difficulty,
-                    topic=entries[n % len(entries)].topic,
-                    title=entries[n % len(entries)].draft.title,
-                    question=entries[n % len(entries)].draft.question,
-                    code=entries[n % len(entries)].draft.code,
-                    code_language=entries[n % len(entries)].draft.language,
-                    options=list(entries[n % len(entries)].draft.options),
-                    correct_index=entries[n % len(entries)].draft.correct_index,
-                    explanation=entries[n % len(entries)].draft.explanation,
-                    provider="bank",
-                    source_key=f"bench:{n}",
-                )
-                for n in range(answered)
-            ]
-        )
+        Challenge.objects.bulk_create(bank_challenges(owner=user, count=answered, key_prefix="bench"))
         challenges = list(Challenge.objects.filter(owner=user).order_by("id"))
         if content == "large":
             for challenge in challenges:

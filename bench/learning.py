@@ -125,8 +125,8 @@ def run_backend(database_url: str, requests: int) -> dict:
 def seed(clerk_id: str, *, answered: int, reviews: int) -> None:
     from django.db import transaction
     from django.utils import timezone
+    from seeding import bank_challenges
 
-    from challengeapp.content.bank.loader import bank_entries
     from challengeapp.identity.learners import learner_get_or_create
     from challengeapp.learning.activity import activity_rebuild
     from challengeapp.learning.progress_counts import progress_counts_rebuild
@@ -134,28 +134,10 @@ def seed(clerk_id: str, *, answered: int, reviews: int) -> None:
 
     rng = random.Random(answered)
     user = learner_get_or_create(clerk_id=clerk_id)
-    entries = bank_entries()
     now = timezone.now()
     with transaction.atomic():
         challenges = Challenge.objects.bulk_create(
-            [
-                Challenge(
-                    owner=user,
-                    difficulty=entries[n % len(entries)].difficulty,
-                    topic=entries[n % len(entries)].topic,
-                    title=entries[n % len(entries)].draft.title,
-                    question=entries[n % len(entries)].draft.question,
-                    code=entries[n % len(entries)].draft.code,
-                    code_language=entries[n % len(entries)].draft.language,
-                    options=list(entries[n % len(entries)].draft.options),
-                    correct_index=entries[n % len(entries)].draft.correct_index,
-                    explanation=entries[n % len(entries)].draft.explanation,
-                    provider="bank",
-                    source_key=f"bench:{n}",
-                )
-                for n in range(answered)
-            ],
-            batch_size=500,
+            bank_challenges(owner=user, count=answered, key_prefix="bench"), batch_size=500
         )
         if any(challenge.pk is None for challenge in challenges):
             challenges = list(Challenge.objects.filter(owner=user).order_by("id"))

@@ -240,25 +240,7 @@ def test_review_paging(learner):
 
 def scheduled_cards(learner, count: int) -> list[int]:
     """`count` scheduled reviews, several due at the same moment (ties are where paging slips)."""
-    challenges = Challenge.objects.bulk_create(
-        [
-            Challenge(
-                owner=learner,
-                difficulty="easy",
-                topic="python",
-                title=f"Challenge {n}",
-                question="What does this print?",
-                code="print(2 + 2)",
-                code_language="python",
-                options=["3", "4", "22", "an error"],
-                correct_index=1,
-                explanation="2 + 2 is 4.",
-                provider="bank",
-                source_key=f"bank:paging:{n}",
-            )
-            for n in range(count)
-        ]
-    )
+    challenges = [make_challenge(learner, 1000 + n) for n in range(count)]
     start = timezone.now() - dt.timedelta(days=1)
     ReviewCard.objects.bulk_create(
         [

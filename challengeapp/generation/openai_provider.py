@@ -55,6 +55,7 @@ from challengeapp.generation.budget import budget_check, budget_error, budget_se
 from challengeapp.generation.parsing import challenge_draft_parse
 from challengeapp.generation.providers import GeneratedChallenge, GenerationRequest
 from challengeapp.models import Challenge, Difficulty, Topic
+from challengeapp.quality.sandbox import sandbox_python_version
 
 if TYPE_CHECKING:
     import httpx2
@@ -137,7 +138,7 @@ CHALLENGE_SCHEMA: dict[str, Any] = {
             "type": "string",
             "enum": ["output", "concept"],
             "description": '"output" when the correct option is exactly what the code prints on '
-            'standard output; "concept" otherwise.',
+            'standard output, or the traceback\'s last line when it raises; "concept" otherwise.',
         },
     },
     "required": [
@@ -160,15 +161,17 @@ JSON_SCHEMA_FORMAT: dict[str, Any] = {
 JSON_OBJECT_FORMAT: dict[str, Any] = {"type": "json_object"}
 
 # The language versions questions are written against, so "what does this print" has one answer.
+# {python} is the version the sandbox runs (quality/sandbox.py), filled in per prompt: the model is
+# told the Python that checks its key, never another.
 TOPIC_VERSIONS: dict[str, str] = {
-    Topic.PYTHON: "Python 3.12",
+    Topic.PYTHON: "Python {python}",
     Topic.JAVASCRIPT: "JavaScript as run by Node.js 20 (ES2023)",
     Topic.SQL: "PostgreSQL 16",
-    Topic.ALGORITHMS: "Python 3.12 for any code",
-    Topic.DATA_STRUCTURES: "Python 3.12 for any code",
-    Topic.WEB: "HTTP semantics as in RFC 9110, current browsers, and Python 3.12 or Node.js 20 for any code",
+    Topic.ALGORITHMS: "Python {python} for any code",
+    Topic.DATA_STRUCTURES: "Python {python} for any code",
+    Topic.WEB: "HTTP semantics as in RFC 9110, current browsers, and Python {python} or Node.js 20 for any code",
     Topic.GIT: "Git 2.4x (2.40 or later)",
-    Topic.SYSTEM_DESIGN: "Python 3.12 for any code",
+    Topic.SYSTEM_DESIGN: "Python {python} for any code",
 }
 DIFFICULTY_GUIDANCE: dict[str, str] = {
     Difficulty.EASY: "fundamentals a junior developer should know",
@@ -233,7 +236,7 @@ def challenge_prompt_messages(*, request: GenerationRequest) -> list[dict[str, s
     lines = [
         f"Write one {difficulty.label.lower()} multiple-choice question about {topic.label}.",
         f"Difficulty {difficulty.label.lower()} means: {DIFFICULTY_GUIDANCE[difficulty]}.",
-        f"Assume {TOPIC_VERSIONS[topic]}.",
+        f"Assume {TOPIC_VERSIONS[topic].format(python=sandbox_python_version())}.",
         "",
         "Rules:",
         "- Exactly four options: one correct answer and three plausible distractors of similar "
@@ -248,7 +251,8 @@ def challenge_prompt_messages(*, request: GenerationRequest) -> list[dict[str, s
         "question's subject, not just the topic.",
         '- "explanation" says why the correct answer is right and why the most tempting distractor is wrong.',
         '- "answer_kind" is "output" when the correct option is exactly what the code prints on '
-        'standard output (CodeDrill runs the code to check it), and "concept" otherwise.',
+        'standard output, or, when it raises, the traceback\'s last line ("ExcType: message"); '
+        '"concept" otherwise. CodeDrill runs Python code to check the key either way.',
         f"- Keep the title under {MAX_TITLE_CHARS} characters, the question under "
         f"{MAX_QUESTION_CHARS}, each option under {MAX_OPTION_CHARS} and the explanation under "
         f"{MAX_EXPLANATION_CHARS}.",

@@ -118,7 +118,8 @@ def _ask(provider: ChallengeProvider, request: GenerationRequest) -> GeneratedCh
     _release_pooled_connection()
     generated = provider.generate(request)
     content_gate_check(generated.draft)
-    # A "what does this print?" key is checked by running the code (quality/verification.py).
+    # A key its Python code can settle (what it prints, raises or evaluates to) is checked by
+    # running it, whatever answer_kind says (quality/verification.py).
     verification = draft_verify(generated.draft, answer_kind=generated.draft.answer_kind)
     return dataclasses.replace(generated, verification=verification)
 

@@ -59,6 +59,7 @@ import shutil
 import signal
 import struct
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -184,13 +185,31 @@ def _sandbox_resolve() -> _Sandbox:
     )
 
 
+def _interpreter_version(real_path: str) -> str | None:
+    """ "3.11" for a CPython named pythonX.Y (what its symlinks resolve to), else None."""
+    version = re.fullmatch(r"python(\d+\.\d+)", os.path.basename(real_path))
+    return version[1] if version else None
+
+
+def sandbox_python_version() -> str:
+    """The Python version snippets run with, "3.11": the one the prompt tells the model and the
+    badge shows the learner, so they are one fact. It is read from SANDBOX_PYTHON's interpreter,
+    as the sandbox resolves it: `_mounts` gives the sandbox only that interpreter's
+    <prefix>/lib/pythonX.Y, so its name is the version that runs. An interpreter not named so
+    cannot run snippets (PYTHON_UNSUITABLE); the prompt then names the web process's own version,
+    and no key is checked against another one."""
+    python = getattr(settings, "SANDBOX_PYTHON", "/usr/bin/python3") or "/usr/bin/python3"
+    version = _interpreter_version(os.path.realpath(python))
+    return version or "{}.{}".format(*sys.version_info[:2])
+
+
 def _mounts(*, python: str, prlimit: str) -> tuple[str, ...]:
     """bwrap arguments that show the interpreter, its standard library and the shared libraries
     read-only, and nothing else of the host."""
     real = os.path.realpath(python)
-    version = re.fullmatch(r"python(\d+\.\d+)", os.path.basename(real))
+    version = _interpreter_version(real)
     prefix = os.path.dirname(os.path.dirname(real))
-    stdlib = os.path.join(prefix, "lib", f"python{version[1]}") if version else ""
+    stdlib = os.path.join(prefix, "lib", f"python{version}") if version else ""
     if not version or not os.path.isdir(stdlib):
         raise SandboxUnavailable(PYTHON_UNSUITABLE.format(path=python))
     args = ["--ro-bind", real, real, "--ro-bind", stdlib, stdlib, "--ro-bind", prlimit, prlimit]

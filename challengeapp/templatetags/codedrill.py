@@ -14,6 +14,8 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from challengeapp.quality.sandbox import sandbox_python_version
+
 register = template.Library()
 
 _formatter = HtmlFormatter(nowrap=True)
@@ -45,6 +47,12 @@ def code_block(code: str, language: str) -> SafeString:
         label,
         mark_safe(_highlighted(code, label)),
     )
+
+
+@register.simple_tag
+def sandbox_python() -> str:
+    """The Python that checks keys ("3.11"): the same fact the model is told in its prompt."""
+    return sandbox_python_version()
 
 
 @register.filter

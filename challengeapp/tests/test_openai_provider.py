@@ -23,6 +23,7 @@ from challengeapp.generation.budget import generation_budget
 from challengeapp.generation.openai_provider import OpenAIProvider
 from challengeapp.generation.providers import GenerationRequest
 from challengeapp.models import Difficulty, Topic
+from challengeapp.quality.sandbox import sandbox_python_version
 from challengeapp.tests.fakes.openai_fixtures import fake_openai
 from challengeapp.tests.fakes.openai_server import (
     DEFAULT_MODEL,
@@ -273,7 +274,7 @@ def test_prompt_names_difficulty_topic_and_version(fake_openai: FakeOpenAIServer
     assert [message["role"] for message in sent.messages] == ["system", "user"]
     prompt = sent.prompt_text
     assert "hard multiple-choice question about Python." in prompt
-    assert "Python 3.12" in prompt
+    assert f"Python {sandbox_python_version()}" in prompt
     assert "JSON" in prompt
     assert "all of the above" in prompt  # as a thing to avoid
     assert "most tempting distractor" in prompt
@@ -285,7 +286,7 @@ def test_prompt_names_difficulty_topic_and_version(fake_openai: FakeOpenAIServer
         (Topic.JAVASCRIPT, "Node.js 20"),
         (Topic.SQL, "PostgreSQL 16"),
         (Topic.GIT, "Git 2.4"),
-        (Topic.ALGORITHMS, "Python 3.12"),
+        (Topic.ALGORITHMS, f"Python {sandbox_python_version()}"),
     ],
 )
 def test_prompt_uses_the_curated_label_and_version(

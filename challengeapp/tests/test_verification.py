@@ -117,10 +117,34 @@ def test_no_sandbox_means_served_unverified_and_never_run(fake_openai, learner, 
     assert not marker.exists()
 
 
-def test_concept_questions_and_an_absent_kind_are_unverified(fake_openai, learner):
-    fake_openai.enqueue(Reply(draft(answer_kind="concept")), Reply(draft(answer_kind="poetry")))
+def test_concept_questions_and_an_absent_kind_whose_code_shows_no_option_are_unverified(fake_openai, learner):
+    # Their code runs too (below), but prints none of the options: the key cannot be checked.
+    beside_the_point = "print('setting up')"
+    fake_openai.enqueue(
+        Reply(draft(answer_kind="concept", code=beside_the_point)),
+        Reply(
+            draft(
+                answer_kind="poetry",
+                code=beside_the_point,
+                question="What does this snippet show about sums?",
+            )
+        ),
+    )
     assert generate(learner).verification == "unverified"
-    fake_openai.enqueue(Reply(json.dumps({k: v for k, v in PRINTS_SIX.items() if k != "answer_kind"})))
+    assert generate(learner).verification == "unverified"
+    no_kind = {k: v for k, v in PRINTS_SIX.items() if k != "answer_kind"}
+    fake_openai.enqueue(
+        Reply(
+            json.dumps(
+                {**no_kind, "code": beside_the_point, "question": "Which sum does this program compute?"}
+            )
+        )
+    )
+    assert generate(learner).verification == "unverified"
+
+
+def test_a_question_in_another_language_is_never_run(fake_openai, learner, sandbox):
+    fake_openai.enqueue(Reply(draft(language="javascript", code="console.log(6)")))
     assert generate(learner).verification == "unverified"
 
 
@@ -131,3 +155,199 @@ def test_bank_challenges_are_curated_or_executed_and_retired_content_never_comes
     ContentDecision.objects.create(source_key=retired, outcome="retired", decided_at=served[0].created_at)
     for _ in range(10):
         assert challenge_generate(user=learner, difficulty="easy", topic="git").source_key != retired
+
+
+# An exception is the answer: when the snippet crashes, its last traceback line is its output.
+MUTATES_WHILE_ITERATING = {
+    "title": "Changing a dict while looping over it",
+    "question": "What happens when this code runs?",
+    "code": "d = {'a': 1, 'b': 2}\nfor key in d:\n    d[key + '!'] = 0\nprint(len(d))",
+    "options": [
+        "RuntimeError: dictionary changed size during iteration",
+        "4",
+        "2",
+        "It loops forever",
+    ],
+    "correct_index": 0,
+    "explanation": "A dict's size may not change while it is iterated: CPython checks and raises.",
+}
+
+
+def test_an_exception_that_is_the_key_is_served_as_executed(fake_openai, learner, sandbox):
+    fake_openai.enqueue(Reply(draft(**MUTATES_WHILE_ITERATING)))
+    challenge = generate(learner)
+    assert challenge.verification == "executed"
+    assert challenge.options[challenge.correct_index].startswith("RuntimeError")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["TypeError", "ValueError", "SyntaxError", "It prints 11"],
+        ["It raises a TypeError.", "It raises a ValueError.", "It prints 11", "It prints 2"],
+    ],
+)
+def test_an_exception_named_by_its_type_alone_is_served_as_executed(fake_openai, learner, sandbox, options):
+    fake_openai.enqueue(
+        Reply(
+            draft(
+                question="What does this code raise?",
+                code="print(1 + '1')",
+                options=options,
+                correct_index=0,
+                answer_kind="concept",
+            )
+        )
+    )
+    challenge = generate(learner)
+    assert challenge.verification == "executed"
+    assert challenge.options[challenge.correct_index] == options[0]
+
+
+def test_output_printed_before_the_exception_counts_with_it(fake_openai, learner, sandbox):
+    fake_openai.enqueue(
+        Reply(
+            draft(
+                question="What does this program show?",
+                code="print('start')\nraise ValueError('bad level')",
+                options=[
+                    "start\nValueError: bad level",
+                    "start",
+                    "ValueError: bad level\nstart",
+                    "bad level",
+                ],
+                correct_index=0,
+            )
+        )
+    )
+    assert generate(learner).verification == "executed"
+
+
+def test_a_key_the_exception_disproves_is_refused_and_the_model_asked_again(
+    fake_openai, learner, sandbox, caplog
+):
+    caplog.set_level(logging.WARNING, logger="challengeapp.generation")
+    fake_openai.enqueue(
+        Reply(draft(**{**MUTATES_WHILE_ITERATING, "correct_index": 1})),
+        Reply(draft(**MUTATES_WHILE_ITERATING)),
+    )
+    challenge = generate(learner)
+    assert len(fake_openai.chat_requests) == 2 and challenge.verification == "executed"
+    (line,) = failure_lines(caplog)
+    assert "cause=key_mismatch" in line
+
+
+# Run what can be run, whatever the model calls it.
+def test_a_print_question_labelled_concept_whose_code_disproves_the_key_is_refused(
+    fake_openai, learner, sandbox, caplog
+):
+    caplog.set_level(logging.WARNING, logger="challengeapp.generation")
+    fake_openai.enqueue(
+        Reply(draft(answer_kind="concept", correct_index=1)), Reply(draft(answer_kind="concept"))
+    )
+    challenge = generate(learner)
+    assert len(fake_openai.chat_requests) == 2
+    assert challenge.verification == "executed" and challenge.options[challenge.correct_index] == "6"
+    (line,) = failure_lines(caplog)
+    assert "cause=key_mismatch" in line
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "print('setting up')\nitems = [3, 1, 2]",  # prints something no option is
+        "import missing_module_here",  # crashes with an exception no option names
+        "while True:\n    pass",  # never ends: a concept question may be about that
+    ],
+)
+def test_a_concept_question_whose_code_shows_no_option_is_served_unverified(
+    fake_openai, learner, sandbox, code
+):
+    fake_openai.enqueue(
+        Reply(
+            draft(
+                question="Which complexity does sorting these items with sorted() have?",
+                code=code,
+                options=["O(n log n)", "O(n)", "O(n²)", "O(log n)"],
+                answer_kind="concept",
+            )
+        )
+    )
+    challenge = generate(learner)
+    assert challenge.verification == "unverified"
+    assert challenge.options[challenge.correct_index] == "O(n log n)"
+
+
+# A value, not a print.
+LIST_OF_DICT = {
+    "title": "Dict keys keep insertion order",
+    "question": "What is `list(d)` after these lines run?",
+    "code": "d = {}\nd['b'] = 1\nd['a'] = 2\nd['b'] = 3",
+    "options": ["['b', 'a']", "['a', 'b']", "['b', 'a', 'b']", "['a']"],
+    "correct_index": 0,
+    "explanation": "Assigning to an existing key keeps its place: keys stay in insertion order.",
+}
+
+
+def test_a_value_question_is_checked_by_evaluating_the_named_expression(fake_openai, learner, sandbox):
+    fake_openai.enqueue(Reply(draft(**LIST_OF_DICT)))
+    challenge = generate(learner)
+    assert challenge.verification == "executed"
+    assert challenge.options[challenge.correct_index] == "['b', 'a']"
+
+
+def test_a_value_question_whose_key_the_expression_disproves_is_refused(
+    fake_openai, learner, sandbox, caplog
+):
+    caplog.set_level(logging.WARNING, logger="challengeapp.generation")
+    fake_openai.enqueue(
+        Reply(draft(**{**LIST_OF_DICT, "correct_index": 1, "answer_kind": "concept"})),
+        Reply(draft(**LIST_OF_DICT)),
+    )
+    challenge = generate(learner)
+    assert len(fake_openai.chat_requests) == 2 and challenge.verification == "executed"
+    (line,) = failure_lines(caplog)
+    assert "cause=key_mismatch" in line
+
+
+def test_a_value_question_that_cannot_be_evaluated_is_served_unverified_not_refused(
+    fake_openai, learner, sandbox
+):
+    fake_openai.enqueue(
+        Reply(
+            draft(
+                **{
+                    **LIST_OF_DICT,
+                    # No expression to evaluate: the question names none.
+                    "question": "In which order are the keys of d after these lines run?",
+                    "options": ["b then a", "a then b", "b, a, b", "only a"],
+                }
+            )
+        )
+    )
+    challenge = generate(learner)
+    assert challenge.verification == "unverified"
+    assert challenge.options[challenge.correct_index] == "b then a"
+
+
+# Language version: the one the model is told is the one the sandbox runs, and the learner sees it.
+def test_the_model_is_told_the_python_version_the_sandbox_runs(fake_openai, learner, sandbox):
+    from challengeapp.quality.sandbox import snippet_run
+
+    ran = snippet_run(code="import sys; print('%d.%d' % sys.version_info[:2])")
+    fake_openai.enqueue(Reply(draft()))
+    generate(learner)
+    prompt = fake_openai.chat_requests[0].prompt_text
+    assert f"Assume Python {ran.stdout}." in prompt
+    others = {f"Python 3.{minor}" for minor in range(8, 20)} - {f"Python {ran.stdout}"}
+    assert not any(other in prompt for other in others)
+
+
+def test_the_learner_sees_which_python_ran_the_code(fake_openai, learner, learner_client, sandbox):
+    from challengeapp.quality.sandbox import snippet_run
+
+    ran = snippet_run(code="import sys; print('%d.%d' % sys.version_info[:2])")
+    fake_openai.enqueue(Reply(draft()))
+    challenge = generate(learner)
+    page = learner_client.get(f"/challenges/{challenge.id}/").content.decode()
+    assert f"CodeDrill ran this code (Python {ran.stdout})" in page

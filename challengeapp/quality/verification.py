@@ -1,7 +1,11 @@
 """Checking a model's key by running its Python code, before anyone sees the question.
 
 Whatever the model calls its question (`answer_kind` "output" or "concept"), a draft with a Python
-snippet runs in the sandbox (quality/sandbox.py; never anywhere else), and what ran decides:
+snippet runs in the sandbox (quality/sandbox.py; never anywhere else), and what ran decides. The one
+exception: a draft not labelled "output" whose options are all sentences about the code (five words
+or more, opening like a sentence: "It prints a new list and leaves the original unchanged") would
+hardly match a run, so it is served "unverified" without paying for one (about 20 ms of CPU, which
+a storm of generations on two cores feels: docs/FIGURES.md).
 
 - What ran is the snippet's output (trailing whitespace stripped from each line and from the end)
   or, when it crashes, its exception: the traceback's last line, "ExcType: message". An option
@@ -124,6 +128,11 @@ def draft_verify(draft: ChallengeDraft, *, answer_kind: str) -> str:
     if not runnable:
         return Verification.UNVERIFIED
     claims_output = answer_kind == ANSWER_KIND_OUTPUT
+    if not claims_output and not any(_could_be_output(option) for option in draft.options):
+        # Every option describes behaviour in a sentence ("It prints a new sorted list and leaves
+        # the original unchanged"): no run could match one, so none is paid for (a run costs about
+        # 20 ms of CPU; in a storm of generations that is what the other requests wait behind).
+        return Verification.UNVERIFIED
     run = _run(draft.code, claims_output=claims_output)
     if run is None:
         return Verification.UNVERIFIED  # fail closed: never run elsewhere; served as unverified
@@ -147,6 +156,19 @@ def draft_verify(draft: ChallengeDraft, *, answer_kind: str) -> str:
         cause, message = _REFUSALS[run.outcome]
         raise KeyRefused(message, cause=cause)
     raise KeyRefused(NO_MATCHING_OPTION, cause="output_matches_no_option")
+
+
+# A sentence about the code rather than something it could print: five words or more, opening like
+# a sentence (a capital letter, then a small one: "It prints ...", "The list ...").
+_SENTENCE_WORDS = 5
+_SENTENCE_OPENING = re.compile(r"[A-Z][a-z]")
+
+
+def _could_be_output(option: str) -> bool:
+    """Whether an option could be what a snippet prints or raises, rather than a sentence that
+    describes what it does ("It prints the list sorted in place and returns None")."""
+    text = option.strip()
+    return len(text.split()) < _SENTENCE_WORDS or not _SENTENCE_OPENING.match(text)
 
 
 def _run(code: str, *, claims_output: bool) -> SnippetRun | None:

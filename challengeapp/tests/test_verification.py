@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -351,3 +354,45 @@ def test_the_learner_sees_which_python_ran_the_code(fake_openai, learner, learne
     challenge = generate(learner)
     page = learner_client.get(f"/challenges/{challenge.id}/").content.decode()
     assert f"CodeDrill ran this code (Python {ran.stdout})" in page
+
+
+@pytest.mark.parametrize("answer_kind", ["concept", None])
+def test_a_question_whose_options_are_all_sentences_about_the_code_is_not_run(
+    fake_openai, learner, settings, answer_kind
+):
+    # No run could print one of these, so none is paid for. A bubblewrap that leaves a mark if
+    # started shows whether anything ran, whatever this machine has. A directory anyone may write
+    # to and reach: bubblewrap is started as uid 65534 when the tests run as root.
+    shared = Path(tempfile.mkdtemp(prefix="codedrill-verify-"))
+    shared.chmod(0o777)
+    marker = shared / "ran"
+    fake_bwrap = shared / "bwrap"
+    fake_bwrap.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    fake_bwrap.chmod(0o755)
+    settings.SANDBOX_BWRAP = str(fake_bwrap)
+    fields = {
+        "question": "What does this snippet print, and what happens to the original list?",
+        "code": "items = [3, 1, 2]\nresult = sorted(items)\nprint(result)",
+        "options": [
+            "It prints the list sorted in place and returns None",
+            "It raises TypeError before printing anything at all",
+            "It prints a new sorted list and leaves the original unchanged",
+            "It prints the original list because sorted() is lazy",
+        ],
+        "correct_index": 2,
+        "explanation": "sorted() always builds and returns a new list; list.sort() sorts in place.",
+    }
+    if answer_kind is None:
+        content = {key: value for key, value in {**PRINTS_SIX, **fields}.items() if key != "answer_kind"}
+        fake_openai.enqueue(Reply(json.dumps(content)))
+    else:
+        fake_openai.enqueue(Reply(draft(**fields, answer_kind=answer_kind)))
+
+    try:
+        challenge = generate(learner)
+        ran = marker.exists()
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+    assert challenge.verification == "unverified"
+    assert not ran

@@ -141,19 +141,36 @@ def _slot_available(now: dt.datetime, limit: int) -> tuple[Q, dict]:
     }
 
 
+def _take(user, parts: list[tuple[Q, dict, Exception]]) -> bool:
+    """Take every part (its condition, its fields) in one conditional UPDATE of the learner's quota
+    row, all or nothing. Returns True when taken; when not, raises the error of the first part
+    whose condition fails, or returns False when they all hold now (freed in between: the caller
+    tries again). A learner without a row (a user made another way) gets one first."""
+    rows = Quota.objects.filter(user=user)
+    fields = {}
+    for _, take, _ in parts:
+        fields.update(take)
+    if rows.filter(*(available for available, _, _ in parts)).update(**fields) == 1:
+        return True
+    if not rows.exists():
+        quota_row_ensure(user)
+        return False
+    for available, _, refused in parts:
+        if not rows.filter(available).exists():
+            raise refused
+    return False
+
+
 def quota_consume(*, user) -> dt.date:
     """Take one unit of today's quota, or raise QuotaExceeded. Returns the day it was taken for,
-    which quota_release needs to give it back."""
+    which quota_release needs to give it back. (A generation takes its unit with the rest of what
+    it needs: generation_start.)"""
     today = quota_today()
     available, take = _unit_available(today)
-    taken = Quota.objects.filter(user=user).filter(available).update(**take)
-    if taken == 1:
-        _reload_quota(user)
-        return today
-    if not Quota.objects.filter(user=user).exists():
-        quota_row_ensure(user)
-        return quota_consume(user=user)
-    raise QuotaExceeded(QUOTA_EXCEEDED)
+    while not _take(user, [(available, take, QuotaExceeded(QUOTA_EXCEEDED))]):
+        pass
+    _reload_quota(user)
+    return today
 
 
 def quota_release(*, user, day: dt.date) -> None:
@@ -183,31 +200,18 @@ def generation_start(*, user, slot_limit: int, counts_failure: bool) -> dt.date:
     generations pays for each round trip in the burst at every model round (docs/BENCHMARKS.md).
     """
     today, now = quota_today(), timezone.now()
-    conditions, fields = [], {}
-    for available, take in (
-        _slot_available(now, slot_limit),
-        _failure_unit_available(today) if counts_failure else (Q(), {}),
-        _unit_available(today),
-    ):
-        conditions.append(available)
-        fields.update(take)
-    taken = Quota.objects.filter(user=user).filter(*conditions).update(**fields)
-    if taken == 1:
-        # The row loaded with the learner is stale now; quota_status reads it again if asked.
-        user.loaded_quota = None
-        return today
-    for index, available in enumerate(conditions):
-        if not Quota.objects.filter(user=user).filter(available).exists():
-            if index == 0 and not Quota.objects.filter(user=user).exists():
-                quota_row_ensure(user)
-                return generation_start(user=user, slot_limit=slot_limit, counts_failure=counts_failure)
-            raise (
-                LearnerBusy(LEARNER_BUSY.format(count=slot_limit)),
-                TooManyFailures(TOO_MANY_FAILURES.format(count=settings.GENERATION_FAILURES_PER_DAY)),
-                QuotaExceeded(QUOTA_EXCEEDED),
-            )[index]
-    # Freed between the two reads (another generation ended): try once more from the start.
-    return generation_start(user=user, slot_limit=slot_limit, counts_failure=counts_failure)
+    parts = [(*_slot_available(now, slot_limit), LearnerBusy(LEARNER_BUSY.format(count=slot_limit)))]
+    if counts_failure:
+        limit = settings.GENERATION_FAILURES_PER_DAY
+        parts.append(
+            (*_failure_unit_available(today), TooManyFailures(TOO_MANY_FAILURES.format(count=limit)))
+        )
+    parts.append((*_unit_available(today), QuotaExceeded(QUOTA_EXCEEDED)))
+    while not _take(user, parts):
+        pass
+    # The row loaded with the learner is stale now; quota_status reads it again if asked.
+    user.loaded_quota = None
+    return today
 
 
 def generation_end(*, user, day: dt.date, counts_failure: bool, outcome: GenerationEnd) -> None:

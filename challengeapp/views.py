@@ -436,11 +436,11 @@ ANKI_PART_LINKS_MAX = 10
 
 def _anki_parts_context(parts: int) -> dict:
     per_deck = settings.EXPORT_ANKI_NOTES_PER_DECK
-    links = [AnkiPartLink(n, (n - 1) * per_deck + 1, n * per_deck) for n in range(1, parts + 1)]
+    shown = parts if parts <= ANKI_PART_LINKS_MAX else 0
     return {
         "anki_part_count": parts,
         "anki_part_size": per_deck,
-        "anki_parts": links if parts <= ANKI_PART_LINKS_MAX else [],
+        "anki_parts": [AnkiPartLink(n, (n - 1) * per_deck + 1, n * per_deck) for n in range(1, shown + 1)],
     }
 
 

@@ -34,6 +34,9 @@ class Verification(models.TextChoices):
     """How far the answer key can be trusted."""
 
     EXECUTED = "executed", "CodeDrill ran this code"
+    # Not runnable: a second model answered it without the key, the options in another order, and
+    # picked the key (quality/blind_check.py).
+    CHECKED = "checked", "Answered blind by a second model"
     CURATED = "curated", "From the curated bank"
     UNVERIFIED = "unverified", "Not verified"
 
@@ -64,6 +67,10 @@ class Challenge(models.Model):
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     total_tokens = models.PositiveIntegerField(null=True, blank=True)
+    # The blind second check's cost (quality/blind_check.py): empty when none was asked.
+    check_model_name = models.CharField(max_length=100, blank=True)
+    check_prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    check_completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

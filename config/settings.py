@@ -150,6 +150,11 @@ OPENAI_TIMEOUT = env_float("OPENAI_TIMEOUT", 30.0)
 # of text. A slow local model should get what it writes within OPENAI_TIMEOUT.
 OPENAI_MAX_TOKENS = env_int("OPENAI_MAX_TOKENS", 4000, minimum=256)
 # A failed OpenAI generation can be answered with a clearly labelled bank challenge instead of an error.
+# The blind second check (challengeapp/quality/blind_check.py): a key no sandbox run could settle is
+# served only when this model, answering without it, picks it. Empty: OPENAI_MODEL. BLIND_CHECK=0
+# turns the check off (such keys are then served "unverified").
+OPENAI_CHECK_MODEL = os.environ.get("OPENAI_CHECK_MODEL", "").strip()
+BLIND_CHECK = env_bool("BLIND_CHECK", True)
 GENERATION_FALLBACK_TO_BANK = env_bool("GENERATION_FALLBACK_TO_BANK", False)
 # Generations in flight per process; the rest are told "busy, try again" at once.
 GENERATION_MAX_IN_FLIGHT = env_int("GENERATION_MAX_IN_FLIGHT", 32, minimum=1)

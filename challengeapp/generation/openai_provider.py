@@ -49,12 +49,21 @@ from challengeapp.core.drafts import (
     MAX_OPTION_CHARS,
     MAX_QUESTION_CHARS,
     MAX_TITLE_CHARS,
+    ChallengeDraft,
 )
 from challengeapp.core.errors import GenerationError, InvalidModelOutput
 from challengeapp.generation.budget import budget_check, budget_error, budget_seconds_left, budget_spent
 from challengeapp.generation.parsing import challenge_draft_parse
 from challengeapp.generation.providers import GeneratedChallenge, GenerationRequest
 from challengeapp.models import Challenge, Difficulty, Topic
+from challengeapp.quality.blind_check import (
+    CHECK_SCHEMA,
+    CHECK_SCHEMA_NAME,
+    CheckOutcome,
+    check_answer_read,
+    check_messages,
+    check_order,
+)
 from challengeapp.quality.sandbox import sandbox_python_version
 
 if TYPE_CHECKING:
@@ -98,6 +107,7 @@ REFUSED = "The challenge generator declined to write this challenge. Please try 
 EMPTY_ANSWER = "The challenge generator's answer was empty. Please try again."
 UNREADABLE_ANSWER = "The challenge generator's answer could not be read. Please try again."
 INVALID_ANSWER = "The challenge generator wrote an invalid challenge: {reason} Please try again."
+CHECK_FAILED = "The second check of this challenge's answer did not come back. Please try again."
 UNSUPPORTED_FORMAT = (
     "The challenge generator cannot answer in JSON (the server refused both response formats we "
     "ask for). Please tell the site's operator."
@@ -159,6 +169,11 @@ JSON_SCHEMA_FORMAT: dict[str, Any] = {
 }
 # For servers without structured outputs; the prompt itself asks for JSON, as JSON mode requires.
 JSON_OBJECT_FORMAT: dict[str, Any] = {"type": "json_object"}
+# The blind second check's answer (quality/blind_check.py), in the same two formats.
+CHECK_SCHEMA_FORMAT: dict[str, Any] = {
+    "type": "json_schema",
+    "json_schema": {"name": CHECK_SCHEMA_NAME, "strict": True, "schema": CHECK_SCHEMA},
+}
 
 # The language versions questions are written against, so "what does this print" has one answer.
 # {python} is the version the sandbox runs (quality/sandbox.py), filled in per prompt: the model is
@@ -224,6 +239,33 @@ class OpenAIProvider:
             logger.exception("Unexpected error in OpenAI generation")
             raise GenerationError(UNREADABLE_ANSWER, cause="invalid_output") from error
 
+    def blind_check(self, draft: ChallengeDraft, *, topic: str) -> CheckOutcome:
+        """Ask the check model (OPENAI_CHECK_MODEL, else OPENAI_MODEL) to answer the draft without
+        its key, the options in another order (quality/blind_check.py). Raises GenerationError
+        (cause `check_failed` and the request's own cause in the log) when no answer came."""
+        model = settings.OPENAI_CHECK_MODEL or settings.OPENAI_MODEL
+        order = check_order()
+        context = f"Assume {_topic_versions(topic)}."
+        try:
+            completion = _complete_with_fallback(
+                messages=check_messages(draft, order, context=context),
+                model=model,
+                formats=(CHECK_SCHEMA_FORMAT, JSON_OBJECT_FORMAT),
+            )
+        except GenerationError as error:
+            raise GenerationError(
+                CHECK_FAILED, cause="check_failed", upstream_request_id=error.upstream_request_id
+            ) from error
+        except Exception as error:
+            logger.exception("Unexpected error in the blind check")
+            raise GenerationError(CHECK_FAILED, cause="check_failed") from error
+        return CheckOutcome(
+            picked=check_answer_read(completion.content, draft, order),
+            model_name=completion.model_name,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+        )
+
 
 def challenge_prompt_messages(*, request: GenerationRequest) -> list[dict[str, str]]:
     """The system and user messages for one challenge. Only curated text (the labels of our own
@@ -236,7 +278,7 @@ def challenge_prompt_messages(*, request: GenerationRequest) -> list[dict[str, s
     lines = [
         f"Write one {difficulty.label.lower()} multiple-choice question about {topic.label}.",
         f"Difficulty {difficulty.label.lower()} means: {DIFFICULTY_GUIDANCE[difficulty]}.",
-        f"Assume {TOPIC_VERSIONS[topic].format(python=sandbox_python_version())}.",
+        f"Assume {_topic_versions(topic)}.",
         "",
         "Rules:",
         "- Exactly four options: one correct answer and three plausible distractors of similar "
@@ -272,6 +314,12 @@ def challenge_prompt_messages(*, request: GenerationRequest) -> list[dict[str, s
     ]
 
 
+def _topic_versions(topic: str) -> str:
+    """The language versions a question on `topic` assumes: the writer and the checker are told
+    the same, and it is what the sandbox runs."""
+    return TOPIC_VERSIONS[Topic(topic)].format(python=sandbox_python_version())
+
+
 def _recent_titles(titles: tuple[str, ...]) -> list[str]:
     cleaned = []
     for title in titles[:MAX_RECENT_TITLES]:
@@ -283,7 +331,9 @@ def _recent_titles(titles: tuple[str, ...]) -> list[str]:
 
 
 def _generate(*, messages: list[dict[str, str]]) -> GeneratedChallenge:
-    completion = _complete_with_fallback(messages=messages)
+    completion = _complete_with_fallback(
+        messages=messages, model=settings.OPENAI_MODEL, formats=(JSON_SCHEMA_FORMAT, JSON_OBJECT_FORMAT)
+    )
     try:
         draft = challenge_draft_parse(completion.content)
     except InvalidModelOutput as error:
@@ -303,18 +353,22 @@ def _generate(*, messages: list[dict[str, str]]) -> GeneratedChallenge:
     )
 
 
-def _complete_with_fallback(*, messages: list[dict[str, str]]) -> _Completion:
+def _complete_with_fallback(
+    *, messages: list[dict[str, str]], model: str, formats: tuple[dict[str, Any], dict[str, Any]]
+) -> _Completion:
+    """One completion from `model`, asked with formats[0] (a json_schema) and, if the server
+    refuses that, with formats[1] (json_object)."""
     try:
         client = _client()
-        server = (_base_url(), settings.OPENAI_MODEL)
-        first, second = _formats_in_order(server)
+        server = (_base_url(), model)
+        first, second = _formats_in_order(server, formats)
         try:
             budget_check()
-            return _complete(client=client, messages=messages, response_format=first)
+            return _complete(client=client, messages=messages, response_format=first, model=model)
         except openai.APIStatusError as error:
             if not _names_response_format(error):
                 raise
-            _remember_format(server, second)
+            _remember_format(server, second, schema_format=formats[0])
             logger.info(
                 "response_format %s refused by %s model=%s; asking with %s, and asking this server "
                 "and model with %s first from now on. HTTP %s: %s",
@@ -332,7 +386,7 @@ def _complete_with_fallback(*, messages: list[dict[str, str]]) -> _Completion:
                 client = client.with_options(max_retries=0)
             budget_check()
             try:
-                return _complete(client=client, messages=messages, response_format=second)
+                return _complete(client=client, messages=messages, response_format=second, model=model)
             except openai.APIStatusError as second_error:
                 if not _names_response_format(second_error):
                     raise
@@ -352,35 +406,39 @@ _remembered_formats: dict[tuple[str, str], dict[str, Any]] = {}
 _remembered_formats_lock = threading.Lock()
 
 
-def _formats_in_order(server: tuple[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _formats_in_order(
+    server: tuple[str, str], formats: tuple[dict[str, Any], dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     with _remembered_formats_lock:
         remembered = _remembered_formats.get(server)
     if remembered == JSON_OBJECT_FORMAT:
-        return JSON_OBJECT_FORMAT, JSON_SCHEMA_FORMAT
-    return JSON_SCHEMA_FORMAT, JSON_OBJECT_FORMAT
+        return formats[1], formats[0]
+    return formats
 
 
-def _remember_format(server: tuple[str, str], response_format: dict[str, Any]) -> None:
+def _remember_format(
+    server: tuple[str, str], response_format: dict[str, Any], *, schema_format: dict[str, Any]
+) -> None:
     with _remembered_formats_lock:
-        if response_format == JSON_SCHEMA_FORMAT:
+        if response_format == schema_format:
             _remembered_formats.pop(server, None)
         else:
             _remembered_formats[server] = response_format
 
 
 def _complete(
-    *, client: openai.OpenAI, messages: list[dict[str, str]], response_format: dict[str, Any]
+    *, client: openai.OpenAI, messages: list[dict[str, str]], response_format: dict[str, Any], model: str
 ) -> _Completion:
     # with_raw_response gives us the headers, hence the request id, even for an answer we reject.
     raw = client.chat.completions.with_raw_response.create(
-        model=settings.OPENAI_MODEL,
+        model=model,
         messages=messages,  # type: ignore[arg-type]
         response_format=response_format,  # type: ignore[arg-type]
         **token_cap_arguments(str(client.base_url), settings.OPENAI_MAX_TOKENS),
     )
     request_id = raw.request_id or ""
     try:
-        return _read_completion(response=raw.parse(), request_id=request_id)
+        return _read_completion(response=raw.parse(), request_id=request_id, model=model)
     except (AttributeError, TypeError, IndexError, ValueError) as error:
         # A 200 that is not a chat completion: an HTML page from a proxy, a half-compatible server.
         raise InvalidModelOutput(UNREADABLE_ANSWER, upstream_request_id=request_id) from error
@@ -394,7 +452,7 @@ def token_cap_arguments(base_url: str, tokens: int) -> dict[str, int]:
     return {"max_tokens": tokens}
 
 
-def _read_completion(*, response: Any, request_id: str) -> _Completion:
+def _read_completion(*, response: Any, request_id: str, model: str) -> _Completion:
     choice = response.choices[0]
     if choice.finish_reason == "length":
         raise GenerationError(TRUNCATED, cause="truncated", upstream_request_id=request_id)
@@ -404,9 +462,7 @@ def _read_completion(*, response: Any, request_id: str) -> _Completion:
     if content is None or (isinstance(content, str) and not content.strip()):
         raise InvalidModelOutput(EMPTY_ANSWER, upstream_request_id=request_id)
     usage = getattr(response, "usage", None)
-    model_name = (
-        response.model if isinstance(response.model, str) and response.model else settings.OPENAI_MODEL
-    )
+    model_name = response.model if isinstance(response.model, str) and response.model else model
     return _Completion(
         content=content,
         model_name=model_name[:MAX_MODEL_NAME_CHARS],

@@ -27,6 +27,7 @@ from challengeapp.generation.bank_provider import BankProvider
 from challengeapp.generation.budget import budget_check, generation_budget
 from challengeapp.generation.providers import ChallengeProvider, GeneratedChallenge, GenerationRequest
 from challengeapp.models import Challenge, Difficulty, Provider, Topic, Verification
+from challengeapp.quality.blind_check import CheckRefused, check_decide
 from challengeapp.quality.content_gate import ContentRefused, content_gate_check
 from challengeapp.quality.verification import KeyRefused, draft_verify
 from challengeapp.quota import GenerationEnd, generation_end, generation_start
@@ -39,6 +40,9 @@ UNKNOWN_TOPIC = "Choose one of the listed topics."
 RETIRED_CONTENT = "The challenge generator wrote a question that has been withdrawn. Please try again."
 
 RECENT_TITLES_FOR_PROMPT = 20
+# Refusals that say the model argued for a wrong answer: worth one more request. Others (an
+# unreadable check, code that crashes, a server error) would most likely fail the same way again.
+ASK_AGAIN_CAUSES = frozenset({"key_mismatch", "check_disagrees", "check_two_right", "check_none_right"})
 
 # An unbiased shuffle (Fisher–Yates, as random.shuffle implements it) fed by the OS's randomness.
 _shuffle_rng = random.SystemRandom()
@@ -121,16 +125,40 @@ def _ask(provider: ChallengeProvider, request: GenerationRequest) -> GeneratedCh
     # A key its Python code can settle (what it prints, raises or evaluates to) is checked by
     # running it, whatever answer_kind says (quality/verification.py).
     verification = draft_verify(generated.draft, answer_kind=generated.draft.answer_kind)
-    return dataclasses.replace(generated, verification=verification)
+    generated = dataclasses.replace(generated, verification=verification)
+    if verification == Verification.UNVERIFIED and settings.BLIND_CHECK:
+        generated = _blind_checked(provider, generated, topic=request.topic)
+    return generated
+
+
+def _blind_checked(
+    provider: ChallengeProvider, generated: GeneratedChallenge, *, topic: str
+) -> GeneratedChallenge:
+    """A key nothing could run, confirmed by a second model answering blind, or CheckRefused
+    (quality/blind_check.py). Only a provider that can ask a model offers the check."""
+    blind_check = getattr(provider, "blind_check", None)
+    if blind_check is None:
+        return generated
+    budget_check()
+    outcome = blind_check(generated.draft, topic=topic)
+    check_decide(outcome, generated.draft)
+    return dataclasses.replace(
+        generated,
+        verification=Verification.CHECKED,
+        check_model_name=outcome.model_name,
+        check_prompt_tokens=outcome.prompt_tokens,
+        check_completion_tokens=outcome.completion_tokens,
+    )
 
 
 def _generate_new(*, provider: ChallengeProvider, user, request: GenerationRequest) -> GeneratedChallenge:
     try:
         generated = _ask(provider, request)
-    except KeyRefused as error:
-        if error.cause != "key_mismatch":
+    except (KeyRefused, CheckRefused) as error:
+        if error.cause not in ASK_AGAIN_CAUSES:
             raise
-        # Its code prints another option: the draft argued for the wrong answer. Ask once more.
+        # Its code prints another option, or a second model answered otherwise: the draft argued
+        # for a wrong answer. Ask once more.
         _log_failure(
             error, provider=provider.name, user=user, difficulty=request.difficulty, topic=request.topic
         )
@@ -232,6 +260,9 @@ def _save(
         prompt_tokens=generated.prompt_tokens,
         completion_tokens=generated.completion_tokens,
         total_tokens=generated.total_tokens,
+        check_model_name=generated.check_model_name,
+        check_prompt_tokens=generated.check_prompt_tokens,
+        check_completion_tokens=generated.check_completion_tokens,
     )
 
 

@@ -30,8 +30,12 @@ class GeneratedChallenge:
     completion_tokens: int | None = None
     total_tokens: int | None = None
     # How far the key can be trusted: "curated" (bank), "executed" (checked by running the code),
-    # "unverified" (a model's word).
+    # "checked" (a second model answered it blind and agreed), "unverified" (a model's word).
     verification: str = "unverified"
+    # The blind second check's cost, when one was asked (quality/blind_check.py).
+    check_model_name: str = ""
+    check_prompt_tokens: int | None = None
+    check_completion_tokens: int | None = None
 
 
 class ChallengeProvider(Protocol):

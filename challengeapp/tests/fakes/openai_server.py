@@ -7,6 +7,12 @@ Each request to POST /v1/chat/completions takes the next scripted behaviour from
 queue is empty, `default` answers (if it is None the server answers 500 "nothing scripted", so a
 test that sends an unexpected request fails loudly). A behaviour is one of the dataclasses below,
 or a callable that receives the RecordedRequest and returns one.
+
+The blind second check's requests (quality/blind_check.py: its system prompt) have a queue of their
+own (`enqueue_check`); when it is empty, `check_default` answers, which by default is an honest
+checker: it names the option that the challenge this server last handed out marked correct, under
+the letter the check shows it with. So a test about generation sees the check agree, and a test
+about the check scripts what the checker says.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Union
+
+from challengeapp.quality.blind_check import CHECK_SYSTEM_PROMPT
 
 CHAT_COMPLETIONS_PATH = "/v1/chat/completions"
 DEFAULT_MODEL = "gpt-4.1-mini-2025-04-14"
@@ -117,10 +125,27 @@ def json_schema_unsupported(then: Behaviour) -> Callable[[RecordedRequest], Beha
     return behaviour
 
 
+def _lettered_options(prompt: str) -> dict[str, str]:
+    """The options a check request shows, by letter ("B. text" lines)."""
+    return {
+        line[0]: line[3:]
+        for line in prompt.splitlines()
+        if len(line) > 3 and line[0] in "ABCD" and line[1:3] == ". "
+    }
+
+
+def check_answer(*letters: str, reasoning: str = "Worked through it.") -> Reply:
+    """A check reply naming these letters as the correct options."""
+    return Reply(json.dumps({"reasoning": reasoning, "answers": list(letters)}))
+
+
 class FakeOpenAIServer:
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
         self.default: Behaviour | None = None
+        self.check_default: Behaviour | None = self._honest_check
+        self._check_queue: deque[Behaviour] = deque()
+        self._served: list[dict[str, Any]] = []  # challenges handed out, newest last
         self._queue: deque[Behaviour] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -151,18 +176,65 @@ class FakeOpenAIServer:
         with self._lock:
             self._queue.extend(behaviours)
 
+    def enqueue_check(self, *behaviours: Behaviour) -> None:
+        """Answer the next blind-check requests with these behaviours, one each, in order."""
+        with self._lock:
+            self._check_queue.extend(behaviours)
+
     @property
     def chat_requests(self) -> list[RecordedRequest]:
+        """The requests for a challenge (not the blind checks)."""
         with self._lock:
-            return [request for request in self.requests if request.path == CHAT_COMPLETIONS_PATH]
+            return [
+                request
+                for request in self.requests
+                if request.path == CHAT_COMPLETIONS_PATH and not _is_check(request)
+            ]
+
+    @property
+    def check_requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return [request for request in self.requests if _is_check(request)]
 
     def _record_and_choose(self, request: RecordedRequest) -> Behaviour | None:
         with self._lock:
             self.requests.append(request)
-            behaviour = self._queue.popleft() if self._queue else self.default
+            if _is_check(request):
+                behaviour = self._check_queue.popleft() if self._check_queue else self.check_default
+            else:
+                behaviour = self._queue.popleft() if self._queue else self.default
         if callable(behaviour):  # decides from the request
             behaviour = behaviour(request)
+        if isinstance(behaviour, Reply) and not _is_check(request):
+            self._remember_served(behaviour.content)
         return behaviour
+
+    def _remember_served(self, content: str | None) -> None:
+        try:
+            challenge = json.loads(content or "")
+        except ValueError:
+            return
+        if isinstance(challenge, dict) and isinstance(challenge.get("options"), list):
+            with self._lock:
+                self._served.append(challenge)
+
+    def _honest_check(self, request: RecordedRequest) -> Behaviour:
+        shown = _lettered_options(request.prompt_text)
+        with self._lock:
+            served = list(reversed(self._served))
+        for challenge in served:
+            options, index = challenge.get("options"), challenge.get("correct_index")
+            if not isinstance(index, int) or not 0 <= index < len(options):
+                continue
+            letters = [letter for letter, text in shown.items() if text == str(options[index]).strip()]
+            if len(letters) == 1 and set(shown.values()) <= {str(option).strip() for option in options}:
+                return check_answer(letters[0])
+        return ErrorReply(status=500, message="The honest checker knows no challenge with these options.")
+
+
+def _is_check(request: RecordedRequest) -> bool:
+    messages = request.messages
+    return bool(messages) and messages[0].get("content") == CHECK_SYSTEM_PROMPT
 
 
 class _Server(ThreadingHTTPServer):

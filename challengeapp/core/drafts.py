@@ -175,7 +175,10 @@ def challenge_draft_validate(data: Any) -> ChallengeDraft:
         if len(option) > MAX_OPTION_CHARS:
             raise InvalidModelOutput(FIELD_TOO_LONG.format(field="option", limit=MAX_OPTION_CHARS))
         cleaned.append(option)
-    if len({" ".join(option.casefold().split()) for option in cleaned}) != OPTION_COUNT:
+    # The same option twice: spacing aside, but not case, which can be the whole point of a code
+    # question ("True" in Python, "true" in JavaScript; "ZüRICH" against "ZÜRICH"). Prose options
+    # that differ only in case are the content gate's near_duplicate_options.
+    if len({" ".join(option.split()) for option in cleaned}) != OPTION_COUNT:
         raise InvalidModelOutput(DUPLICATE_OPTIONS)
 
     raw_index = data.get("correct_index", data.get("correct_answer_id"))

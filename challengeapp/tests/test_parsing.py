@@ -132,8 +132,8 @@ REJECTED = [
     ("5 options", json.dumps(challenge(options=["a", "b", "c", "d", "e"])), drafts.WRONG_OPTION_COUNT),
     ("options not a list", json.dumps(challenge(options="a, b, c, d")), drafts.WRONG_OPTION_COUNT),
     (
-        "duplicates by case and spaces",
-        json.dumps(challenge(options=["Yes", "no", " NO ", "maybe"])),
+        "duplicates by surrounding spaces",
+        json.dumps(challenge(options=["Yes", "no", " no ", "maybe"])),
         drafts.DUPLICATE_OPTIONS,
     ),
     (
@@ -389,3 +389,11 @@ def test_recovers_any_valid_challenge_from_bracket_free_prose(
     text = f"{before}{fence}\n{body}\n```{after}" if fence else f"{before}{body}{after}"
 
     assert challenge_draft_parse(text) == challenge_draft_validate(data)
+
+
+def test_options_that_differ_only_in_case_are_different_answers() -> None:
+    # In code, case is meaning: Python prints True, JavaScript true; SQLite's UPPER() leaves ü alone.
+    draft = parsing.challenge_draft_parse(
+        json.dumps(challenge(options=["True", "true", "ZüRICH", "ZÜRICH"], correct_index=0))
+    )
+    assert draft.options == ("True", "true", "ZüRICH", "ZÜRICH")

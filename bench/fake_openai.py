@@ -9,6 +9,8 @@ is terminated:
   challenge the app's validator accepts (title, question, code, language, four distinct options,
   correct_index, explanation) plus `usage`. The question carries a per-process nonce and a counter,
   so no two answers are the same question and the app's duplicate check never asks again.
+  A blind second check (challengeapp/quality/blind_check.py: recognised by its system prompt's
+  opening) is answered as an honest checker would: the letter the correct option is shown under.
 - PUT /_bench/delay with {"seconds": 2.0}: the delay for the requests that arrive from now on.
 - GET /_bench/stats: {"requests", "in_flight", "max_in_flight", "delay"}; POST /_bench/reset zeroes
   the counters.
@@ -67,7 +69,25 @@ def challenge_content(number: int) -> str:
     )
 
 
-def completion_body(number: int) -> bytes:
+# How the blind check's system prompt opens (challengeapp/quality/blind_check.py, CHECK_SYSTEM_PROMPT).
+CHECK_PROMPT_OPENING = "You answer multiple-choice questions"
+
+
+def check_content(request: dict) -> str | None:
+    """The honest checker's answer to a blind check request, or None for any other request."""
+    messages = request.get("messages") or [{}]
+    if not str(messages[0].get("content", "")).startswith(CHECK_PROMPT_OPENING):
+        return None
+    shown = {
+        line[0]: line[3:]
+        for line in str(messages[-1].get("content", "")).splitlines()
+        if len(line) > 3 and line[0] in "ABCD" and line[1:3] == ". "
+    }
+    letters = [letter for letter, text in shown.items() if text == _OPTIONS[2]]
+    return json.dumps({"reasoning": "sorted() returns a new list.", "answers": letters})
+
+
+def completion_body(number: int, content: str | None = None) -> bytes:
     return json.dumps(
         {
             "id": f"chatcmpl-bench-{_NONCE}-{number}",
@@ -79,7 +99,11 @@ def completion_body(number: int) -> bytes:
                     "index": 0,
                     "finish_reason": "stop",
                     "logprobs": None,
-                    "message": {"role": "assistant", "content": challenge_content(number), "refusal": None},
+                    "message": {
+                        "role": "assistant",
+                        "content": content or challenge_content(number),
+                        "refusal": None,
+                    },
                 }
             ],
             "usage": {"prompt_tokens": 310, "completion_tokens": 180, "total_tokens": 490},
@@ -148,7 +172,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(404, b'{"error": {"message": "Not found.", "type": "invalid_request_error"}}')
             return
         try:
-            json.loads(raw)
+            request = json.loads(raw)
         except ValueError:
             self._send(400, b'{"error": {"message": "Invalid JSON.", "type": "invalid_request_error"}}')
             return
@@ -161,7 +185,8 @@ class Handler(BaseHTTPRequestHandler):
             if delay > 0:
                 time.sleep(delay)
             number = next(_counter)
-            self._send(200, completion_body(number), request_id=f"req_bench_{number}")
+            content = check_content(request) if isinstance(request, dict) else None
+            self._send(200, completion_body(number, content), request_id=f"req_bench_{number}")
         finally:
             with _state_lock:
                 _state["in_flight"] -= 1

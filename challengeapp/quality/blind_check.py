@@ -40,6 +40,7 @@ from challengeapp.core.drafts import OPTION_COUNT, ChallengeDraft
 from challengeapp.core.errors import GenerationError
 
 LETTERS = "ABCD"
+OPTION_INDENT = "   "
 
 CHECK_DISAGREES = (
     "A second check answered this challenge differently from its key, so it was not served. Please try again."
@@ -110,7 +111,10 @@ def check_messages(draft: ChallengeDraft, order: tuple[int, ...], *, context: st
         fence = "~~~~" if "```" in draft.code else "```"
         lines += ["", f"{fence}{draft.language}", draft.code, fence]
     lines += ["", "Options:"]
-    lines += [f"{LETTERS[shown]}. {draft.options[index]}" for shown, index in enumerate(order)]
+    for shown, index in enumerate(order):
+        # An option of several lines (a program's output) keeps them, indented under its letter.
+        first, *rest = draft.options[index].splitlines() or [""]
+        lines += [f"{LETTERS[shown]}. {first}", *(f"{OPTION_INDENT}{line}" for line in rest)]
     lines += [
         "",
         'Answer with JSON: {"reasoning": "...", "answers": ["<letter>"]}. List the letter of every '
@@ -121,6 +125,24 @@ def check_messages(draft: ChallengeDraft, order: tuple[int, ...], *, context: st
         {"role": "system", "content": CHECK_SYSTEM_PROMPT},
         {"role": "user", "content": "\n".join(lines)},
     ]
+
+
+def check_prompt_options(prompt: str) -> dict[str, str]:
+    """The options a check prompt shows, by letter: what check_messages wrote, read back (for a
+    fake checker in the tests and the quality benchmark)."""
+    options: dict[str, list[str]] = {}
+    current = None
+    lines = prompt.splitlines()
+    after = max((i for i, line in enumerate(lines) if line == "Options:"), default=-1)
+    for line in lines[after + 1 :]:
+        if len(line) >= 3 and line[0] in LETTERS and line[1:3] == ". " and line[0] not in options:
+            current = line[0]
+            options[current] = [line[3:]]
+        elif current and line.startswith(OPTION_INDENT):
+            options[current].append(line[len(OPTION_INDENT) :])
+        else:
+            current = None
+    return {letter: "\n".join(texts) for letter, texts in options.items()}
 
 
 _LETTER = re.compile(r"^\(?\s*(?:option\s+|answer\s*:?\s*)?\(?([A-Da-d])\)?[.):]?$", re.IGNORECASE)

@@ -15,7 +15,7 @@ from django.test import Client
 
 from challengeapp.core.drafts import challenge_draft_validate
 from challengeapp.models import Challenge, Verification
-from challengeapp.quality.blind_check import check_answer_read
+from challengeapp.quality.blind_check import check_answer_read, check_prompt_options
 from challengeapp.quota import quota_status
 from challengeapp.tests.fakes.openai_server import ErrorReply, FakeOpenAIServer, Reply, check_answer
 from challengeapp.tests.test_api import bearer
@@ -52,7 +52,7 @@ def generate(learner) -> Any:
 
 def shown_options(request) -> dict[str, str]:
     """The options a check request showed, by letter."""
-    return dict(re.findall(r"^([A-D])\. (.*)$", request.prompt_text, flags=re.MULTILINE))
+    return check_prompt_options(request.prompt_text)
 
 
 def letter_of(request, text: str) -> str:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Union
 
-from challengeapp.quality.blind_check import CHECK_SYSTEM_PROMPT
+from challengeapp.quality.blind_check import CHECK_SYSTEM_PROMPT, check_prompt_options
 
 CHAT_COMPLETIONS_PATH = "/v1/chat/completions"
 DEFAULT_MODEL = "gpt-4.1-mini-2025-04-14"
@@ -125,15 +125,6 @@ def json_schema_unsupported(then: Behaviour) -> Callable[[RecordedRequest], Beha
     return behaviour
 
 
-def _lettered_options(prompt: str) -> dict[str, str]:
-    """The options a check request shows, by letter ("B. text" lines)."""
-    return {
-        line[0]: line[3:]
-        for line in prompt.splitlines()
-        if len(line) > 3 and line[0] in "ABCD" and line[1:3] == ". "
-    }
-
-
 def check_answer(*letters: str, reasoning: str = "Worked through it.") -> Reply:
     """A check reply naming these letters as the correct options."""
     return Reply(json.dumps({"reasoning": reasoning, "answers": list(letters)}))
@@ -219,7 +210,7 @@ class FakeOpenAIServer:
                 self._served.append(challenge)
 
     def _honest_check(self, request: RecordedRequest) -> Behaviour:
-        shown = _lettered_options(request.prompt_text)
+        shown = check_prompt_options(request.prompt_text)
         with self._lock:
             served = list(reversed(self._served))
         for challenge in served:

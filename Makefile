@@ -9,7 +9,7 @@ PORT ?= 8000
 # pytest-xdist workers: the suite waits on servers and browsers, so more workers than cores pays.
 TEST_WORKERS ?= 4
 
-.PHONY: run test lint lock lock-check bench serve-production check-deploy clean test-model system-packages-run system-packages-test
+.PHONY: run test lint lock lock-check bench bench-quality serve-production check-deploy clean test-model system-packages-run system-packages-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,11 @@ lint: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 	$(BIN)/python bench/learning.py --write docs/BENCHMARKS.md
+
+# The quality benchmark: the corpus in bench/quality/corpus through the production server, a fake
+# model and the real sandbox; prints served/refused by cause and writes docs/QUALITY.md.
+bench-quality: system-packages-test $(VENV)/.installed-dev
+	$(BIN)/python bench/quality/run.py --write docs/QUALITY.md $(QUALITY_ARGS)
 
 # Production as the Dockerfile runs it, on this machine: DEBUG off, collected static files, gunicorn.
 serve-production: $(VENV)/.installed-run

@@ -31,7 +31,7 @@ from challengeapp.content.reports import (
     content_reversal_preview,
     reports_by_reason_label,
 )
-from challengeapp.models import Attempt, Challenge, ContentDecision, Quota, Report, WebhookEvent
+from challengeapp.models import Attempt, Challenge, ContentDecision, Quota, Report, Verification, WebhookEvent
 from challengeapp.quota import failures_today, quota_reset, quota_set_limit, quota_today
 
 admin.site.site_header = "CodeDrill operations"
@@ -182,6 +182,7 @@ class ChallengeAdmin(admin.ModelAdmin):
         "difficulty",
         "topic",
         "provider",
+        "verification",
         "is_fallback",
         ("created_at", admin.DateFieldListFilter),
     ]
@@ -204,9 +205,13 @@ class ChallengeAdmin(admin.ModelAdmin):
         "model_name",
         "source_key",
         "is_fallback",
+        "verification",
         "prompt_tokens",
         "completion_tokens",
         "total_tokens",
+        "check_model_name",
+        "check_prompt_tokens",
+        "check_completion_tokens",
         "created_at",
     ]
     change_list_template = "admin/challengeapp/challenge/change_list.html"
@@ -242,6 +247,9 @@ class ChallengeAdmin(admin.ModelAdmin):
                 from_openai=Count("id", filter=Q(provider="openai")),
                 fallbacks=Count("id", filter=Q(is_fallback=True)),
                 tokens=Coalesce(Sum("total_tokens"), 0),
+                checked=Count("id", filter=Q(verification=Verification.CHECKED)),
+                check_tokens=Coalesce(Sum("check_prompt_tokens"), 0)
+                + Coalesce(Sum("check_completion_tokens"), 0),
                 learners=Count("owner", distinct=True),
             )
             .order_by("-day")[:30]

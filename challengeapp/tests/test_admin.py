@@ -156,3 +156,30 @@ def test_the_quota_list_shows_failed_generations_and_reset_clears_them(operator_
     )
     html = operator_client.get("/admin/challengeapp/quota/").content.decode()
     assert '<td class="field-failed_today">0 of 2</td>' in html
+
+
+def test_usage_shows_what_the_blind_check_confirmed_and_cost(operator_client, learner):
+    Challenge.objects.create(
+        owner=learner,
+        difficulty="easy",
+        topic="web",
+        title="Idempotent methods",
+        question="Which method is idempotent but not safe?",
+        options=["PUT", "POST", "GET", "PATCH"],
+        correct_index=0,
+        explanation="PUT replaces the state.",
+        provider="openai",
+        source_key="model:test",
+        verification="checked",
+        total_tokens=700,
+        check_model_name="gpt-4.1-nano",
+        check_prompt_tokens=150,
+        check_completion_tokens=40,
+    )
+    usage = operator_client.get("/admin/challengeapp/challenge/usage/").content.decode()
+    assert "Keys confirmed by the blind check" in usage
+    assert "<td>700</td><td>1</td><td>190</td>" in usage
+    listing = operator_client.get(
+        "/admin/challengeapp/challenge/?verification__exact=checked"
+    ).content.decode()
+    assert "Idempotent methods" in listing

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.checks import Info, Tags, Warning, register
 
-from challengeapp.quality.sandbox import sandbox_available
+from challengeapp.quality.sandbox import sandbox_available, sandbox_language_problem
 
 DEV_SIGN_IN_IN_PRODUCTION = Warning(
     "The development sign-in is on (DEV_SIGN_IN) with DEBUG off: it has no passwords, so anyone "
@@ -17,11 +17,16 @@ DEV_SIGN_IN_IN_PRODUCTION = Warning(
 
 SANDBOX_UNAVAILABLE_ID = "codedrill.W002"
 SANDBOX_OFF_ID = "codedrill.I002"
+SANDBOX_LANGUAGE_UNAVAILABLE_ID = "codedrill.W003"
 SANDBOX_HINT = (
     "Until the sandbox works no snippet is run, so no model-written answer key is checked by "
     "running its code. Install bubblewrap (sudo apt-get install -y bubblewrap) on a kernel that allows "
     "user namespaces (in a container: one whose seccomp profile permits them), or set SANDBOX_BWRAP "
     "and SANDBOX_PYTHON; SANDBOX=off turns the sandbox off on purpose."
+)
+SANDBOX_LANGUAGE_HINT = (
+    "Until then no answer key in that language is checked by running its code; the other languages' "
+    "still are."
 )
 
 
@@ -36,7 +41,12 @@ def development_sign_in_check(app_configs, **kwargs) -> list[Warning]:
 def sandbox_check(app_configs, **kwargs) -> list[Warning | Info]:
     available, reason = sandbox_available()
     if available:
-        return []
+        # The sandbox works: say which language it still cannot run (no Node.js, say), and why.
+        return [
+            Warning(problem, hint=SANDBOX_LANGUAGE_HINT, id=SANDBOX_LANGUAGE_UNAVAILABLE_ID)
+            for language in ("javascript", "sql")
+            if (problem := sandbox_language_problem(language))
+        ]
     if settings.SANDBOX == "off":
         return [Info(reason, id=SANDBOX_OFF_ID)]
     return [

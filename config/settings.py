@@ -189,6 +189,9 @@ if SANDBOX not in {"auto", "off"}:
 SANDBOX_BWRAP = os.environ.get("SANDBOX_BWRAP", "").strip() or "bwrap"
 # The interpreter snippets run on, shown read-only inside the sandbox with its standard library.
 SANDBOX_PYTHON = os.environ.get("SANDBOX_PYTHON", "").strip() or "/usr/bin/python3"
+# The Node.js that runs JavaScript snippets, shown read-only inside the sandbox (without it, only
+# JavaScript is not run).
+SANDBOX_NODE = os.environ.get("SANDBOX_NODE", "").strip() or "/usr/bin/node"
 # Snippets run at once per process (each may hold 512 MB for seconds), and how long a generation
 # waits for a turn before it is refused at no cost.
 SANDBOX_MAX_RUNS = env_int("SANDBOX_MAX_RUNS", 4, minimum=1)

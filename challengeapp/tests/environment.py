@@ -25,6 +25,7 @@ for name in (
     "SANDBOX",
     "SANDBOX_BWRAP",
     "SANDBOX_PYTHON",
+    "SANDBOX_NODE",
 ):
     os.environ.pop(name, None)
 os.environ.setdefault(

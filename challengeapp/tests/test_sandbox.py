@@ -18,6 +18,8 @@ exception line ("TypeError: …") must crash with exactly that line.
 from __future__ import annotations
 
 import ast
+import dataclasses
+import json
 import os
 import random
 import re
@@ -34,7 +36,12 @@ import pytest
 from django.conf import settings
 from django.core.checks import run_checks
 
-from challengeapp.checks import SANDBOX_OFF_ID, SANDBOX_UNAVAILABLE_ID, sandbox_check
+from challengeapp.checks import (
+    SANDBOX_LANGUAGE_UNAVAILABLE_ID,
+    SANDBOX_OFF_ID,
+    SANDBOX_UNAVAILABLE_ID,
+    sandbox_check,
+)
 from challengeapp.content.bank.loader import bank_entries
 from challengeapp.content.bank.procedural import GENERATORS, option_key
 from challengeapp.quality import sandbox as sandbox_module
@@ -44,6 +51,8 @@ from challengeapp.quality.sandbox import (
     MAX_OPEN_FILES,
     MAX_PROCESSES,
     MEMORY_BYTES,
+    NODE_MEMORY_BYTES,
+    NODE_MISSING,
     SANDBOX_OFF,
     SCRATCH_BYTES,
     SCRATCH_DIR,
@@ -51,8 +60,13 @@ from challengeapp.quality.sandbox import (
     SandboxUnavailable,
     SnippetOutcome,
     sandbox_available,
+    sandbox_language_available,
+    sandbox_language_problem,
+    sandbox_language_versions,
+    sandbox_python_version,
     snippet_run,
 )
+from challengeapp.tests.fakes.machine import unavailable
 
 PROCEDURAL_SEEDS = range(12)
 
@@ -69,8 +83,39 @@ def shared_dir():
     path.rmdir()
 
 
+@pytest.fixture
+def node(sandbox) -> None:
+    """A proven sandbox that also runs JavaScript, or the test is skipped (failed under
+    REQUIRE_SANDBOX=1) with the reason."""
+    problem = sandbox_language_problem("javascript")
+    if problem:
+        unavailable(
+            "REQUIRE_SANDBOX", f"NO NODE.JS IN THE SANDBOX: {problem} (sudo apt-get install -y nodejs)"
+        )
+
+
+@pytest.fixture
+def sqlite(sandbox) -> None:
+    """A proven sandbox that also runs SQL, or the test is skipped (failed under REQUIRE_SANDBOX=1)."""
+    problem = sandbox_language_problem("sql")
+    if problem:
+        unavailable("REQUIRE_SANDBOX", f"NO SQLITE IN THE SANDBOX: {problem}")
+
+
 def lines(run) -> list[str]:
     return run.stdout.splitlines()
+
+
+def last_line(run) -> str:
+    return run.stderr_tail.splitlines()[-1] if run.stderr_tail else ""
+
+
+def js(code: str):
+    return snippet_run(code=code, language="javascript")
+
+
+def sql(code: str):
+    return snippet_run(code=code, language="sql")
 
 
 # --- What a snippet prints, and how it ends --------------------------------------------------------
@@ -516,20 +561,42 @@ def hard_limits(pid: int) -> dict[str, str]:
     return limits
 
 
+ENDLESS_SQL = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+
+
 @pytest.mark.parametrize(
-    "code",
+    ("language", "code"),
     [
-        "import time\ntime.sleep(1.5)",
-        "import time\ntime.sleep(60)",
-        "import time\ntime.sleep(1.5)\nprint('x' * 100_000, flush=True)\ntime.sleep(60)",
+        ("python", "import time\ntime.sleep(1.5)"),
+        ("python", "import time\ntime.sleep(60)"),
+        ("python", "import time\ntime.sleep(1.5)\nprint('x' * 100_000, flush=True)\ntime.sleep(60)"),
+        ("javascript", "setTimeout(() => {}, 1500)"),
+        ("javascript", "setInterval(() => {}, 1000)"),
+        (
+            "javascript",
+            'setTimeout(() => console.log("x".repeat(100_000)), 1500)\nsetInterval(() => {}, 1000)',
+        ),
+        ("sql", ENDLESS_SQL),
     ],
-    ids=["ends-by-itself", "killed-at-the-deadline", "killed-for-its-output"],
+    ids=[
+        "ends-by-itself",
+        "killed-at-the-deadline",
+        "killed-for-its-output",
+        "javascript-ends-by-itself",
+        "javascript-killed-at-the-deadline",
+        "javascript-killed-for-its-output",
+        "sql-killed-at-the-cpu-limit",
+    ],
 )
-def test_every_process_of_a_run_has_its_limits_and_none_outlives_it(sandbox, code):
+def test_every_process_of_a_run_has_its_limits_and_none_outlives_it(sandbox, request, language, code):
+    if language == "javascript":
+        request.getfixturevalue("node")
     before = set(process_tree(os.getpid()))
-    interpreter = os.path.realpath(settings.SANDBOX_PYTHON).encode() + b"\0"
+    executable = settings.SANDBOX_NODE if language == "javascript" else settings.SANDBOX_PYTHON
+    interpreter = os.path.realpath(executable).encode() + b"\0"
+    memory = NODE_MEMORY_BYTES if language == "javascript" else MEMORY_BYTES
     with ThreadPoolExecutor(max_workers=1) as pool:
-        running = pool.submit(snippet_run, code=code)
+        running = pool.submit(snippet_run, code=code, language=language)
         deadline = time.monotonic() + 4
         tree: dict[int, str] = {}
         while time.monotonic() < deadline:
@@ -544,7 +611,7 @@ def test_every_process_of_a_run_has_its_limits_and_none_outlives_it(sandbox, cod
     assert len(tree) >= 2  # bubblewrap, outside the sandbox, and the sandbox's pid 1
     for pid, limit in limits.items():
         assert limit["Max cpu time"] == str(CPU_SECONDS), (pid, limit)
-        assert limit["Max address space"] == str(MEMORY_BYTES), (pid, limit)
+        assert limit["Max address space"] == str(memory), (pid, limit)
         assert limit["Max file size"] == str(SCRATCH_BYTES), (pid, limit)
         assert limit["Max open files"] == str(MAX_OPEN_FILES), (pid, limit)
     assert still_running(tree) == []
@@ -808,13 +875,644 @@ def test_a_bubblewrap_that_isolates_nothing_is_caught_by_the_probe_and_runs_noth
     assert not marker.exists()
 
 
-def test_another_language_is_refused_without_running(sandbox, shared_dir):
-    with pytest.raises(ValueError, match="Only Python"):
-        snippet_run(code=marker_snippet(shared_dir / "ran"), language="javascript")
+@pytest.mark.parametrize("language", ["ruby", "postgresql", "typescript", ""])
+def test_another_language_is_refused_without_running(sandbox, shared_dir, language):
+    with pytest.raises(ValueError, match="Only Python, JavaScript and SQL"):
+        snippet_run(code=marker_snippet(shared_dir / "ran"), language=language)
+
+    assert not (shared_dir / "ran").exists()
 
 
 def test_the_system_check_is_quiet_when_the_sandbox_works(sandbox):
     assert sandbox_check(None) == []
+
+
+# --- JavaScript (Node.js) ------------------------------------------------------------------------
+
+
+def test_a_javascript_snippet_s_output_is_captured(node):
+    run = js(
+        'console.log("  a");\nconsole.log([1, 2].map((n) => n * 2));\nprocess.stdout.write("b  \\n\\n");'
+    )
+
+    assert run.outcome is SnippetOutcome.OK, run.stderr_tail
+    assert run.stdout == "  a\n[ 2, 4 ]\nb"
+    assert run.exit_code == 0
+
+
+@pytest.mark.parametrize("language", ["javascript", "JavaScript", "js", "node"])
+def test_the_language_may_be_spelled_js_or_node(node, language):
+    assert snippet_run(code="console.log(6 * 7)", language=language).stdout == "42"
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        ("let o;\nconsole.log(o.x);", "TypeError: Cannot read properties of undefined (reading 'x')"),
+        ('throw new RangeError("bad size");', "RangeError: bad size"),
+        ('Promise.reject(new Error("nope"));', "Error: nope"),
+        (
+            "async function f() {\n  await null;\n  null.y;\n}\nf();",
+            "TypeError: Cannot read properties of null (reading 'y')",
+        ),
+        ('setTimeout(() => {\n  throw new Error("later");\n}, 10);', "Error: later"),
+        (
+            'class MyErr extends Error {\n  constructor(message) {\n    super(message);\n    this.name = "MyErr";\n  }\n}\n'
+            'throw new MyErr("x");',
+            "MyErr: x",
+        ),
+    ],
+    ids=["type-error", "range-error", "unhandled-rejection", "async-function", "in-a-timer", "own-name"],
+)
+def test_an_uncaught_javascript_exception_is_the_last_line_of_stderr(node, code, error):
+    run = js('console.log("before");\n' + code)
+
+    assert run.outcome is SnippetOutcome.CRASHED
+    assert run.exit_code == 1
+    assert run.stdout == "before"
+    assert last_line(run) == error
+
+
+def test_a_javascript_syntax_error_is_the_last_line_of_stderr(node):
+    run = js('console.log("never");\nlet x = ;')
+
+    assert run.outcome is SnippetOutcome.CRASHED
+    assert run.stdout == ""
+    assert last_line(run) == "SyntaxError: Unexpected token ';'"
+
+
+def test_everything_printed_before_a_javascript_crash_is_kept(node):
+    # Close to the output limit, and the crash right after the last line.
+    run = js('console.log("y".repeat(60000));\nconsole.log("z".repeat(3000));\nconsole.log("end");\nnull.x;')
+
+    assert run.outcome is SnippetOutcome.CRASHED
+    assert lines(run) == ["y" * 60000, "z" * 3000, "end"]
+
+
+def test_a_javascript_snippet_that_handles_its_uncaught_exceptions_keeps_doing_so(node):
+    run = js(
+        'process.on("uncaughtException", (error) => console.log("handled", error.message));\nthrow new Error("q");'
+    )
+
+    assert run.outcome is SnippetOutcome.OK
+    assert run.stdout == "handled q"
+
+
+def test_a_javascript_exit_status_is_kept(node):
+    run = js('console.log("bye");\nprocess.exit(3);')
+
+    assert run.outcome is SnippetOutcome.CRASHED
+    assert run.exit_code == 3
+    assert run.stdout == "bye"
+
+
+def test_an_endless_javascript_loop_times_out(node):
+    assert js("while (true) {}").outcome is SnippetOutcome.TIMED_OUT
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        'console.log("waiting");\nsetInterval(() => {}, 1000);',
+        'console.log("waiting");\nnew Promise((resolve) => setTimeout(resolve, 60_000)).then(() => console.log("woke"));',
+    ],
+    ids=["interval", "promise-resolved-by-a-late-timer"],
+)
+def test_a_javascript_timer_that_keeps_it_running_times_out(node, code):
+    # The CPU limit cannot see a wait: the wall-clock deadline ends it.
+    run = js(code)
+
+    assert run.outcome is SnippetOutcome.TIMED_OUT
+    assert run.stdout == "waiting"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "const arrays = [];\nwhile (true) arrays.push(new Array(1e6).fill(1.5));",
+        "const buffers = [];\nwhile (true) buffers.push(Buffer.alloc(1e7));",
+    ],
+    ids=["javascript-heap", "array-buffers"],
+)
+def test_a_javascript_memory_bomb_is_out_of_memory(node, code):
+    run = js(code)
+
+    assert run.outcome is SnippetOutcome.OUT_OF_MEMORY
+    assert run.stdout == ""
+
+
+def test_javascript_printing_ten_megabytes_is_output_too_large(node):
+    run = js('console.log("x".repeat(10_000_000));')
+
+    assert run.outcome is SnippetOutcome.OUTPUT_TOO_LARGE
+    assert len(run.stdout) <= STDOUT_LIMIT_BYTES
+
+
+def test_javascript_flooding_stderr_is_output_too_large(node):
+    assert (
+        js('while (true) process.stderr.write("e".repeat(65536));').outcome is SnippetOutcome.OUTPUT_TOO_LARGE
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        ('require("child_process").execSync("echo spawned");', "Error: spawnSync /bin/sh EPERM"),
+        ('require("child_process").execFileSync(process.execPath, ["-e", "console.log(1)"]);', None),
+        ('require("child_process").spawn(process.execPath, ["-e", "console.log(1)"]);', "Error: spawn EPERM"),
+        ('require("child_process").fork("/scratch/child.js");', "Error: spawn EPERM"),
+        ('require("child_process").exec("echo spawned", (error, out) => console.log(out));', None),
+    ],
+    ids=["execSync", "execFileSync", "spawn", "fork", "exec"],
+)
+def test_a_javascript_snippet_cannot_start_another_process(node, code, error):
+    run = js(code)
+
+    assert run.outcome is SnippetOutcome.CRASHED
+    assert run.stdout == ""
+    assert last_line(run).endswith("EPERM")
+    if error is not None:
+        assert last_line(run) == error
+
+
+def test_spawnsync_reports_that_spawning_is_refused(node):
+    run = js(
+        'const result = require("child_process").spawnSync(process.execPath, ["-e", "1"]);\nconsole.log(result.error.code, result.pid);'
+    )
+
+    assert run.stdout == "EPERM 0"
+
+
+WORKERS = """
+const { Worker } = require("worker_threads");
+const limits = { maxOldGenerationSizeMb: 4, maxYoungGenerationSizeMb: 1, codeRangeSizeMb: 2 };
+let started = 0;
+try {
+  while (started < 64) {
+    new Worker("", { eval: true, resourceLimits: limits });
+    started += 1;
+  }
+  console.log(started, "none refused");
+} catch (error) {
+  console.log(started, error.code);
+}
+process.exit(0);
+"""
+
+
+def test_javascript_threads_are_bounded_too(node):
+    # Each worker is a thread (and Node keeps a few of its own): the thread limit stops them.
+    run = js(WORKERS)
+
+    started, error = run.stdout.split(" ", 1)
+    assert 1 <= int(started) < MAX_PROCESSES
+    assert error == "ERR_WORKER_INIT_FAILED"
+
+
+def test_a_javascript_snippet_sees_only_itself_as_an_unprivileged_user(node):
+    run = js(
+        'const fs = require("fs");\n'
+        "console.log(process.getuid(), process.getgid(), process.pid);\n"
+        'console.log(JSON.stringify(fs.readdirSync("/proc").filter((name) => /^\\d+$/.test(name))));'
+    )
+
+    assert lines(run) == ["65534 65534 1", '["1"]']
+
+
+JS_CONNECT = """
+const net = require("net");
+const attempt = (host, port) =>
+  new Promise((resolve) => {
+    const socket = net.connect({ host, port, timeout: 1000 });
+    socket.on("connect", () => {
+      socket.destroy();
+      resolve(`connected ${host}`);
+    });
+    socket.on("timeout", () => {
+      socket.destroy();
+      resolve("refused timeout");
+    });
+    socket.on("error", (error) => resolve(`refused ${error.code}`));
+  });
+(async () => {
+  for (const [host, port] of [["127.0.0.1", PORT], ["localhost", PORT], ["10.0.2.2", 80], ["example.com", 80], ["1.1.1.1", 443]]) {
+    console.log(await attempt(host, port));
+  }
+  for (const url of ["http://127.0.0.1:PORT/", "https://example.com/"]) {
+    try {
+      await fetch(url);
+      console.log("fetched", url);
+    } catch (error) {
+      console.log("refused", String(error));
+    }
+  }
+  const interfaces = require("fs").readFileSync("/proc/net/dev", "utf8").split("\\n").slice(2).filter(Boolean);
+  console.log(JSON.stringify(interfaces.map((line) => line.split(":")[0].trim())));
+})();
+"""
+
+
+def test_a_javascript_connection_to_the_host_or_the_internet_never_arrives(node):
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.setblocking(False)
+    try:
+        run = js(JS_CONNECT.replace("PORT", str(server.getsockname()[1])))
+
+        # The listen backlog completes a TCP handshake without accept(): a connection that had
+        # arrived would be waiting here.
+        with pytest.raises(BlockingIOError):
+            server.accept()
+    finally:
+        server.close()
+    assert run.outcome is SnippetOutcome.OK, run.stderr_tail
+    *attempts, interfaces = lines(run)
+    assert len(attempts) == 7
+    assert all(line.startswith("refused ") for line in attempts), attempts
+    assert interfaces == '["lo"]'
+
+
+JS_READ_SECRETS = """
+const fs = require("fs");
+for (const path of PATHS) {
+  try {
+    console.log("read", path, fs.readFileSync(path).length);
+  } catch (error) {
+    console.log("refused", error.code);
+  }
+}
+for (const directory of ["/etc", "/home", "/root", "/work", BASE_DIR]) {
+  console.log(fs.existsSync(directory) ? "listed" : "absent", directory);
+}
+"""
+
+
+def test_a_javascript_snippet_cannot_read_the_host_s_secrets_or_the_project_s_files(node):
+    base_dir = str(settings.BASE_DIR)
+    paths = [
+        "/etc/shadow",
+        "/etc/passwd",
+        "/root/.bashrc",
+        os.path.join(base_dir, "config", "settings.py"),
+        os.path.join(base_dir, "db.sqlite3"),
+        str(settings.DEV_SIGNING_KEY_PATH),
+    ]
+
+    run = js(JS_READ_SECRETS.replace("PATHS", json.dumps(paths)).replace("BASE_DIR", json.dumps(base_dir)))
+
+    assert run.outcome is SnippetOutcome.OK, run.stderr_tail
+    reads, listings = lines(run)[: len(paths)], lines(run)[len(paths) :]
+    assert reads == ["refused ENOENT"] * len(paths)
+    assert all(line.startswith("absent ") for line in listings), listings
+
+
+JS_TRY_WRITES = """
+const fs = require("fs");
+for (const path of PATHS) {
+  try {
+    fs.appendFileSync(path, "pwned");
+    console.log("wrote", path);
+  } catch (error) {
+    console.log("refused", error.code);
+  }
+}
+fs.writeFileSync("note.txt", "kept in scratch");
+console.log(fs.readFileSync("SCRATCH/note.txt", "utf8"));
+"""
+
+
+def test_a_javascript_snippet_writes_nothing_outside_the_scratch_directory(node, shared_dir):
+    database = Path(settings.BASE_DIR) / "db.sqlite3"
+    before = database.stat() if database.exists() else None
+    name = f"pwned-{uuid.uuid4().hex}"
+    targets = [
+        shared_dir / name,
+        Path("/tmp") / name,
+        Path(settings.BASE_DIR) / name,
+        database,
+        Path("/") / name,
+        Path("/usr/lib") / name,
+        Path("/dev/shm") / name,
+    ]
+    code = JS_TRY_WRITES.replace("PATHS", json.dumps([str(path) for path in targets])).replace(
+        "SCRATCH", SCRATCH_DIR
+    )
+
+    run = js(code)
+
+    assert run.outcome is SnippetOutcome.OK, run.stderr_tail
+    *attempts, scratch = lines(run)
+    assert len(attempts) == len(targets)
+    assert all(line.startswith("refused ") for line in attempts), attempts
+    assert scratch == "kept in scratch"
+    for path in targets[:3] + targets[4:]:
+        assert not path.exists(), path
+    if before is not None:
+        after = database.stat()
+        assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        (
+            f'require("fs").writeFileSync("big", Buffer.alloc({SCRATCH_BYTES + 1}));',
+            "Error: EFBIG: file too large, write",
+        ),
+        (
+            f'for (const n of [0, 1]) require("fs").writeFileSync(`big${{n}}`, Buffer.alloc({SCRATCH_BYTES // 2 + 1024}));',
+            "Error: ENOSPC: no space left on device, write",
+        ),
+    ],
+    ids=["one-file-over-the-limit", "files-filling-the-scratch-directory"],
+)
+def test_the_scratch_directory_is_small_for_javascript_too(node, code, error):
+    run = js(code)
+
+    assert run.outcome is SnippetOutcome.CRASHED
+    assert last_line(run) == error
+
+
+def test_javascript_open_files_are_bounded(node):
+    run = js(
+        'const fs = require("fs");\nconst opened = [];\n'
+        'try {\n  while (true) opened.push(fs.openSync("/proc/self/status", "r"));\n'
+        "} catch (error) {\n  console.log(opened.length, error.code);\n}"
+    )
+
+    opened, error = run.stdout.split()
+    assert 1 <= int(opened) < MAX_OPEN_FILES
+    assert error == "EMFILE"
+
+
+def test_the_web_process_s_environment_is_not_visible_to_javascript(node, monkeypatch):
+    secret = f"sandbox-secret-{uuid.uuid4().hex}"
+    monkeypatch.setenv("SECRET_KEY", secret)
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+
+    run = js(
+        'console.log(JSON.stringify(Object.keys(process.env)));\nconsole.log(require("fs").readFileSync("/proc/1/environ", "utf8"));'
+    )
+
+    assert run.outcome is SnippetOutcome.OK, run.stderr_tail
+    assert secret not in run.stdout + run.stderr_tail
+    assert set(json.loads(lines(run)[0])) <= {"PATH", "HOME", "LANG", "PWD", "MALLOC_ARENA_MAX"}
+
+
+def test_webassembly_memory_can_be_had_within_the_limits(node):
+    run = js("const memory = new WebAssembly.Memory({ initial: 2 });\nconsole.log(memory.buffer.byteLength);")
+
+    assert run.outcome is SnippetOutcome.OK, run.stderr_tail
+    assert run.stdout == "131072"
+
+
+# --- SQL (SQLite) --------------------------------------------------------------------------------
+
+
+def test_sql_prints_the_last_result_set_as_json(sqlite):
+    run = sql(
+        "CREATE TABLE t (id INTEGER, name TEXT, score REAL, data BLOB);\n"
+        "INSERT INTO t VALUES (1, 'ada', 9.5, x'00ff'), (2, 'bob', NULL, NULL); SELECT count(*) FROM t;\n"
+        "SELECT id, name, score, data FROM t ORDER BY id;\n"
+        "UPDATE t SET score = 0;"
+    )
+
+    assert run.outcome is SnippetOutcome.OK, run.stderr_tail
+    assert json.loads(run.stdout) == {
+        "columns": ["id", "name", "score", "data"],
+        "rows": [[1, "ada", 9.5, "00ff"], [2, "bob", None, None]],
+    }
+
+
+@pytest.mark.parametrize("language", ["sql", "SQL", "sqlite"])
+def test_the_language_may_be_spelled_sql_or_sqlite(sqlite, language):
+    run = snippet_run(code="SELECT 6 * 7 AS answer", language=language)
+
+    assert json.loads(run.stdout) == {"columns": ["answer"], "rows": [[42]]}
+
+
+def test_sql_statements_end_where_sqlite_says_they_do(sqlite):
+    # A semicolon inside a string or a trigger's body does not end a statement; one line may hold
+    # several; the last statement needs no semicolon.
+    run = sql(
+        "SELECT 'a;b' AS s; CREATE TABLE u (n); PRAGMA recursive_triggers = ON;\n"
+        "CREATE TRIGGER double AFTER INSERT ON u WHEN NEW.n < 4 BEGIN INSERT INTO u VALUES (NEW.n * 2); END;\n"
+        "BEGIN; INSERT INTO u VALUES (1); COMMIT;\n"
+        "SELECT n, 'x;y' AS t FROM u ORDER BY n -- the end"
+    )
+
+    assert run.outcome is SnippetOutcome.OK, run.stderr_tail
+    assert json.loads(run.stdout) == {"columns": ["n", "t"], "rows": [[1, "x;y"], [2, "x;y"], [4, "x;y"]]}
+
+
+@pytest.mark.parametrize(
+    ("code", "printed"),
+    [
+        ("CREATE TABLE t (x); INSERT INTO t VALUES (1);", ""),
+        ("CREATE TABLE t (x); SELECT x FROM t;", '{"columns": ["x"], "rows": []}'),
+        (
+            "SELECT 1e999 AS big, -1e999 AS small, 'é' AS text;",
+            '{"columns": ["big", "small", "text"], "rows": [["Inf", "-Inf", "é"]]}',
+        ),
+    ],
+    ids=["no-result-set", "empty-result-set", "infinite-reals-and-unicode"],
+)
+def test_what_sql_prints_is_json_or_nothing(sqlite, code, printed):
+    run = sql(code)
+
+    assert run.outcome is SnippetOutcome.OK, run.stderr_tail
+    assert run.stdout == printed
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        ("SELECT x FROM (SELECT 1 AS y);", "sqlite3.OperationalError: no such column: x"),
+        ("SELEC 1;", 'sqlite3.OperationalError: near "SELEC": syntax error'),
+        (
+            "CREATE TABLE t (id PRIMARY KEY); INSERT INTO t VALUES (1); SELECT id FROM t; INSERT INTO t VALUES (1);",
+            "sqlite3.IntegrityError: UNIQUE constraint failed: t.id",
+        ),
+    ],
+    ids=["no-such-column", "syntax-error", "constraint"],
+)
+def test_a_failing_sql_statement_is_crashed_with_the_error_as_python_writes_it(sqlite, code, error):
+    run = sql(code)
+
+    assert run.outcome is SnippetOutcome.CRASHED
+    assert run.exit_code == 1
+    assert run.stdout == ""
+    assert last_line(run) == error
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "SELECT 1; ' + __import__('os').getcwd() + '",
+        '""" + __import__("os").getcwd() + """',
+        "\\'; import os; print(os.getcwd()) #",
+        "'''\nprint('escaped')\n'''",
+    ],
+    ids=["single-quotes", "triple-double-quotes", "backslash", "triple-single-quotes"],
+)
+def test_sql_text_is_never_run_as_python(sqlite, code):
+    run = sql(code)
+
+    # SQLite's syntax error (which quotes the text, newlines and all), and nothing else happened.
+    assert run.outcome is SnippetOutcome.CRASHED
+    assert "\nsqlite3.OperationalError: " in run.stderr_tail
+    assert run.stdout == ""
+
+
+def test_sql_can_attach_or_write_no_file_of_the_host_and_load_no_extension(sqlite, shared_dir):
+    database = Path(settings.BASE_DIR) / "db.sqlite3"
+    before = database.stat() if database.exists() else None
+    created = shared_dir / "created.db"
+    attempts = [
+        f"ATTACH '{database}' AS d; SELECT name FROM d.sqlite_master;",
+        "ATTACH '/etc/passwd' AS d; SELECT name FROM d.sqlite_master;",
+        f"ATTACH '{created}' AS d; CREATE TABLE d.t (x);",
+        f"ATTACH 'file:{created}?mode=rwc' AS d; CREATE TABLE d.t (x);",
+        f"CREATE TABLE t (x); VACUUM INTO '{created}';",
+        "SELECT load_extension('/usr/lib/x86_64-linux-gnu/libm.so.6');",
+    ]
+
+    runs = [sql(code) for code in attempts]
+    in_scratch = sql(
+        "ATTACH 'scratch.db' AS s; CREATE TABLE s.t (x); INSERT INTO s.t VALUES (7); SELECT x FROM s.t;"
+    )
+
+    assert [(run.outcome, last_line(run)) for run in runs] == [
+        (SnippetOutcome.CRASHED, f"sqlite3.OperationalError: unable to open database: {database}"),
+        (SnippetOutcome.CRASHED, "sqlite3.OperationalError: unable to open database: /etc/passwd"),
+        (SnippetOutcome.CRASHED, f"sqlite3.OperationalError: unable to open database: {created}"),
+        # Without URI filenames (the default), the URI names a file in the scratch directory,
+        # in a directory that is not there.
+        (
+            SnippetOutcome.CRASHED,
+            f"sqlite3.OperationalError: unable to open database: file:{created}?mode=rwc",
+        ),
+        (SnippetOutcome.CRASHED, f"sqlite3.OperationalError: unable to open database: {created}"),
+        (SnippetOutcome.CRASHED, "sqlite3.OperationalError: not authorized"),
+    ]
+    assert not created.exists()
+    if before is not None:
+        after = database.stat()
+        assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert json.loads(in_scratch.stdout) == {"columns": ["x"], "rows": [[7]]}
+
+
+def test_an_endless_sql_query_times_out(sqlite):
+    assert sql(ENDLESS_SQL).outcome is SnippetOutcome.TIMED_OUT
+
+
+def test_an_sql_memory_bomb_is_out_of_memory(sqlite):
+    # A gigabyte of zeros joined into one value.
+    run = sql(
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 100)\n"
+        "SELECT length(group_concat(zeroblob(10000000))) FROM c;"
+    )
+
+    assert run.outcome is SnippetOutcome.OUT_OF_MEMORY
+
+
+def test_an_sql_result_too_large_to_print_is_output_too_large(sqlite):
+    run = sql("SELECT hex(randomblob(100000));")
+
+    assert run.outcome is SnippetOutcome.OUTPUT_TOO_LARGE
+    assert len(run.stdout) <= STDOUT_LIMIT_BYTES
+
+
+# --- Languages and their versions ----------------------------------------------------------------
+
+
+def test_each_language_s_version_is_the_one_that_runs_it(node, sqlite):
+    versions = sandbox_language_versions()
+    python = snippet_run(code="import sys\nprint('%d.%d' % sys.version_info[:2])").stdout
+    javascript = js("console.log(process.versions.node)").stdout
+    sqlite_version = json.loads(sql("SELECT sqlite_version()").stdout)["rows"][0][0]
+
+    assert versions == {
+        "python": f"Python {python}",
+        "javascript": f"Node.js {javascript}",
+        "sql": f"SQLite {sqlite_version}",
+    }
+    assert versions["python"] == f"Python {sandbox_python_version()}"
+    assert all(sandbox_language_available(name) for name in ("python", "py", "JS", "node", "sql", "sqlite"))
+    assert not sandbox_language_available("ruby")
+    assert sandbox_language_problem("javascript") is None
+
+
+def test_without_node_javascript_is_refused_and_python_and_sql_still_run(sandbox, settings, shared_dir):
+    settings.SANDBOX_NODE = "/nonexistent/node"
+    marker = shared_dir / "ran"
+
+    with pytest.raises(SandboxUnavailable) as raised:
+        js(f'require("fs").writeFileSync({json.dumps(str(marker))}, "ran");')
+
+    assert not marker.exists()
+    assert NODE_MISSING.format(path="/nonexistent/node") in str(raised.value)
+    assert snippet_run(code="print('python runs')").stdout == "python runs"
+    assert sql("SELECT 'sql runs' AS s").ok
+    assert set(sandbox_language_versions()) == {"python", "sql"}
+    assert not sandbox_language_available("javascript")
+    available, description = sandbox_available()
+    assert available
+    assert "/nonexistent/node" in description
+    [warning] = sandbox_check(None)
+    assert warning.id == SANDBOX_LANGUAGE_UNAVAILABLE_ID
+    assert "JavaScript" in warning.msg
+    assert "/nonexistent/node" in warning.msg
+
+
+def test_a_node_that_cannot_start_in_the_sandbox_runs_nothing(sandbox, settings, shared_dir):
+    # An executable that is no Node: a shell script, whose /bin/sh the sandbox does not have. Had
+    # it run unconfined, it would have left the marker.
+    fake = shared_dir / "node"
+    fake.write_text(f"#!/bin/sh\ntouch {shared_dir / 'ran'}\necho '65534 2 1073741824 16 EPERM true'\n")
+    fake.chmod(stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+    settings.SANDBOX_NODE = str(fake)
+
+    with pytest.raises(SandboxUnavailable, match="could not start in the sandbox"):
+        js('console.log("ran")')
+
+    assert not (shared_dir / "ran").exists()
+    assert snippet_run(code="print('python runs')").stdout == "python runs"
+    assert "could not start in the sandbox" in sandbox_language_problem("js")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda interpreter: dataclasses.replace(interpreter, memory_bytes=2 * NODE_MEMORY_BYTES),
+        lambda interpreter: dataclasses.replace(
+            interpreter,
+            command=tuple(
+                part for part in interpreter.command if part not in ("--require", "/codedrill/preload.js")
+            ),
+        ),
+    ],
+    ids=["more-address-space", "no-preload"],
+)
+def test_a_node_run_other_than_the_probe_expects_is_caught_and_runs_nothing(node, monkeypatch, change):
+    node_interpreter = sandbox_module._node_interpreter
+    monkeypatch.setattr(
+        sandbox_module, "_node_interpreter", lambda **kwargs: change(node_interpreter(**kwargs))
+    )
+
+    with pytest.raises(SandboxUnavailable, match="do not hold"):
+        js('console.log("ran")')
+
+    assert "javascript" not in sandbox_language_versions()
+    assert snippet_run(code="print('python runs')").stdout == "python runs"
+
+
+def test_a_node_that_does_not_know_the_webassembly_option_runs_without_it(node, monkeypatch):
+    # As Node 18 (Debian's) refuses --disable-wasm-trap-handler: the probe runs it again without.
+    monkeypatch.setattr(sandbox_module, "NODE_WASM_OPTION", "--an-option-no-node-knows")
+
+    assert js("console.log(6 * 7)").stdout == "42"
 
 
 # --- The built-in bank and the procedural generators ---------------------------------------------

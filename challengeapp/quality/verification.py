@@ -1,40 +1,55 @@
-"""Checking a model's key by running its Python code, before anyone sees the question.
+"""Checking a model's key by running its code, before anyone sees the question.
 
-Whatever the model calls its question (`answer_kind` "output" or "concept"), a draft with a Python
-snippet runs in the sandbox (quality/sandbox.py; never anywhere else), and what ran decides. The one
-exception: a draft not labelled "output" whose options are all sentences about the code (five words
-or more, opening like a sentence: "It prints a new list and leaves the original unchanged") would
-hardly match a run, so it is served "unverified" without paying for one (about 20 ms of CPU, which
-a storm of generations on two cores feels: docs/FIGURES.md).
+Whatever the model calls its question (`answer_kind` "output" or "concept"), a draft whose code is
+Python, JavaScript or SQL runs in the sandbox (quality/sandbox.py: Python, Node.js, and SQLite
+through Python's sqlite3; never anywhere else), and what ran decides. The one exception: a draft
+not labelled "output" whose options are all sentences about the code (five words or more, opening
+like a sentence: "It prints a new list and leaves the original unchanged") would hardly match a
+run, so it is served "unverified" without paying for one (about 20 ms of CPU, which a storm of
+generations on two cores feels: docs/FIGURES.md).
 
 - What ran is the snippet's output (trailing whitespace stripped from each line and from the end)
-  or, when it crashes, its exception: the traceback's last line, "ExcType: message". An option
-  matches a crash when it is that line (also with the type's module path dropped, as in
-  "JSONDecodeError: ..."), or stdout followed by that line; and, only when no option carries the
+  or, when it crashes, its exception: the traceback's last line, "ExcType: message" (Node: the
+  uncaught error as `String(error)`, the sandbox's last line of stderr). An option matches a crash
+  when it is what was printed followed by that line, or else that line (also with the type's
+  module path dropped, as in "JSONDecodeError: ..."); and, only when no option carries the
   message, when it names the exception's type alone ("TypeError", "It raises a TypeError."). The
-  most specific match wins: an option with the message is preferred to one with the type alone.
+  most specific match wins.
+- JavaScript's logged values also match as models write them: `[2, 4, 6]` for Node's
+  `[ 2, 4, 6 ]`, double quotes for single ones.
+- SQL: the sandbox runs the statements on an in-memory SQLite database and returns the last
+  result; an option matches it written as a value ("3"), a column ("Ada, Grace"), rows of cells
+  ("Ada | 2" lines, "Ada, 2"), tuples ("('Ada', 2), ('Grace', 0)"); then cell by cell (quotes,
+  NULL/None, 2.0/2 alike), in any row order when the query has no ORDER BY, or as the number of
+  rows when the question asks how many. A failing statement's error matches as "Error: <message>",
+  "OperationalError: <message>" or the message alone.
 - A key is confirmed only when exactly one option matches what ran: that option is the key, and the
   challenge is stored as verified ("executed"); another option is the key: refused with cause
   `key_mismatch` (its explanation argued for the wrong answer), and generation asks once more.
-- A snippet that printed nothing (a question about a value, "What is `list(d)` after these lines
-  run?"): the one backticked expression the question names is evaluated after the snippet, when it
-  parses as a Python expression and uses a name the snippet binds, and its value (repr or str)
-  counts as what ran. When there is no such expression, or its value matches no option, the key
-  cannot be checked: served "unverified", never refused.
-- No single option matches: a draft that says "output" is refused (`output_matches_no_option`,
-  `code_crashed`, or the limit it passed: `code_timed_out`, `code_out_of_memory`,
-  `code_output_too_large`); any other is served "unverified", since a concept question's code may
-  print or raise something beside the point.
-- No sandbox here: nothing runs, and the challenge is served as "unverified" (a system check says
-  why). Code in other languages, and questions without code, are "unverified" too. When the
-  sandbox is busy past SANDBOX_QUEUE_SECONDS an "output" draft is refused (`sandbox_busy`) and any
-  other is served "unverified", as it was before concept questions were run.
+- A Python snippet that printed nothing (a question about a value, "What is `list(d)` after these
+  lines run?"): the one backticked expression the question names is evaluated after the snippet,
+  when it parses as a Python expression and uses a name the snippet binds, and its value (repr or
+  str) counts as what ran. When there is no such expression, or its value matches no option, the
+  key cannot be checked: served "unverified", never refused.
+- No single option matches: a Python draft that says "output" is refused
+  (`output_matches_no_option`, `code_crashed`, or the limit it passed: `code_timed_out`,
+  `code_out_of_memory`, `code_output_too_large`); any other is left "unverified" (a concept
+  question's code may print or raise something beside the point; JavaScript's and SQL's results
+  are matched by how they are usually written, not to the character), for the blind second check
+  (quality/blind_check.py) to confirm or refuse.
+- No sandbox here, or not for this language: nothing runs, and the key is "unverified" (a system
+  check says why). Code in other languages, and questions without code, are "unverified" too. When
+  the sandbox is busy past SANDBOX_QUEUE_SECONDS an "output" draft is refused (`sandbox_busy`) and
+  any other is left "unverified", as it was before concept questions were run.
 """
 
 from __future__ import annotations
 
 import ast
+import json
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -47,7 +62,11 @@ from challengeapp.quality.sandbox import SandboxUnavailable, SnippetOutcome, Sni
 
 ANSWER_KIND_OUTPUT = "output"
 ANSWER_KIND_CONCEPT = "concept"
-RUNNABLE_LANGUAGES = frozenset({"python", "python3", "py"})
+# The languages the sandbox runs (as core/drafts.py names them): Python, JavaScript on Node.js, SQL
+# on SQLite (quality/sandbox.py).
+PYTHON, JAVASCRIPT, SQL = "python", "javascript", "sql"
+RUNNABLE_LANGUAGES = frozenset({PYTHON, JAVASCRIPT, SQL})
+_LANGUAGE_NAMES = {"python3": PYTHON, "py": PYTHON, "js": JAVASCRIPT, "node": JAVASCRIPT, "sqlite": SQL}
 
 KEY_MISMATCH = "The model's marked answer is not what its code prints. Please try again."
 NO_MATCHING_OPTION = "None of the model's options is what its code prints. Please try again."
@@ -94,24 +113,33 @@ class KeyRefused(GenerationError):
     """Running the draft's code refuted its key (or could not confirm it)."""
 
 
+def _exact(option: str) -> str:
+    return option
+
+
+def _phrase(option: str) -> str:
+    """An option read as a phrase (an exception's type named in words): no case, no final period."""
+    return option.removesuffix(".").casefold()
+
+
+@dataclass(frozen=True)
+class _Tier:
+    """Texts an option matches once put in `form` (the tier's texts are already in it)."""
+
+    texts: frozenset[str]
+    form: Callable[[str], str | None] = _exact
+
+
 @dataclass(frozen=True)
 class _WhatRan:
-    """What a run showed, as the texts an option may equal to match it, most specific first: an
-    option matching an earlier tier wins over any matching only a later one."""
+    """What a run showed, as tiers of texts an option may equal to match it, most specific first:
+    an option matching an earlier tier wins over any matching only a later one."""
 
-    tiers: tuple[frozenset[str], ...]
-    # Tiers (by position) whose texts are casefolded, compared with options casefolded and without
-    # a final period: phrasings of an exception's type, never exact output.
-    loose_tiers: frozenset[int] = frozenset()
+    tiers: tuple[_Tier, ...]
 
     def matching_options(self, options: list[str]) -> set[int]:
-        for position, tier in enumerate(self.tiers):
-            loose = position in self.loose_tiers
-            matches = {
-                index
-                for index, option in enumerate(options)
-                if (option.removesuffix(".").casefold() if loose else option) in tier
-            }
+        for tier in self.tiers:
+            matches = {index for index, option in enumerate(options) if tier.form(option) in tier.texts}
             if matches:
                 return matches
         return set()
@@ -124,8 +152,9 @@ def _normalized(text: str) -> str:
 def draft_verify(draft: ChallengeDraft, *, answer_kind: str) -> str:
     """The draft's verification, "executed" or "unverified"; raises KeyRefused when running its
     code refutes its key (the rules in the module docstring)."""
-    runnable = draft.code.strip() and draft.language.strip().lower() in RUNNABLE_LANGUAGES
-    if not runnable:
+    language = draft.language.strip().lower()
+    language = _LANGUAGE_NAMES.get(language, language)
+    if not draft.code.strip() or language not in RUNNABLE_LANGUAGES:
         return Verification.UNVERIFIED
     claims_output = answer_kind == ANSWER_KIND_OUTPUT
     if not claims_output and not any(_could_be_output(option) for option in draft.options):
@@ -133,12 +162,18 @@ def draft_verify(draft: ChallengeDraft, *, answer_kind: str) -> str:
         # the original unchanged"): no run could match one, so none is paid for (a run costs about
         # 20 ms of CPU; in a storm of generations that is what the other requests wait behind).
         return Verification.UNVERIFIED
-    run = _run(draft.code, claims_output=claims_output)
+    run = _run(draft.code, language=language, claims_output=claims_output)
     if run is None:
         return Verification.UNVERIFIED  # fail closed: never run elsewhere; served as unverified
     options = [_normalized(option) for option in draft.options]
-    matches = _what_ran(run).matching_options(options) if run.outcome in _COMPARABLE else set()
-    if not matches and run.ok and not run.stdout.strip():
+    matches = set()
+    if run.outcome in _COMPARABLE:
+        if language == SQL:
+            what_ran = _sql_what_ran(run, draft)
+        else:
+            what_ran = _what_ran(run, last_line_is_error=language == JAVASCRIPT)
+        matches = what_ran.matching_options(options)
+    if language == PYTHON and not matches and run.ok and not run.stdout.strip():
         # Nothing printed: perhaps a question about a value. Evaluate the expression it names.
         value_run = _value_run(draft, claims_output=claims_output)
         if value_run is not None and value_run.ok:
@@ -149,8 +184,10 @@ def draft_verify(draft: ChallengeDraft, *, answer_kind: str) -> str:
         if draft.correct_index in matches:
             return Verification.EXECUTED
         raise KeyRefused(KEY_MISMATCH, cause="key_mismatch")
-    if not claims_output:
-        # A concept question's code may print or raise something beside the point.
+    if not claims_output or language != PYTHON:
+        # A concept question's code may print or raise something beside the point. JavaScript's
+        # and SQL's results are matched by how they are usually written, not to the character:
+        # what matches no option is left to the blind check (quality/blind_check.py).
         return Verification.UNVERIFIED
     if run.outcome is not SnippetOutcome.OK:
         cause, message = _REFUSALS[run.outcome]
@@ -171,7 +208,7 @@ def _could_be_output(option: str) -> bool:
     return len(text.split()) < _SENTENCE_WORDS or not _SENTENCE_OPENING.match(text)
 
 
-def _run(code: str, *, claims_output: bool) -> SnippetRun | None:
+def _run(code: str, *, language: str = PYTHON, claims_output: bool) -> SnippetRun | None:
     """The snippet's run in the sandbox; None when it cannot run here (no sandbox, or no turn for
     a draft that does not claim to be an output question)."""
     # At most SANDBOX_MAX_RUNS snippets at once per process: each may take 512 MB and seconds.
@@ -181,7 +218,7 @@ def _run(code: str, *, claims_output: bool) -> SnippetRun | None:
             return None  # not refused: a concept question was never held back for a turn
         raise KeyRefused(SANDBOX_BUSY, cause="sandbox_busy")
     try:
-        return snippet_run(code=code, language="python")
+        return snippet_run(code=code, language=language)
     except SandboxUnavailable:
         return None
     except ValueError:
@@ -190,11 +227,16 @@ def _run(code: str, *, claims_output: bool) -> SnippetRun | None:
         slots.release()
 
 
-def _what_ran(run: SnippetRun) -> _WhatRan:
+def _what_ran(run: SnippetRun, *, last_line_is_error: bool = False) -> _WhatRan:
+    """What a Python or JavaScript run showed. Node's uncaught error is its stderr's last line by
+    construction (the sandbox writes it so), whatever the error's class is named; JavaScript's
+    printed values also match as models write them (loose tier: spacing inside brackets, quotes)."""
     printed = _normalized(run.stdout)
     if run.ok:
-        return _WhatRan((frozenset({printed}),))
-    exception = _exception_line(run.stderr_tail)
+        if last_line_is_error:
+            return _WhatRan((_Tier(frozenset({printed})), _Tier(frozenset({_js_loose(printed)}), _js_loose)))
+        return _WhatRan((_Tier(frozenset({printed})),))
+    exception = _exception_line(run.stderr_tail, trusted=last_line_is_error)
     if exception is None:
         return _WhatRan(())
     full_type, message = exception
@@ -208,18 +250,26 @@ def _what_ran(run: SnippetRun) -> _WhatRan:
         for name in (full_type, short_type)
         for phrase in _EXCEPTION_PHRASES
     }
-    return _WhatRan((frozenset(lines | with_output), frozenset(named)), loose_tiers=frozenset({1}))
+    # What was printed and then the error is more specific than the error alone.
+    return _WhatRan(
+        (_Tier(frozenset(with_output)), _Tier(frozenset(lines)), _Tier(frozenset(named), _phrase))
+    )
 
 
-def _exception_line(stderr_tail: str) -> tuple[str, str] | None:
-    """The exception a crash ended with, as (type, message), from its traceback's last line."""
+def _exception_line(stderr_tail: str, *, trusted: bool = False) -> tuple[str, str] | None:
+    """The exception a crash ended with, as (type, message), from its traceback's last line
+    (`trusted`: the last line is the error whatever its type is called)."""
     lines = [line for line in stderr_tail.splitlines() if line.strip()]
     if not lines:
         return None
     found = _EXCEPTION_LINE.fullmatch(lines[-1].rstrip())
     if found is None:
         return None
-    if _TRACEBACK_HEADER not in stderr_tail and not found["type"].endswith(_EXCEPTION_TYPE_ENDINGS):
+    if (
+        not trusted
+        and _TRACEBACK_HEADER not in stderr_tail
+        and not found["type"].endswith(_EXCEPTION_TYPE_ENDINGS)
+    ):
         return None
     return found["type"], (found["message"] or "").rstrip()
 
@@ -274,4 +324,135 @@ def _value_forms(stdout: str) -> _WhatRan:
     """A value is written as Python shows it (repr: "['b', 'a']", "'abc'") or as print shows it
     (str: "abc"); either counts."""
     shown_as_repr, _, shown_as_str = stdout.partition(_VALUE_SEPARATOR)
-    return _WhatRan((frozenset({_normalized(shown_as_repr), _normalized(shown_as_str)}),))
+    return _WhatRan((_Tier(frozenset({_normalized(shown_as_repr), _normalized(shown_as_str)})),))
+
+
+# --- JavaScript ---------------------------------------------------------------------------------
+
+_JS_BRACKET_SPACE = re.compile(r"([\[{(])\s+|\s+([\]})])")
+_JS_COMMA_SPACE = re.compile(r"\s*,\s*")
+
+
+def _js_loose(text: str) -> str:
+    """Node's console.log of a value as models write it: `[ 1, 2 ]` as `[1, 2]`, `{ a: 1 }` as
+    `{a: 1}`, 'single' or "double" quotes alike."""
+    text = _JS_BRACKET_SPACE.sub(lambda found: found[1] or found[2], _normalized(text))
+    return _JS_COMMA_SPACE.sub(", ", text).replace('"', "'")
+
+
+# --- SQL ------------------------------------------------------------------------------------------
+#
+# The sandbox prints the last statement's result as JSON ({"columns": [...], "rows": [[...]]}).
+# Models write a result in several ways: one value ("3"), one column as a list ("Alice, Bob"), rows
+# of cells ("Alice | 30" lines, "Alice, 30"), tuples ("(1, 'Alice'), (2, 'Bob')"). Tiers, most
+# exact first: the result rendered in each of those ways; then cell by cell (quotes, NULL/None,
+# 2.0/2 alike); then, when the query has no ORDER BY, the rows in any order; then, when the
+# question asks how many rows, their number.
+
+_NULL_WORDS = frozenset({"null", "none", "nil"})
+_ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
+_HOW_MANY_ROWS = re.compile(r"\bhow\s+many\s+rows\b", re.IGNORECASE)
+_TUPLE_SPLIT = re.compile(r"\)\s*,\s*\(")
+
+
+def _sql_cell(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return f"{value:.1f}"
+    return str(value)
+
+
+def _sql_renderings(columns: list, rows: list[list]) -> frozenset[str]:
+    cells = [[_sql_cell(value) for value in row] for row in rows]
+    renderings = set()
+    for separator in (" | ", "|", ", ", "\t"):
+        renderings.add("\n".join(separator.join(row) for row in cells))
+    if len(columns) == 1:
+        column = [row[0] for row in cells]
+        renderings |= {", ".join(column), " ".join(column)}
+    python_rows = [tuple(row) for row in rows]
+    renderings |= {repr(python_rows), repr(python_rows)[1:-1]}
+    return frozenset(_normalized(text) for text in renderings if text)
+
+
+def _sql_grid_cell(text: str) -> str:
+    text = text.strip().strip("`").strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]
+    if text.casefold() in _NULL_WORDS:
+        return "NULL"
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return repr(int(number)) if number.is_integer() and math.isfinite(number) else repr(number)
+
+
+def _sql_grid(option: str, *, one_column: bool, ordered: bool = True) -> str | None:
+    """An option read as a result grid, in one canonical form; None when it reads as no grid."""
+    text = _normalized(option).strip()
+    if not text:
+        return None
+    if "\n" in text:
+        rows = text.split("\n")
+    elif text.startswith("(") and text.endswith(")"):
+        rows = _TUPLE_SPLIT.split(text[1:-1])
+    else:
+        rows = [text]
+    grid = []
+    for row in rows:
+        row = row.strip().strip("[]()").strip()
+        cells = row.split("|") if "|" in row else row.split(",")
+        grid.append(tuple(_sql_grid_cell(cell) for cell in cells))
+    if one_column:
+        grid = [(cell,) for row in grid for cell in row]
+    if not ordered:
+        grid.sort()
+    return json.dumps(grid)
+
+
+def _sql_result_grid(rows: list[list], *, ordered: bool = True) -> str:
+    grid = [tuple(_sql_grid_cell(_sql_cell(value)) for value in row) for row in rows]
+    if not ordered:
+        grid.sort()
+    return json.dumps(grid)
+
+
+def _sql_what_ran(run: SnippetRun, draft: ChallengeDraft) -> _WhatRan:
+    if not run.ok:
+        return _sql_error(run.stderr_tail)
+    try:
+        result = json.loads(run.stdout)
+        columns, rows = list(result["columns"]), [list(row) for row in result["rows"]]
+    except (ValueError, KeyError, TypeError):
+        return _WhatRan(())
+    one_column = len(columns) == 1
+    tiers = [
+        _Tier(_sql_renderings(columns, rows)),
+        _Tier(frozenset({_sql_result_grid(rows)}), lambda option: _sql_grid(option, one_column=one_column)),
+    ]
+    if not _ORDER_BY.search(draft.code):
+        tiers.append(
+            _Tier(
+                frozenset({_sql_result_grid(rows, ordered=False)}),
+                lambda option: _sql_grid(option, one_column=one_column, ordered=False),
+            )
+        )
+    if _HOW_MANY_ROWS.search(draft.question):
+        tiers.append(_Tier(frozenset({str(len(rows))})))
+    return _WhatRan(tuple(tiers))
+
+
+def _sql_error(stderr_tail: str) -> _WhatRan:
+    """A failing statement: the sqlite3 exception's line, as Python or as SQLite's shell writes it
+    ("OperationalError: no such column: x", "Error: no such column: x", "no such column: x")."""
+    exception = _exception_line(stderr_tail)
+    if exception is None or not exception[1]:
+        return _WhatRan(())
+    full_type, message = exception
+    short_type = full_type.rsplit(".", 1)[-1]
+    forms = {
+        f"{name}: {message}" for name in (full_type, short_type, "Error", "Parse error", "Runtime error")
+    }
+    return _WhatRan((_Tier(frozenset(forms | {message})),))

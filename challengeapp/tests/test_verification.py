@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from challengeapp.core.drafts import challenge_draft_validate
+from challengeapp.core.errors import GenerationError
 from challengeapp.generation.pipeline import challenge_generate
 from challengeapp.models import Challenge, ContentDecision
+from challengeapp.quality.verification import draft_verify
 from challengeapp.quota import quota_status
 from challengeapp.tests.fakes.openai_server import Reply
 
@@ -36,6 +39,13 @@ def draft(**changes) -> str:
 
 def generate(learner):
     return challenge_generate(user=learner, difficulty="easy", topic="python")
+
+
+@pytest.fixture(autouse=True)
+def _run_decides(settings):
+    """Here what running the code shows decides alone: a key it leaves unsettled is served
+    "unverified". The blind second check that would follow has its own tests (test_blind_check.py)."""
+    settings.BLIND_CHECK = False
 
 
 def failure_lines(caplog) -> list[str]:
@@ -146,8 +156,8 @@ def test_concept_questions_and_an_absent_kind_whose_code_shows_no_option_are_unv
     assert generate(learner).verification == "unverified"
 
 
-def test_a_question_in_another_language_is_never_run(fake_openai, learner, sandbox):
-    fake_openai.enqueue(Reply(draft(language="javascript", code="console.log(6)")))
+def test_a_question_in_a_language_the_sandbox_does_not_run_is_never_run(fake_openai, learner, sandbox):
+    fake_openai.enqueue(Reply(draft(language="ruby", code="puts 6")))
     assert generate(learner).verification == "unverified"
 
 
@@ -357,12 +367,11 @@ def test_the_learner_sees_which_python_ran_the_code(fake_openai, learner, learne
 
 
 @pytest.mark.parametrize("answer_kind", ["concept", None])
-def test_a_question_whose_options_are_all_sentences_about_the_code_is_not_run(
-    fake_openai, learner, settings, answer_kind
-):
+def test_a_question_whose_options_are_all_sentences_about_the_code_is_not_run(settings, answer_kind):
     # No run could print one of these, so none is paid for. A bubblewrap that leaves a mark if
-    # started shows whether anything ran, whatever this machine has. A directory anyone may write
-    # to and reach: bubblewrap is started as uid 65534 when the tests run as root.
+    # started shows whether anything ran, whatever this machine has (verification alone: writing
+    # the prompt proves the sandbox once, to learn the versions it names). A directory anyone may
+    # write to and reach: bubblewrap is started as uid 65534 when the tests run as root.
     shared = Path(tempfile.mkdtemp(prefix="codedrill-verify-"))
     shared.chmod(0o777)
     marker = shared / "ran"
@@ -382,17 +391,182 @@ def test_a_question_whose_options_are_all_sentences_about_the_code_is_not_run(
         "correct_index": 2,
         "explanation": "sorted() always builds and returns a new list; list.sort() sorts in place.",
     }
-    if answer_kind is None:
-        content = {key: value for key, value in {**PRINTS_SIX, **fields}.items() if key != "answer_kind"}
-        fake_openai.enqueue(Reply(json.dumps(content)))
-    else:
-        fake_openai.enqueue(Reply(draft(**fields, answer_kind=answer_kind)))
+    content = {key: value for key, value in {**PRINTS_SIX, **fields}.items() if key != "answer_kind"}
+    if answer_kind is not None:
+        content["answer_kind"] = answer_kind
+    validated = challenge_draft_validate(content)
 
     try:
-        challenge = generate(learner)
+        verification = draft_verify(validated, answer_kind=validated.answer_kind)
         ran = marker.exists()
     finally:
         shutil.rmtree(shared, ignore_errors=True)
 
-    assert challenge.verification == "unverified"
+    assert verification == "unverified"
     assert not ran
+
+
+# --- JavaScript on Node.js and SQL on SQLite, in the same sandbox --------------------------------
+
+JS_MAP = {
+    "title": "map() and a closure",
+    "question": "What does this program log?",
+    "code": "const doubled = [1, 2, 3].map((n) => n * 2);\nconsole.log(doubled);",
+    "language": "javascript",
+    "options": ["[ 2, 4, 6 ]", "[ 1, 2, 3 ]", "[ 2, 4, 6, 8 ]", "undefined"],
+    "correct_index": 0,
+    "explanation": "`map` returns a new array with each element doubled.",
+    "answer_kind": "output",
+}
+SQL_LEFT_JOIN = {
+    "title": "COUNT(*) against COUNT(column) after a LEFT JOIN",
+    "question": "What does the final query return?",
+    "code": (
+        "CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT);\n"
+        "CREATE TABLE books (id INTEGER PRIMARY KEY, author_id INTEGER, title TEXT);\n"
+        "INSERT INTO authors VALUES (1, 'Ada'), (2, 'Grace');\n"
+        "INSERT INTO books VALUES (1, 1, 'Notes'), (2, 1, 'Sketches');\n"
+        "SELECT a.name, COUNT(b.id) AS books\n"
+        "FROM authors a LEFT JOIN books b ON b.author_id = a.id\n"
+        "GROUP BY a.name ORDER BY a.name;"
+    ),
+    "language": "sql",
+    "options": ["Ada | 2\nGrace | 0", "Ada | 2\nGrace | 1", "Ada | 2", "Ada | 1\nGrace | 1"],
+    "correct_index": 0,
+    "explanation": "`COUNT(b.id)` skips the NULL that the LEFT JOIN gives Grace; `COUNT(*)` would count 1.",
+    "answer_kind": "output",
+}
+
+
+def js(**changes) -> str:
+    return json.dumps({**JS_MAP, **changes})
+
+
+def sql(**changes) -> str:
+    return json.dumps({**SQL_LEFT_JOIN, **changes})
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        # As models write a logged array: no spaces inside the brackets.
+        {"options": ["[2, 4, 6]", "[1, 2, 3]", "[2, 4, 6, 8]", "undefined"]},
+        # An error is an answer: the uncaught error's "Type: message".
+        {
+            "code": "const user = undefined;\nconsole.log(user.name);",
+            "options": [
+                "TypeError: Cannot read properties of undefined (reading 'name')",
+                "undefined",
+                "ReferenceError: user is not defined",
+                "null",
+            ],
+        },
+        # An unhandled rejection too, after what was logged before it.
+        {
+            "code": "console.log('start');\nPromise.reject(new RangeError('too far'));",
+            "options": ["start\nRangeError: too far", "start", "RangeError: too far", "start\nundefined"],
+        },
+    ],
+    ids=["logged", "as-models-write-it", "an-error", "a-rejection"],
+)
+def test_a_javascript_key_node_confirms_is_served_as_executed(fake_openai, learner, sandbox, changes):
+    fake_openai.enqueue(Reply(js(**changes)))
+    challenge = generate(learner)
+    assert challenge.verification == "executed"
+    assert challenge.code_language == "javascript"
+
+
+def test_a_javascript_key_node_refutes_is_refused_and_asked_again(fake_openai, learner, sandbox, caplog):
+    caplog.set_level(logging.WARNING, logger="challengeapp.generation")
+    fake_openai.enqueue(Reply(js(correct_index=1)), Reply(js()))
+
+    challenge = generate(learner)
+
+    assert "cause=key_mismatch" in "\n".join(failure_lines(caplog))
+    assert challenge.options[challenge.correct_index] == "[ 2, 4, 6 ]"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {
+            "options": [
+                "('Ada', 2), ('Grace', 0)",
+                "('Ada', 2), ('Grace', 1)",
+                "('Ada', 2)",
+                "('Ada', 1), ('Grace', 1)",
+            ]
+        },
+        {
+            "code": SQL_LEFT_JOIN["code"]
+            .replace("SELECT a.name, COUNT(b.id) AS books", "SELECT COUNT(b.id)")
+            .replace("GROUP BY a.name ORDER BY a.name", ""),
+            "options": ["2", "3", "1", "NULL"],
+        },
+        {
+            "code": SQL_LEFT_JOIN["code"].replace("a.name, COUNT(b.id)", "a.nam, COUNT(b.id)"),
+            "options": ["Error: no such column: a.nam", "Ada | 2\nGrace | 0", "Ada | 2", "NULL"],
+        },
+    ],
+    ids=["rows", "tuples", "one-value", "an-error"],
+)
+def test_an_sql_key_sqlite_confirms_is_served_as_executed(fake_openai, learner, sandbox, changes):
+    fake_openai.enqueue(Reply(sql(**changes)))
+    challenge = generate(learner)
+    assert challenge.verification == "executed"
+
+
+def test_an_sql_key_sqlite_refutes_is_refused_at_no_cost(fake_openai, learner, sandbox, caplog):
+    caplog.set_level(logging.WARNING, logger="challengeapp.generation")
+    fake_openai.enqueue(Reply(sql(correct_index=1)), Reply(sql(correct_index=1)))
+
+    with pytest.raises(GenerationError):
+        generate(learner)
+
+    assert failure_lines(caplog)[-1].startswith("generation failed cause=key_mismatch")
+    assert Challenge.objects.count() == 0 and quota_status(user=learner).used == 0
+
+
+def test_a_result_written_in_no_way_we_read_is_left_to_the_blind_check_not_refused(
+    fake_openai, learner, sandbox
+):
+    # "Two rows: Ada with 2 and Grace with 0" is right, but matches no rendering of the result.
+    fake_openai.enqueue(
+        Reply(
+            sql(
+                options=[
+                    "Two rows: Ada with 2 and Grace with 0",
+                    "Two rows: Ada with 2 and Grace with 1",
+                    "One row: Ada with 2",
+                    "Two rows: Ada with 1 and Grace with 1",
+                ]
+            )
+        )
+    )
+    assert generate(learner).verification == "unverified"
+
+
+@pytest.mark.parametrize(
+    ("reply", "ask_version", "label"),
+    [
+        (JS_MAP, "console.log(process.versions.node)", "Node.js"),
+        (SQL_LEFT_JOIN, "SELECT sqlite_version();", "SQLite"),
+    ],
+    ids=["javascript", "sql"],
+)
+def test_the_learner_and_the_model_see_the_version_that_ran_the_code(
+    fake_openai, learner, learner_client, sandbox, reply, ask_version, label
+):
+    from challengeapp.quality.sandbox import snippet_run
+
+    ran = snippet_run(code=ask_version, language=reply["language"]).stdout
+    version = json.loads(ran)["rows"][0][0] if reply["language"] == "sql" else ran
+    fake_openai.enqueue(Reply(json.dumps(reply)))
+    challenge = challenge_generate(
+        user=learner, difficulty="easy", topic="javascript" if reply["language"] == "javascript" else "sql"
+    )
+    assert f"{label} {version}" in fake_openai.chat_requests[0].prompt_text
+    page = learner_client.get(f"/challenges/{challenge.id}/").content.decode()
+    assert f"CodeDrill ran this code ({label} {version})" in page

@@ -64,7 +64,7 @@ from challengeapp.quality.blind_check import (
     check_messages,
     check_order,
 )
-from challengeapp.quality.sandbox import sandbox_python_version
+from challengeapp.quality.sandbox import sandbox_language_versions, sandbox_python_version
 
 if TYPE_CHECKING:
     import httpx2
@@ -176,18 +176,21 @@ CHECK_SCHEMA_FORMAT: dict[str, Any] = {
 }
 
 # The language versions questions are written against, so "what does this print" has one answer.
-# {python} is the version the sandbox runs (quality/sandbox.py), filled in per prompt: the model is
-# told the Python that checks its key, never another.
+# {python}, {javascript} and {sql} are the versions the sandbox runs (quality/sandbox.py), filled in
+# per prompt: the model is told what checks its key, never another.
 TOPIC_VERSIONS: dict[str, str] = {
-    Topic.PYTHON: "Python {python}",
-    Topic.JAVASCRIPT: "JavaScript as run by Node.js 20 (ES2023)",
-    Topic.SQL: "PostgreSQL 16",
-    Topic.ALGORITHMS: "Python {python} for any code",
-    Topic.DATA_STRUCTURES: "Python {python} for any code",
-    Topic.WEB: "HTTP semantics as in RFC 9110, current browsers, and Python {python} or Node.js 20 for any code",
+    Topic.PYTHON: "{python}",
+    Topic.JAVASCRIPT: "JavaScript as run by {javascript}",
+    Topic.SQL: "{sql}; code for a query gives its CREATE TABLE and INSERT statements first, then the query",
+    Topic.ALGORITHMS: "{python} for any code",
+    Topic.DATA_STRUCTURES: "{python} for any code",
+    Topic.WEB: "HTTP semantics as in RFC 9110, current browsers, and {python} or JavaScript on {javascript} for any code",
     Topic.GIT: "Git 2.4x (2.40 or later)",
-    Topic.SYSTEM_DESIGN: "Python {python} for any code",
+    Topic.SYSTEM_DESIGN: "{python} for any code",
 }
+# Where the sandbox cannot run a language here, nothing checks its keys; the model is still told one
+# version.
+DEFAULT_VERSIONS = {"javascript": "Node.js 20", "sql": "SQLite 3"}
 DIFFICULTY_GUIDANCE: dict[str, str] = {
     Difficulty.EASY: "fundamentals a junior developer should know",
     Difficulty.MEDIUM: "practical knowledge a developer with a few years of experience uses daily",
@@ -294,7 +297,7 @@ def challenge_prompt_messages(*, request: GenerationRequest) -> list[dict[str, s
         '- "explanation" says why the correct answer is right and why the most tempting distractor is wrong.',
         '- "answer_kind" is "output" when the correct option is exactly what the code prints on '
         'standard output, or, when it raises, the traceback\'s last line ("ExcType: message"); '
-        '"concept" otherwise. CodeDrill runs Python code to check the key either way.',
+        '"concept" otherwise. CodeDrill runs Python, JavaScript and SQL code to check the key either way.',
         f"- Keep the title under {MAX_TITLE_CHARS} characters, the question under "
         f"{MAX_QUESTION_CHARS}, each option under {MAX_OPTION_CHARS} and the explanation under "
         f"{MAX_EXPLANATION_CHARS}.",
@@ -317,7 +320,12 @@ def challenge_prompt_messages(*, request: GenerationRequest) -> list[dict[str, s
 def _topic_versions(topic: str) -> str:
     """The language versions a question on `topic` assumes: the writer and the checker are told
     the same, and it is what the sandbox runs."""
-    return TOPIC_VERSIONS[Topic(topic)].format(python=sandbox_python_version())
+    versions = {
+        **DEFAULT_VERSIONS,
+        "python": f"Python {sandbox_python_version()}",
+        **sandbox_language_versions(),
+    }
+    return TOPIC_VERSIONS[Topic(topic)].format(**versions)
 
 
 def _recent_titles(titles: tuple[str, ...]) -> list[str]:

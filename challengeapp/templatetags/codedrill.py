@@ -14,7 +14,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from challengeapp.quality.sandbox import sandbox_python_version
+from challengeapp.quality.sandbox import sandbox_language_versions, sandbox_python_version, snippet_language
 
 register = template.Library()
 
@@ -50,9 +50,14 @@ def code_block(code: str, language: str) -> SafeString:
 
 
 @register.simple_tag
-def sandbox_python() -> str:
-    """The Python that checks keys ("3.11"): the same fact the model is told in its prompt."""
-    return sandbox_python_version()
+def sandbox_runtime(language: str) -> str:
+    """What runs code in `language` to check keys ("Python 3.11", "Node.js 20.20.2", "SQLite
+    3.40.1"): the same fact the model is told in its prompt."""
+    try:
+        canonical = snippet_language(language or "python")
+    except ValueError:
+        canonical = "python"
+    return sandbox_language_versions().get(canonical) or f"Python {sandbox_python_version()}"
 
 
 @register.filter

@@ -23,7 +23,7 @@ from challengeapp.generation.budget import generation_budget
 from challengeapp.generation.openai_provider import OpenAIProvider
 from challengeapp.generation.providers import GenerationRequest
 from challengeapp.models import Difficulty, Topic
-from challengeapp.quality.sandbox import sandbox_python_version
+from challengeapp.quality.sandbox import sandbox_language_versions, sandbox_python_version
 from challengeapp.tests.fakes.openai_fixtures import fake_openai
 from challengeapp.tests.fakes.openai_server import (
     DEFAULT_MODEL,
@@ -281,10 +281,26 @@ def test_prompt_names_difficulty_topic_and_version(fake_openai: FakeOpenAIServer
 
 
 @pytest.mark.parametrize(
+    ("topic", "language"), [(Topic.JAVASCRIPT, "javascript"), (Topic.SQL, "sql"), (Topic.PYTHON, "python")]
+)
+def test_the_version_the_model_is_told_is_the_one_the_sandbox_runs(
+    fake_openai: FakeOpenAIServer, sandbox, topic: Topic, language: str
+) -> None:
+    fake_openai.enqueue(Reply(CONTENT))
+
+    generate(GenerationRequest(difficulty=Difficulty.EASY, topic=topic))
+
+    version = sandbox_language_versions()[language]  # "Node.js 20.20.2", "SQLite 3.40.1", "Python 3.11"
+    assert f"Assume {'JavaScript as run by ' if language == 'javascript' else ''}{version}" in (
+        fake_openai.chat_requests[0].prompt_text
+    )
+
+
+@pytest.mark.parametrize(
     ("topic", "version"),
     [
-        (Topic.JAVASCRIPT, "Node.js 20"),
-        (Topic.SQL, "PostgreSQL 16"),
+        (Topic.JAVASCRIPT, "JavaScript as run by Node.js"),
+        (Topic.SQL, "SQLite 3"),
         (Topic.GIT, "Git 2.4"),
         (Topic.ALGORITHMS, f"Python {sandbox_python_version()}"),
     ],

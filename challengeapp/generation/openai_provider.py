@@ -180,7 +180,7 @@ CHECK_SCHEMA_FORMAT: dict[str, Any] = {
 # per prompt: the model is told what checks its key, never another.
 TOPIC_VERSIONS: dict[str, str] = {
     Topic.PYTHON: "{python}",
-    Topic.JAVASCRIPT: "JavaScript as run by {javascript}",
+    Topic.JAVASCRIPT: "JavaScript as run by {javascript}, as a CommonJS script (require, no top-level await)",
     Topic.SQL: "{sql}; code for a query gives its CREATE TABLE and INSERT statements first, then the query",
     Topic.ALGORITHMS: "{python} for any code",
     Topic.DATA_STRUCTURES: "{python} for any code",

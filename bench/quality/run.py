@@ -220,7 +220,9 @@ class FakeModel:
 # --- the run ---------------------------------------------------------------------------------------
 
 
-def run(entries: list[Entry], *, checker_errors: float, seed: int, log) -> tuple[list[Outcome], dict]:
+def run(
+    entries: list[Entry], *, checker_errors: float, seed: int, blind_check: bool, log
+) -> tuple[list[Outcome], dict]:
     from harness import django_for_tokens, token_for
 
     from challengeapp.tests.fakes import live_server as ls
@@ -244,7 +246,7 @@ def run(entries: list[Entry], *, checker_errors: float, seed: int, log) -> tuple
                 "OPENAI_BASE_URL": model.base_url,
                 "OPENAI_MODEL": WRITER_MODEL,
                 "GENERATION_FALLBACK_TO_BANK": "0",
-                "BLIND_CHECK": "1",
+                "BLIND_CHECK": "1" if blind_check else "0",
             },
             log_path=tmp / "gunicorn.log",
             startup_timeout=90,
@@ -325,7 +327,9 @@ def _percent(part: int, whole: int) -> str:
     return f"{part}/{whole} ({100 * part / whole:.1f} %)" if whole else "0/0"
 
 
-def report(outcomes: list[Outcome], meta: dict, *, checker_errors: float, seed: int) -> str:
+def report(
+    outcomes: list[Outcome], meta: dict, *, checker_errors: float, seed: int, blind_check: bool
+) -> str:
     sound = [o for o in outcomes if o.entry.expect == "sound"]
     wrong = [o for o in outcomes if o.entry.expect == "wrong"]
     sound_served_right = [o for o in sound if o.served and o.served_key == o.entry.key_text]
@@ -338,8 +342,13 @@ def report(outcomes: list[Outcome], meta: dict, *, checker_errors: float, seed: 
     check_tokens = sum(o.check_tokens for o in outcomes)
     lines = [
         f"Corpus: {len(outcomes)} challenges ({len(sound)} sound, {len(wrong)} subtly wrong), "
-        f"{len({o.entry.topic for o in outcomes})} topics; checker errors {checker_errors:.0%} (seed {seed}); "
-        f"sandbox: {meta['sandbox']}; {meta['seconds']:.0f} s.",
+        f"{len({o.entry.topic for o in outcomes})} topics; "
+        + (
+            f"blind check on, checker errors {checker_errors:.0%} (seed {seed}); "
+            if blind_check
+            else "blind check off; "
+        )
+        + f"sandbox: {meta['sandbox']}; {meta['seconds']:.0f} s.",
         "",
         f"- Sound challenges served with their key: {_percent(len(sound_served_right), len(sound))}",
         f"- Wrong challenges refused: {_percent(len(wrong_refused), len(wrong))}",
@@ -381,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checker-errors", type=float, default=0.0, help="share of checks answered wrongly")
     parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument("--no-check", action="store_true", help="run the server with BLIND_CHECK=0")
     parser.add_argument("--only", default="", help="run only entries whose id contains this")
     parser.add_argument("--write", type=Path, help="also write the report to this file")
     args = parser.parse_args(argv)
@@ -390,13 +400,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[quality {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
     log(f"{len(entries)} entries from {CORPUS_DIR.relative_to(BASE_DIR)}")
-    outcomes, meta = run(entries, checker_errors=args.checker_errors, seed=args.seed, log=log)
-    text = report(outcomes, meta, checker_errors=args.checker_errors, seed=args.seed)
+    blind_check = not args.no_check
+    outcomes, meta = run(
+        entries, checker_errors=args.checker_errors, seed=args.seed, blind_check=blind_check, log=log
+    )
+    text = report(outcomes, meta, checker_errors=args.checker_errors, seed=args.seed, blind_check=blind_check)
     print(text)
     if args.write:
-        command = "make bench-quality" + (
-            f" QUALITY_ARGS='--checker-errors {args.checker_errors}'" if args.checker_errors else ""
-        )
+        command = "python bench/quality/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
         args.write.write_text(f"Produced by `{command}` on {time.strftime('%Y-%m-%d')}.\n\n{text}\n")
     return 0
 

@@ -41,7 +41,8 @@ The rules, by the name the log gives them:
   one is taken off and trailing spaces are ignored (as verification ignores them), or the same
   list, tuple, dict or set written with other spaces ("[1, 2]" and "[1,2]"). Spaces count when the
   question is about them (a join, `sep=`, json's separators). The validator already refuses
-  options equal but for letter case and runs of spaces.
+  options equal but for runs of spaces; letter case is kept, being meaning in code ("True",
+  "true").
 - `near_duplicate_options`: two options that are sentences saying the same thing once case,
   punctuation, markdown, hyphens and articles are folded ("It raises a `TypeError`." and "It
   raises TypeError"). Values are left alone: "3.5" is not "35", nor "[1, 2]" "(1, 2)".
@@ -516,7 +517,7 @@ def _two_options_are_one_answer(draft: ChallengeDraft) -> bool:
 # A word (a number keeps its point: 3.5 is not 35), or any other symbol but the punctuation and
 # markdown a sentence is dressed in.
 _PROSE_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|\w+|[^\s\w.,;:!?*`]")
-_ARTICLES = frozenset({"a", "an", "the"})
+_ARTICLE = re.compile(r"""\b(?:a|an|the)\s+(?=[\w`*_"'“‘])""", re.IGNORECASE)
 
 
 def _reads_as_prose(option: str) -> bool:
@@ -525,9 +526,11 @@ def _reads_as_prose(option: str) -> bool:
 
 
 def _prose_folded(option: str) -> tuple[str, ...]:
-    text = re.sub(r"(?<=[^\W\d_])-(?=[^\W\d_])", " ", option.casefold())
+    # An article is dropped only before a word: "A, B and C" names three things, the first "A".
+    text = _ARTICLE.sub("", option)
+    text = re.sub(r"(?<=[^\W\d_])-(?=[^\W\d_])", " ", text.casefold())
     tokens = (token.strip("_") for token in _PROSE_TOKEN.findall(text))
-    return tuple(token for token in tokens if token and token not in _ARTICLES)
+    return tuple(token for token in tokens if token)
 
 
 def _two_options_say_the_same(options: tuple[str, ...]) -> bool:
@@ -596,7 +599,9 @@ _VALUE_CLAIMS = (
 _IS_THE_VALUE = re.compile(
     r"""["'`”’*)]*\s*(?:is|gets|will\s+be)\s+(?:what\s+(?:gets\s+|is\s+)?)?(?:printed|output|displayed|logged"""
     r"|returned|the\s+(?:final\s+|correct\s+|right\s+|actual\s+|printed\s+)?(?:answer|output|result)"
-    r"|correct|right)\b",
+    r"|correct|right)\b"
+    # "… is the result of `rotate(-1)`", "… is the output for n = 2": another program's value.
+    r"(?!\s+(?:of|for|from|with|under|when|if)\b)",
     re.IGNORECASE,
 )
 # Where a clause starts and ends: a sentence, a line, or the part of a sentence around a turn.

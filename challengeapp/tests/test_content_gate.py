@@ -4,7 +4,9 @@ never a sound question: every bank entry and the procedural generators' output p
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from challengeapp.tests.test_openai_provider import CHALLENGE
 
 # Draws per procedural generator: each draw is a different snippet with its own options.
 PROCEDURAL_DRAWS = 150
+QUALITY_CORPUS = Path(__file__).resolve().parents[2] / "bench" / "quality" / "corpus"
 
 
 def draft(**changes: Any) -> ChallengeDraft:
@@ -41,6 +44,23 @@ def test_procedural_challenges_pass_the_gate(generator: procedural.SnippetGenera
             refused.append((seed, rule))
 
     assert refused == []
+
+
+def test_every_sound_challenge_of_the_quality_corpus_passes_the_gate() -> None:
+    # bench/quality/corpus: challenges written as gpt-4.1-mini and gpt-4o write them, markdown,
+    # unicode and discussed distractors included. The gate's precision on them is 100 %.
+    sound = [
+        entry
+        for path in sorted(QUALITY_CORPUS.glob("*.json"))
+        for entry in json.loads(path.read_text(encoding="utf-8"))
+        if entry["expect"] == "sound"
+    ]
+    refused = {
+        entry["id"]: content_gate_rule_broken(challenge_draft_validate(entry["reply"])) for entry in sound
+    }
+
+    assert len(refused) >= 100
+    assert {entry: rule for entry, rule in refused.items() if rule} == {}
 
 
 def test_a_sound_challenge_passes() -> None:
@@ -297,6 +317,27 @@ COUNTER = {"code": "x = 2\nx += 2\nx *= 2\nprint(x)", "options": ["2", "4", "6",
 
 # Sound challenges of each family a rule was narrowed for, and the near misses of the new rules.
 SOUND = {
+    "a distractor named as another program's result": {
+        "question": "What is `list(d)` after these lines run?",
+        "code": "from collections import deque\n\nd = deque([1, 2, 3, 4])\nd.rotate(1)",
+        "options": ["[2, 3, 4, 1]", "[4, 1, 2, 3]", "[1, 2, 3, 4]", "[3, 4, 1, 2]"],
+        "correct_index": 1,
+        "explanation": "A **positive** `n` rotates right, so `[1, 2, 3, 4]` becomes `[4, 1, 2, 3]`.\n\n"
+        "`[2, 3, 4, 1]` is the result of `rotate(-1)` (rotate left).",
+    },
+    "options naming things with the letter A": {
+        "question": "The branch `topic` has commits `A ← B ← C`. Which commits does the command apply?",
+        "code": "git cherry-pick A..C",
+        "language": "bash",
+        "options": [
+            "A, B and C, in that order",
+            "B and C, in that order",
+            "Only C",
+            "C, B and A, newest first",
+        ],
+        "correct_index": 1,
+        "explanation": "`A..C` excludes `A` itself, so only `B` and `C` are picked, oldest first.",
+    },
     "an intermediate value that is a distractor": {
         **COUNTER,
         "explanation": "`x += 2` gives 4, and doubling that gives 8, so the program prints 8.",

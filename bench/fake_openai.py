@@ -10,7 +10,8 @@ is terminated:
   correct_index, explanation) plus `usage`. The question carries a per-process nonce and a counter,
   so no two answers are the same question and the app's duplicate check never asks again.
   A blind second check (challengeapp/quality/blind_check.py: recognised by its system prompt's
-  opening) is answered as an honest checker would: the letter the correct option is shown under.
+  opening) is answered at once, without the delay, as an honest checker would: the letter the
+  correct option is shown under.
 - PUT /_bench/delay with {"seconds": 2.0}: the delay for the requests that arrive from now on.
 - GET /_bench/stats: {"requests", "in_flight", "max_in_flight", "delay"}; POST /_bench/reset zeroes
   the counters.
@@ -182,10 +183,12 @@ class Handler(BaseHTTPRequestHandler):
             _state["max_in_flight"] = max(_state["max_in_flight"], _state["in_flight"])
             delay = _state["delay"]
         try:
-            if delay > 0:
+            content = check_content(request) if isinstance(request, dict) else None
+            # The delay is the writer's: a check is answered at once, so a storm's ideal stays one
+            # model delay per generation (a real check adds a short round trip: docs/FIGURES.md).
+            if delay > 0 and content is None:
                 time.sleep(delay)
             number = next(_counter)
-            content = check_content(request) if isinstance(request, dict) else None
             self._send(200, completion_body(number, content), request_id=f"req_bench_{number}")
         finally:
             with _state_lock:

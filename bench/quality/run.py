@@ -221,17 +221,17 @@ class FakeModel:
 
 
 def run(
-    entries: list[Entry], *, checker_errors: float, seed: int, blind_check: bool, log
+    entries: list[Entry], *, signing_key: Path, checker_errors: float, seed: int, blind_check: bool, log
 ) -> tuple[list[Outcome], dict]:
-    from harness import django_for_tokens, token_for
+    """One run of `entries` against a server of its own (a new database). Django must be set up
+    for tokens signed with `signing_key` (harness.django_for_tokens), once per process."""
+    from harness import token_for
 
+    from challengeapp.quality.sandbox import sandbox_available
     from challengeapp.tests.fakes import live_server as ls
 
     with tempfile.TemporaryDirectory(prefix="codedrill-quality-") as tmp_name:
         tmp = Path(tmp_name)
-        signing_key = tmp / "dev-signing-key.pem"
-        django_for_tokens(signing_key)
-        from challengeapp.quality.sandbox import sandbox_available
 
         sandbox_ok, sandbox_said = sandbox_available()
         model = FakeModel(checker_errors=checker_errors, seed=seed)
@@ -386,11 +386,20 @@ def report(
     return "\n".join(lines)
 
 
+# The configurations `--all` runs, in order: as deployed; with a weaker check model; with the check off.
+ALL_RUNS = (
+    ("As deployed: the sandbox, the content gate and the blind check (a careful checker)", 0.0, True),
+    ("A weaker check model: one check in ten names a wrong option (seeded)", 0.1, True),
+    ("Without the blind check (BLIND_CHECK=0): running the code and the content gate alone", 0.0, False),
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checker-errors", type=float, default=0.0, help="share of checks answered wrongly")
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--no-check", action="store_true", help="run the server with BLIND_CHECK=0")
+    parser.add_argument("--all", action="store_true", help="run the three configurations of ALL_RUNS")
     parser.add_argument("--only", default="", help="run only entries whose id contains this")
     parser.add_argument("--write", type=Path, help="also write the report to this file")
     args = parser.parse_args(argv)
@@ -400,15 +409,37 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[quality {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
     log(f"{len(entries)} entries from {CORPUS_DIR.relative_to(BASE_DIR)}")
-    blind_check = not args.no_check
-    outcomes, meta = run(
-        entries, checker_errors=args.checker_errors, seed=args.seed, blind_check=blind_check, log=log
-    )
-    text = report(outcomes, meta, checker_errors=args.checker_errors, seed=args.seed, blind_check=blind_check)
-    print(text)
+    runs = ALL_RUNS if args.all else (("", args.checker_errors, not args.no_check),)
+    sections = []
+    from harness import django_for_tokens
+
+    with tempfile.TemporaryDirectory(prefix="codedrill-quality-key-") as key_dir:
+        signing_key = Path(key_dir) / "dev-signing-key.pem"
+        django_for_tokens(signing_key)
+        for title, checker_errors, blind_check in runs:
+            if title:
+                log(title)
+            outcomes, meta = run(
+                entries,
+                signing_key=signing_key,
+                checker_errors=checker_errors,
+                seed=args.seed,
+                blind_check=blind_check,
+                log=log,
+            )
+            text = report(
+                outcomes, meta, checker_errors=checker_errors, seed=args.seed, blind_check=blind_check
+            )
+            print(text, flush=True)
+            sections.append(f"## {title}\n\n{text}" if title else text)
     if args.write:
         command = "python bench/quality/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        args.write.write_text(f"Produced by `{command}` on {time.strftime('%Y-%m-%d')}.\n\n{text}\n")
+        args.write.write_text(
+            f"# Quality benchmark figures\n\nProduced by `{command}` (`make bench-quality`) on "
+            f"{time.strftime('%Y-%m-%d')}. What the runs mean: [TRUSTED_KEYS.md](TRUSTED_KEYS.md#measured-on-a-corpus).\n\n"
+            + "\n\n".join(sections)
+            + "\n"
+        )
     return 0
 
 

@@ -277,9 +277,11 @@ def test_content_identity_is_what_the_learner_sees():
 def test_a_correction_reaches_only_the_snippet_it_was_taken_on(
     learner, other_learner, admin_client, fake_openai
 ):
+    # TypeScript: not run by the sandbox, so no key here is one running the code established (a
+    # correction never overrides those) and the operator's correction applies.
     fake_openai.enqueue(
-        Reply(model_draft("console.log(1 + '1')", ["11", "2", "NaN", "TypeError"], 0)),
-        Reply(model_draft("console.log(1 - '1')", ["0", "11", "NaN", "-1"], 0)),
+        Reply(model_draft("console.log(1 + '1')", ["11", "2", "NaN", "TypeError"], 0, language="typescript")),
+        Reply(model_draft("console.log(1 - '1')", ["0", "11", "NaN", "-1"], 0, language="typescript")),
     )
     assert api_generate(learner).status_code == 201 and api_generate(other_learner).status_code == 201
     mine, theirs = Challenge.objects.get(owner=learner), Challenge.objects.get(owner=other_learner)

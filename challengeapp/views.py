@@ -47,7 +47,7 @@ from challengeapp.learning.export import (
     export_filename,
     export_slot,
 )
-from challengeapp.learning.history import history_page
+from challengeapp.learning.history import history_page, history_summary
 from challengeapp.learning.progress import (
     AUTO_DIFFICULTY,
     ActivityDay,
@@ -188,8 +188,9 @@ def history(request: HtmxHttpRequest) -> HttpResponse:
     page = history_page(user=request.user, before=filters.cleaned_data.get("before"), **chosen)
     context = {"filters": filters, "page": page, "chosen": chosen}
     if request.htmx and request.htmx.target == "history-more":
-        # "Load more" appends the next items in place of its own button.
-        return render(request, "challengeapp/history.html#history-items", context)
+        # "Load more" appends the next items in place of its own button (focus goes to the first).
+        return render(request, "challengeapp/history.html#history-items", {**context, "loaded_more": True})
+    context["summary"] = history_summary(user=request.user, **chosen)
     if request.htmx and request.htmx.target == "history-list":
         return render(request, "challengeapp/history.html#history-list", context)
     return render(request, "challengeapp/history.html", context)

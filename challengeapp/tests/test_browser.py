@@ -35,7 +35,9 @@ def test_the_whole_loop_with_the_keyboard(page_factory):
     assert page.locator('#challenge-card input[name="choice"]').count() == 4
     title = card.locator("h2").inner_text()
 
-    page.locator("body").press("2")
+    # Focus is on the new question's heading, where keys 1-4 answer it.
+    expect(card.locator("h2")).to_be_focused()
+    page.keyboard.press("2")
     expect(page.locator("#challenge-card [data-result]")).to_be_visible()
     expect(page.locator("#challenge-card .is-correct")).to_have_count(1)
     expect(page.locator("#challenge-card .is-picked")).to_have_count(1)
@@ -50,6 +52,7 @@ def test_the_whole_loop_with_the_keyboard(page_factory):
     page.get_by_role("link", name="History").click()
     expect(page.locator(".history-entry")).to_have_count(1)
     expect(page.locator(".history-entry h2")).to_have_text(title)
+    page.locator(".history-entry summary").click()
     expect(page.locator(".history-entry .tag-picked")).to_have_text("Your answer")
     page.get_by_label("Result").select_option("unanswered")
     expect(page.locator(".empty-state")).to_contain_text("No challenges match these filters.")

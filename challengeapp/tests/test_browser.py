@@ -103,6 +103,9 @@ def test_the_generate_button_shows_progress_while_the_challenge_is_made(page_fac
 
     expect(page.locator("#generate-progress")).to_be_visible()
     expect(page.get_by_role("button", name="Generate challenge")).to_be_disabled()
+    # The region that will change is marked busy, and the status says what is under way.
+    expect(page.locator("#challenge-panel")).to_have_attribute("aria-busy", "true")
+    expect(page.locator("#status-message")).to_have_text("Writing your challenge…")
     expect(page.locator("#challenge-card")).to_be_visible()
     expect(page.locator("#generate-progress")).to_be_hidden()
 

@@ -27,7 +27,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # Pages answered with an error status on purpose (a sign-in refused, a page that does not exist):
 # Chromium logs each as a console error.
-EXPECTED_ERRORS = ("status of 400", "status of 404")
+EXPECTED_ERRORS = ("status of 400", "status of 403", "status of 404")
+
+# A plain form sent as a page would send it, with or without its CSRF token.
+POST_FORM = """([action, withToken]) => {
+  const form = document.createElement('form');
+  form.method = 'post';
+  form.action = action;
+  if (withToken) form.append(document.querySelector('input[name=csrfmiddlewaretoken]').cloneNode());
+  document.body.append(form);
+  form.submit();
+}"""
 
 
 def expect(locator):
@@ -147,10 +157,19 @@ def test_every_page_and_state_passes_axe(page_factory, theme, width):
 
     page.goto("/challenges/987654321/")
     audit.check(page, "not found")
+    page.goto("/")
+    with page.expect_navigation():
+        page.evaluate(POST_FORM, [f"/challenges/{unanswered.id}/report/", True])
+    expect(page.get_by_role("heading", name="Answer it first")).to_be_visible()
+    audit.check(page, "report refused: not answered")
+    with page.expect_navigation():
+        page.evaluate(POST_FORM, ["/challenges/generate/", False])
+    expect(page.get_by_role("heading", name="This form has expired")).to_be_visible()
+    audit.check(page, "form expired")
     page.goto("/sign-out/")
     audit.check(page, "sign out")
 
-    assert len(audit.states) == 26
+    assert len(audit.states) == 28
     audit.assert_clean()
 
 
@@ -185,6 +204,13 @@ def test_no_page_is_wider_than_a_320_px_screen_and_no_code_is_cut(page_factory):
     for link in page.get_by_role("navigation", name="Main").get_by_role("link").all():
         box = link.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 320
+
+    # The activity calendar keeps one row per weekday, however narrow.
+    page.goto("/progress/")
+    rows = page.locator(".activity-grid li").evaluate_all(
+        "(cells) => cells.map((c) => Math.round(c.getBoundingClientRect().top))"
+    )
+    assert len(set(rows)) == 7 and rows[:7] == sorted(rows[:7])
 
     # The long line scrolls inside its block, which says so and takes focus to scroll by keyboard.
     page.goto(f"/challenges/{latest.id}/")

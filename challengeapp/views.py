@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.db import connection
@@ -127,7 +127,14 @@ def challenge_generate_view(request: HtmxHttpRequest) -> HttpResponse:
     context = _practice_context(request, form=form, **context)
     if request.htmx:
         # htmx swaps only 2xx answers: errors come back as the panel's content, with status 200.
-        return render(request, "challengeapp/practice.html#generate-response", {**context, "quota_oob": True})
+        # The Generate button is refreshed only where there is one (the practice page, not a
+        # challenge's own page, whose "Next" also lands here).
+        on_practice = urlsplit(request.htmx.current_url_abs_path or "").path == reverse("practice")
+        return render(
+            request,
+            "challengeapp/practice.html#generate-response",
+            {**context, "quota_oob": True, "generate_button_oob": on_practice},
+        )
     return render(request, "challengeapp/practice.html", context, status=status)
 
 

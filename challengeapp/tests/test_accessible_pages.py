@@ -100,12 +100,22 @@ def test_a_spent_quota_says_so_on_the_button_and_offers_the_reviews_due(learner_
     page = body(learner_client.get("/"))
     assert re.search(r'<button id="generate-button"[^>]* disabled>Quota spent: resets in', page)
 
-    htmx = body(learner_client.post("/challenges/generate/", {"difficulty": "easy", "topic": "sql"}, **HTMX))
+    on_practice = {**HTMX, "HTTP_HX_CURRENT_URL": "http://testserver/?topic=sql"}
+    htmx = body(
+        learner_client.post("/challenges/generate/", {"difficulty": "easy", "topic": "sql"}, **on_practice)
+    )
     assert "You have used all of today&#x27;s challenges." in htmx
     assert "Nothing is due for review right now." in htmx
     assert (
         'id="generate-button" type="submit" class="button button-primary" disabled hx-swap-oob="true"' in htmx
     )
+
+    # A challenge's own page has no Generate button to refresh.
+    elsewhere = {**HTMX, "HTTP_HX_CURRENT_URL": f"http://testserver/challenges/{challenge.id}/"}
+    htmx = body(
+        learner_client.post("/challenges/generate/", {"difficulty": "easy", "topic": "sql"}, **elsewhere)
+    )
+    assert "generate-button" not in htmx
 
     make_due(challenge)
     htmx = body(learner_client.post("/challenges/generate/", {"difficulty": "easy", "topic": "sql"}, **HTMX))

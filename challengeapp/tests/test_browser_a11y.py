@@ -115,6 +115,9 @@ def test_every_page_and_state_passes_axe(page_factory, theme, width):
     audit.check(page, "challenge page, unanswered")
     page.goto(f"/challenges/{seeded[-1].id}/")
     audit.check(page, "challenge page, answered, long code")
+    page.get_by_role("button", name=re.compile("^Next ")).click()
+    expect(card.locator("h2")).to_be_focused()
+    audit.check(page, "challenge page, its next challenge")
 
     page.goto("/history/")
     page.locator(".history-entry summary").first.click()
@@ -127,7 +130,7 @@ def test_every_page_and_state_passes_axe(page_factory, theme, width):
     audit.check(page, "history, no match")
     page.goto("/history/")
     page.get_by_role("link", name="Load more").click()
-    expect(page.locator(".history-entry")).to_have_count(25)
+    expect(page.locator(".history-entry")).to_have_count(26)
     audit.check(page, "history, more loaded")
 
     make_due(challenge)
@@ -169,7 +172,7 @@ def test_every_page_and_state_passes_axe(page_factory, theme, width):
     page.goto("/sign-out/")
     audit.check(page, "sign out")
 
-    assert len(audit.states) == 28
+    assert len(audit.states) == 29
     audit.assert_clean()
 
 

@@ -264,3 +264,19 @@ def test_on_a_phone_a_new_challenge_fills_the_screen_and_the_setup_folds(page_fa
     # Tapping the line opens the choices again.
     summary.click()
     expect(page.get_by_label("Topic")).to_be_visible()
+
+
+def test_the_audit_fails_on_what_axe_finds(page_factory):
+    # The check itself can fail: an image with no text alternative and a field with no label.
+    page = page_factory()
+    page.goto("/sign-in/")
+    page.evaluate(
+        "document.querySelector('main').insertAdjacentHTML('beforeend',"
+        ' \'<img src="/static/favicon.svg"><input type="text">\')'
+    )
+    audit = AxeAudit("self-check")
+    audit.check(page, "broken on purpose")
+    found = " ".join(audit.violations)
+    assert "image-alt" in found and "label" in found
+    with pytest.raises(AssertionError, match="axe-core violations"):
+        audit.assert_clean()

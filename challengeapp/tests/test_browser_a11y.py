@@ -208,8 +208,9 @@ def test_no_page_is_wider_than_a_320_px_screen_and_no_code_is_cut(page_factory):
         box = link.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 320
 
-    # The activity calendar keeps one row per weekday, however narrow.
+    # The activity calendar keeps one row per weekday, however narrow; the table scrolls and says so.
     page.goto("/progress/")
+    expect(page.get_by_text("Scroll sideways to see every column")).to_be_visible()
     rows = page.locator(".activity-grid li").evaluate_all(
         "(cells) => cells.map((c) => Math.round(c.getBoundingClientRect().top))"
     )

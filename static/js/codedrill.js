@@ -178,9 +178,10 @@
     choices.open = false;
   }
 
-  // A code block wider than its card is marked, which shows the cue under it ("scroll sideways").
+  // A code block (or table) wider than its card is marked, which shows the cue under it ("scroll
+  // sideways").
   function markOverflow(container) {
-    var blocks = container.querySelectorAll ? container.querySelectorAll("pre.code") : [];
+    var blocks = container.querySelectorAll ? container.querySelectorAll("pre.code, .table-scroll") : [];
     blocks.forEach(function (block) {
       block.toggleAttribute("data-overflowing", block.scrollWidth > block.clientWidth + 1);
     });

@@ -167,11 +167,3 @@ def test_every_code_token_colour_is_readable_on_the_code_background(theme):
     assert len(tokens) == 9
     low = {name: round(contrast(value, variables["code-bg"]), 2) for name, value in tokens.items()}
     assert {name: ratio for name, ratio in low.items() if ratio < 4.5} == {}
-
-
-@pytest.mark.django_db
-def test_an_answer_sent_without_a_choice_puts_focus_on_the_error(learner_client, learner):
-    challenge = make_challenge(learner)
-    html = body(learner_client.post(f"/challenges/{challenge.id}/answer/", {}, **HTMX))
-    assert re.search(r'<p class="form-errors" role="alert" tabindex="-1" data-swap-focus>', html)
-    assert html.count("data-swap-focus") == 1  # not the heading: the learner's next step is the error

@@ -144,10 +144,20 @@
   document.addEventListener("htmx:afterSettle", function (event) {
     var swapped = event.target;
     if (!(swapped instanceof Element) || !swapped.isConnected) return;
-    var spoken = swapped.matches("[data-announce]") ? swapped : swapped.querySelector("[data-announce]");
-    if (spoken) announce(spoken.getAttribute("data-announce"));
-    var focus = swapped.matches("[data-swap-focus]") ? swapped : swapped.querySelector("[data-swap-focus]");
     markOverflow(swapped);
+    // A form sent back with its errors: focus (and the status) go to the errors, the next thing to fix.
+    var error = swapped.querySelector('.form-errors[role="alert"]');
+    if (error) {
+      error.setAttribute("tabindex", "-1");
+      error.focus();
+      announce(error.textContent.trim());
+      return;
+    }
+    var spoken = swapped.matches("[data-announce]") ? swapped : swapped.querySelector("[data-announce]");
+    var notice = swapped.querySelector(".notice");
+    if (spoken) announce(spoken.getAttribute("data-announce"));
+    else if (notice) announce(notice.textContent.trim());
+    var focus = swapped.matches("[data-swap-focus]") ? swapped : swapped.querySelector("[data-swap-focus]");
     if (!focus) return;
     if (focus.getAttribute("data-swap-focus") === "start" && window.matchMedia && window.matchMedia(PHONE).matches) {
       // A new question on a phone: the setup above folds to one line and the question fills the
@@ -179,11 +189,23 @@
   }
 
   // A code block (or table) wider than its card is marked, which shows the cue under it ("scroll
-  // sideways").
+  // sideways"). A table that scrolls also takes focus, named after its section, so the keyboard
+  // scrolls it too.
   function markOverflow(container) {
     var blocks = container.querySelectorAll ? container.querySelectorAll("pre.code, .table-scroll") : [];
     blocks.forEach(function (block) {
-      block.toggleAttribute("data-overflowing", block.scrollWidth > block.clientWidth + 1);
+      var overflowing = block.scrollWidth > block.clientWidth + 1;
+      block.toggleAttribute("data-overflowing", overflowing);
+      if (!overflowing || !block.classList.contains("table-scroll") || block.hasAttribute("tabindex")) return;
+      var heading = block.closest("section") ? block.closest("section").querySelector("h2") : null;
+      block.tabIndex = 0;
+      block.setAttribute("role", "region");
+      block.setAttribute("aria-label", "Table" + (heading ? ": " + heading.textContent.trim() : "") + " (scrolls sideways)");
+      var cue = document.createElement("p");
+      cue.className = "code-cue";
+      cue.setAttribute("aria-hidden", "true");
+      cue.textContent = "Scroll sideways to see every column";
+      block.after(cue);
     });
   }
 

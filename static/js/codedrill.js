@@ -145,18 +145,16 @@
     var swapped = event.target;
     if (!(swapped instanceof Element) || !swapped.isConnected) return;
     markOverflow(swapped);
-    // A form sent back with its errors: focus (and the status) go to the errors, the next thing to fix.
+    // A form sent back with its errors: focus goes to them, the next thing to fix (they are an
+    // alert already: the status region stays quiet).
     var error = swapped.querySelector('.form-errors[role="alert"]');
     if (error) {
       error.setAttribute("tabindex", "-1");
       error.focus();
-      announce(error.textContent.trim());
       return;
     }
     var spoken = swapped.matches("[data-announce]") ? swapped : swapped.querySelector("[data-announce]");
-    var notice = swapped.querySelector(".notice");
     if (spoken) announce(spoken.getAttribute("data-announce"));
-    else if (notice) announce(notice.textContent.trim());
     var focus = swapped.matches("[data-swap-focus]") ? swapped : swapped.querySelector("[data-swap-focus]");
     if (!focus) return;
     if (focus.getAttribute("data-swap-focus") === "start" && window.matchMedia && window.matchMedia(PHONE).matches) {

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.db import connection
@@ -47,7 +47,7 @@ from challengeapp.learning.export import (
     export_filename,
     export_slot,
 )
-from challengeapp.learning.history import history_page
+from challengeapp.learning.history import history_page, history_summary
 from challengeapp.learning.progress import (
     AUTO_DIFFICULTY,
     ActivityDay,
@@ -127,7 +127,14 @@ def challenge_generate_view(request: HtmxHttpRequest) -> HttpResponse:
     context = _practice_context(request, form=form, **context)
     if request.htmx:
         # htmx swaps only 2xx answers: errors come back as the panel's content, with status 200.
-        return render(request, "challengeapp/practice.html#generate-response", {**context, "quota_oob": True})
+        # The Generate button is refreshed only where there is one (the practice page, not a
+        # challenge's own page, whose "Next" also lands here).
+        on_practice = urlsplit(request.htmx.current_url_abs_path or "").path == reverse("practice")
+        return render(
+            request,
+            "challengeapp/practice.html#generate-response",
+            {**context, "quota_oob": True, "generate_button_oob": on_practice},
+        )
     return render(request, "challengeapp/practice.html", context, status=status)
 
 
@@ -188,8 +195,9 @@ def history(request: HtmxHttpRequest) -> HttpResponse:
     page = history_page(user=request.user, before=filters.cleaned_data.get("before"), **chosen)
     context = {"filters": filters, "page": page, "chosen": chosen}
     if request.htmx and request.htmx.target == "history-more":
-        # "Load more" appends the next items in place of its own button.
-        return render(request, "challengeapp/history.html#history-items", context)
+        # "Load more" appends the next items in place of its own button (focus goes to the first).
+        return render(request, "challengeapp/history.html#history-items", {**context, "loaded_more": True})
+    context["summary"] = history_summary(user=request.user, **chosen)
     if request.htmx and request.htmx.target == "history-list":
         return render(request, "challengeapp/history.html#history-list", context)
     return render(request, "challengeapp/history.html", context)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from challengeapp.core.sql_values import db_bool, db_datetime, db_json
 from challengeapp.models import Attempt, Challenge
@@ -38,6 +38,24 @@ def challenge_history(
     elif result == RESULT_UNANSWERED:
         challenges = challenges.filter(attempt__isnull=True)
     return challenges
+
+
+@dataclass(frozen=True)
+class HistorySummary:
+    challenges: int
+    answered: int
+    right: int
+
+
+def history_summary(*, user, difficulty: str = "", topic: str = "", result: str = "") -> HistorySummary:
+    """How many challenges the filters match, how many of them are answered, and how many right:
+    one query, whatever the length of the history."""
+    counts = challenge_history(user=user, difficulty=difficulty, topic=topic, result=result).aggregate(
+        challenges=Count("id"),
+        answered=Count("attempt"),
+        right=Count("id", filter=Q(attempt__is_correct=True)),
+    )
+    return HistorySummary(**counts)
 
 
 # What the JSON API's history shows of each challenge and of its attempt (None when unanswered).

@@ -1,8 +1,9 @@
-"""Template helpers: server-side code highlighting and human durations."""
+"""Template helpers: server-side code highlighting, inline code in text, and human durations."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import lru_cache
 
 from django import template
@@ -41,12 +42,29 @@ def _highlighted(code: str, language: str) -> str:
 
 @register.simple_tag
 def code_block(code: str, language: str) -> SafeString:
+    """The snippet in a focusable, named scroll region: a long line scrolls sideways (by keyboard
+    too) rather than being cut at the card's edge, and the cue under it says so when it does (the
+    script marks the block `data-overflowing`; without the script, lines wrap instead)."""
     label = language or "text"
     return format_html(
-        '<pre class="code" tabindex="0" aria-label="Code snippet ({})"><code class="highlight">{}</code></pre>',
+        '<div class="code-block"><pre class="code" tabindex="0" role="region" aria-label="Code snippet ({})">'
+        '<code class="highlight">{}</code></pre>'
+        '<p class="code-cue" aria-hidden="true">Scroll sideways to see each whole line</p></div>',
         label,
         mark_safe(_highlighted(code, label)),
     )
+
+
+# A span of inline code as models write it: `text` between single backticks, on one line.
+_INLINE_CODE = re.compile(r"`([^`\n]+)`")
+
+
+@register.filter(needs_autoescape=False)
+def inline_code(text: str) -> SafeString:
+    """Text with its `backticked` spans shown as <code>: everything is escaped first, so the only
+    markup in the result is the <code> elements this adds (a backtick is not escaped, and the span
+    inside is already escaped text)."""
+    return mark_safe(_INLINE_CODE.sub(r"<code>\1</code>", escape(str(text))))
 
 
 @register.simple_tag

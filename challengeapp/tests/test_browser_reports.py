@@ -81,9 +81,10 @@ def test_a_reported_wrong_key_is_corrected_by_an_operator_and_the_answer_regrade
     report.get_by_label("The marked answer is wrong").check()
     report.get_by_label("Note").fill(NOTE)
     report.get_by_role("button", name="Send report").click()
-    expect(learner_page.locator("#report-problem [role='status']")).to_contain_text(
-        "Thank you: your report was saved."
-    )
+    thanks = learner_page.locator("#report-problem .notice")
+    expect(thanks).to_contain_text("Thank you: your report was saved.")
+    expect(thanks).to_be_focused()
+    expect(learner_page.locator("#status-message")).to_have_text("Report sent")
 
     # An operator, in a browser of their own, corrects the key to the learner's option.
     operator_page = page_factory(viewport={"width": 1200, "height": 900})
@@ -119,6 +120,7 @@ def test_a_reported_wrong_key_is_corrected_by_an_operator_and_the_answer_regrade
     learner_page.wait_for_url("**/history/")
     entry = learner_page.locator(".history-entry", has_text="Keys that compare equal")
     expect(entry.locator(".badge-right")).to_have_text("Right")
+    entry.locator("summary").click()
     expect(entry.locator(".badge-wrong")).to_have_count(0)
     expect(entry.locator(".regraded")).to_have_text(f"regraded on {regraded_on}")
     expect(entry.locator(".is-correct .option-text")).to_have_text(PRINTED)

@@ -17,6 +17,8 @@ generations on two cores feels: docs/FIGURES.md).
   most specific match wins.
 - JavaScript's logged values also match as models write them: `[2, 4, 6]` for Node's
   `[ 2, 4, 6 ]`, double quotes for single ones.
+- Last, an option that says what ran in a phrase matches it too: "It prints `6`.", "Output: 6",
+  "The output is 6", "It raises ValueError: bad" (the phrase, code marks and a final period off).
 - SQL: the sandbox runs the statements on an in-memory SQLite database and returns the last
   result; an option matches it written as a value ("3"), a column ("Ada, Grace"), rows of cells
   ("Ada | 2" lines, "Ada, 2"), tuples ("('Ada', 2), ('Grace', 0)"); then cell by cell (quotes,
@@ -230,12 +232,20 @@ def _run(code: str, *, language: str = PYTHON, claims_output: bool) -> SnippetRu
 def _what_ran(run: SnippetRun, *, last_line_is_error: bool = False) -> _WhatRan:
     """What a Python or JavaScript run showed. Node's uncaught error is its stderr's last line by
     construction (the sandbox writes it so), whatever the error's class is named; JavaScript's
-    printed values also match as models write them (loose tier: spacing inside brackets, quotes)."""
+    printed values also match as models write them (loose tier: spacing inside brackets, quotes).
+    Last, an option that says what ran in a phrase ("It prints `6`.", "Output: 6", "It raises
+    ZeroDivisionError: division by zero") matches it too."""
     printed = _normalized(run.stdout)
     if run.ok:
+        tiers = [_Tier(frozenset({printed}))]
         if last_line_is_error:
-            return _WhatRan((_Tier(frozenset({printed})), _Tier(frozenset({_js_loose(printed)}), _js_loose)))
-        return _WhatRan((_Tier(frozenset({printed})),))
+            tiers.append(_Tier(frozenset({_js_loose(printed)}), _js_loose))
+        tiers.append(_Tier(_without_period({printed}), _said))
+        if last_line_is_error:
+            tiers.append(
+                _Tier(_without_period({_js_loose(printed)}), lambda option: _js_loose(_said(option)))
+            )
+        return _WhatRan(tuple(tiers))
     exception = _exception_line(run.stderr_tail, trusted=last_line_is_error)
     if exception is None:
         return _WhatRan(())
@@ -252,8 +262,37 @@ def _what_ran(run: SnippetRun, *, last_line_is_error: bool = False) -> _WhatRan:
     }
     # What was printed and then the error is more specific than the error alone.
     return _WhatRan(
-        (_Tier(frozenset(with_output)), _Tier(frozenset(lines)), _Tier(frozenset(named), _phrase))
+        (
+            _Tier(frozenset(with_output)),
+            _Tier(frozenset(lines)),
+            _Tier(_without_period(lines), _said),
+            _Tier(frozenset(named), _phrase),
+        )
     )
+
+
+# How an option may say what ran in a phrase: "It prints `6`.", "Prints: 6", "Output: 6", "The
+# output is 6", "It raises ValueError: bad". What follows is compared with what ran.
+_SAID = re.compile(
+    r"^(?:(?:it|this|the\s+(?:code|program|snippet|script))\s+)?(?:(?:will|would)\s+)?"
+    r"(?:prints?|outputs?|logs?|displays?|raises?|throws?)\s*:?\s+"
+    r"|^(?:the\s+)?(?:output|result)(?:\s+is)?\s*:\s*|^(?:the\s+)?(?:output|result)\s+is\s+",
+    re.IGNORECASE,
+)
+
+
+def _said(option: str) -> str:
+    """The value an option states in a phrase, without the phrase, code marks or a final period."""
+    text = _SAID.sub("", option.strip(), count=1).strip()
+    if text.endswith("`."):
+        text = text[:-1]
+    if len(text) >= 2 and text.startswith("`") and text.endswith("`"):
+        text = text.strip("`").strip()
+    return text.removesuffix(".")
+
+
+def _without_period(texts: set[str]) -> frozenset[str]:
+    return frozenset(text.removesuffix(".") for text in texts)
 
 
 def _exception_line(stderr_tail: str, *, trusted: bool = False) -> tuple[str, str] | None:

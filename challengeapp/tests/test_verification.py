@@ -570,3 +570,49 @@ def test_the_learner_and_the_model_see_the_version_that_ran_the_code(
     assert f"{label} {version}" in fake_openai.chat_requests[0].prompt_text
     page = learner_client.get(f"/challenges/{challenge.id}/").content.decode()
     assert f"CodeDrill ran this code ({label} {version})" in page
+
+
+@pytest.mark.parametrize(
+    ("options", "key"),
+    [
+        (["It prints `6`.", "It prints `10`.", "It prints `4`.", "It raises a TypeError."], 0),
+        (["Output: 6", "Output: 10", "Output: 4", "Output: range(0, 4)"], 0),
+        (["The output is 10", "The output is 6", "The output is 4", "Nothing is printed"], 1),
+    ],
+    ids=["it-prints", "output-colon", "the-output-is"],
+)
+def test_options_that_say_the_output_in_a_phrase_are_checked_like_bare_ones(
+    fake_openai, learner, sandbox, options, key
+):
+    fake_openai.enqueue(Reply(draft(options=options, correct_index=key)))
+    assert generate(learner).verification == "executed"
+
+
+def test_a_phrased_key_the_run_refutes_is_refused(fake_openai, learner, sandbox, caplog):
+    caplog.set_level(logging.WARNING, logger="challengeapp.generation")
+    phrased = ["It prints `6`.", "It prints `10`.", "It prints `4`.", "It raises a TypeError."]
+    fake_openai.enqueue(
+        Reply(draft(options=phrased, correct_index=1)), Reply(draft(options=phrased, correct_index=1))
+    )
+
+    with pytest.raises(GenerationError):
+        generate(learner)
+
+    assert "cause=key_mismatch" in "\n".join(failure_lines(caplog))
+
+
+def test_a_javascript_error_said_in_a_phrase_is_an_answer(fake_openai, learner, sandbox):
+    fake_openai.enqueue(
+        Reply(
+            js(
+                code="const n = null;\nconsole.log(n.length);",
+                options=[
+                    "It throws TypeError: Cannot read properties of null (reading 'length')",
+                    "It logs 0",
+                    "It logs undefined",
+                    "It throws ReferenceError: n is not defined",
+                ],
+            )
+        )
+    )
+    assert generate(learner).verification == "executed"

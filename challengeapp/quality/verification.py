@@ -17,6 +17,9 @@ generations on two cores feels: docs/FIGURES.md).
   most specific match wins.
 - JavaScript's logged values also match as models write them: `[2, 4, 6]` for Node's
   `[ 2, 4, 6 ]`, double quotes for single ones.
+- Then, output laid out otherwise matches: spacing, line breaks and commas count as one separator
+  ("[1,2,3]" for "[1, 2, 3]", "1, 2, 3" for three printed lines). Only when nothing matched
+  exactly: options equal but for spacing are the content gate's duplicate_options.
 - Last, an option that says what ran in a phrase matches it too: "It prints `6`.", "Output: 6",
   "The output is 6", "It raises ValueError: bad" (the phrase, code marks and a final period off).
 - SQL: the sandbox runs the statements on an in-memory SQLite database and returns the last
@@ -240,6 +243,8 @@ def _what_ran(run: SnippetRun, *, last_line_is_error: bool = False) -> _WhatRan:
         tiers = [_Tier(frozenset({printed}))]
         if last_line_is_error:
             tiers.append(_Tier(frozenset({_js_loose(printed)}), _js_loose))
+        # Laid out otherwise: "[1,2,3]" for "[1, 2, 3]", "1, 2, 3" for three printed lines.
+        tiers.append(_Tier(frozenset({_layout(printed)}), _layout))
         tiers.append(_Tier(_without_period({printed}), _said))
         if last_line_is_error:
             tiers.append(
@@ -289,6 +294,14 @@ def _said(option: str) -> str:
     if len(text) >= 2 and text.startswith("`") and text.endswith("`"):
         text = text.strip("`").strip()
     return text.removesuffix(".")
+
+
+_LAYOUT = re.compile(r"[\s,]+")
+
+
+def _layout(text: str) -> str:
+    """Text with its spacing, line breaks and commas all one separator."""
+    return " ".join(_LAYOUT.split(text.strip()))
 
 
 def _without_period(texts: set[str]) -> frozenset[str]:

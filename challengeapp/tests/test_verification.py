@@ -616,3 +616,16 @@ def test_a_javascript_error_said_in_a_phrase_is_an_answer(fake_openai, learner, 
         )
     )
     assert generate(learner).verification == "executed"
+
+
+@pytest.mark.parametrize(
+    ("code", "options"),
+    [
+        ("print([1, 2, 3])", ["[1,2,3]", "[1,2]", "[3,2,1]", "None"]),
+        ("for n in range(3):\n    print(n)", ["0, 1, 2", "1, 2, 3", "0, 1, 2, 3", "2"]),
+    ],
+    ids=["no-spaces", "lines-as-a-list"],
+)
+def test_output_laid_out_otherwise_is_still_checked(fake_openai, learner, sandbox, code, options):
+    fake_openai.enqueue(Reply(draft(code=code, options=options, correct_index=0)))
+    assert generate(learner).verification == "executed"

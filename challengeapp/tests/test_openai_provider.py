@@ -286,11 +286,11 @@ def test_prompt_names_difficulty_topic_and_version(fake_openai: FakeOpenAIServer
 def test_the_version_the_model_is_told_is_the_one_the_sandbox_runs(
     fake_openai: FakeOpenAIServer, sandbox, topic: Topic, language: str
 ) -> None:
-    fake_openai.enqueue(Reply(CONTENT))
+    version = sandbox_language_versions()[language]  # "Node.js 20.20.2", "SQLite 3.40.1", "Python 3.11"
+    fake_openai.enqueue(Reply(json.dumps({**CHALLENGE, "code": "", "language": ""})))
 
     generate(GenerationRequest(difficulty=Difficulty.EASY, topic=topic))
 
-    version = sandbox_language_versions()[language]  # "Node.js 20.20.2", "SQLite 3.40.1", "Python 3.11"
     assert f"Assume {'JavaScript as run by ' if language == 'javascript' else ''}{version}" in (
         fake_openai.chat_requests[0].prompt_text
     )

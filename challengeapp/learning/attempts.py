@@ -1,29 +1,42 @@
-"""Answering a challenge: graded on the server by option index; the first answer counts."""
+"""Answering a challenge: graded on the server by option index; the first answer counts.
+
+The learner may say how sure they were ("I knew it", "I guessed"): it grades the answer for the
+schedule (learning/review.py). An answer to content the learner has answered before (a bank
+repeat, the same question generated again) is a review of that content's card: it is not counted
+as a first answer again (`Attempt.is_repeat`)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from challengeapp.core.drafts import OPTION_COUNT
 from challengeapp.core.errors import CodeDrillError
 from challengeapp.learning.progress_counts import progress_count_add
 from challengeapp.learning.review import review_schedule_first_answer
-from challengeapp.models import Attempt, Challenge
+from challengeapp.models import Attempt, Challenge, Confidence
 
 INVALID_CHOICE = "Choose one of the four options."
+INVALID_CONFIDENCE = 'confidence must be "guessed" or "knew".'
 
 
 class InvalidChoice(CodeDrillError):
     """The answer is not one of the four options."""
 
 
-def attempt_record(*, challenge: Challenge, chosen_index: int) -> tuple[Attempt, bool]:
+def attempt_record(
+    *, challenge: Challenge, chosen_index: int, confidence: str = "", now: dt.datetime | None = None
+) -> tuple[Attempt, bool]:
     """Grade and store the learner's answer. Returns the attempt that counts and whether this call
     created it; answering again returns the first attempt unchanged."""
     if isinstance(chosen_index, bool) or not isinstance(chosen_index, int):
         raise InvalidChoice(INVALID_CHOICE)
     if not 0 <= chosen_index < OPTION_COUNT:
         raise InvalidChoice(INVALID_CHOICE)
+    if not isinstance(confidence, str) or confidence not in Confidence.values:
+        raise InvalidChoice(INVALID_CONFIDENCE)
     existing = _attempt_of(challenge)
     if existing is not None:
         return existing, False
@@ -38,16 +51,19 @@ def attempt_record(*, challenge: Challenge, chosen_index: int) -> tuple[Attempt,
                 challenge=challenge,
                 chosen_index=chosen_index,
                 is_correct=chosen_index == challenge.correct_index,
+                answered_at=now or timezone.now(),
             )
-            progress_count_add(
-                owner_id=challenge.owner_id,
-                topic=challenge.topic,
-                difficulty=challenge.difficulty,
-                answered=1,
-                correct=int(attempt.is_correct),
-            )
-            # Every answered challenge enters the learner's spaced reviews.
-            review_schedule_first_answer(attempt=attempt, challenge=challenge)
+            # Every answered challenge enters the learner's spaced reviews: a new card, or a
+            # review of the card its content already has (then it is a repeat).
+            review_schedule_first_answer(attempt=attempt, challenge=challenge, confidence=confidence)
+            if not attempt.is_repeat:
+                progress_count_add(
+                    owner_id=challenge.owner_id,
+                    topic=challenge.topic,
+                    difficulty=challenge.difficulty,
+                    answered=1,
+                    correct=int(attempt.is_correct),
+                )
     except IntegrityError:
         # Two answers raced; the one stored first counts.
         attempt, created = Attempt.objects.get(challenge=challenge), False

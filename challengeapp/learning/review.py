@@ -11,10 +11,10 @@ Due means due that day in the learner's calendar (TIME_ZONE): a card in review i
 start of the day its due time falls on, so a session that moves by an hour does not push it to the
 next day. A card in a learning or relearning step (minutes) is due at its exact time.
 
-The queue (`review_next`, and the JSON API's list in the same order): today's misses whose step
-has passed first, then the oldest due. A miss of today is due again the same day: once nothing
-else is, it is served even before its step has passed. Past REVIEW_DAILY_LIMIT reviews in a day
-only today's misses are served. A card missed LEECH_MISSES times is a leech: flagged, and the
+The queue (`review_next`, and the JSON API's list in the same order): misses whose step has passed
+first (today's, and any left from an earlier session), then the oldest due. A miss is due again in
+the same session: once nothing else is, it is served even before its step has passed. Past
+REVIEW_DAILY_LIMIT reviews in a day only misses are served. A card missed LEECH_MISSES times is a leech: flagged, and the
 learner can reset it (a new card) or suspend it (never served until resumed).
 
 Each answer has a number (0 the first answer, then 1, 2, … per review), unique per card in the
@@ -197,11 +197,10 @@ def _pending_miss() -> Q:
 
 def _due_q(now: dt.datetime) -> Q:
     """Due now: a review card whose due time falls today or earlier in the learner's calendar, a
-    card in a step whose time has come, or a miss of today (it comes back the same day)."""
+    card in a step whose time has come, or a miss not answered since (it comes back in the same
+    session, not after the session ends; a session may run past midnight)."""
     return Q(suspended=False) & (
-        Q(state=ReviewState.REVIEW, due_at__lt=_tomorrow_start(now))
-        | Q(due_at__lte=now)
-        | (_pending_miss() & Q(missed_at__gte=day_start(timezone.localdate(now))))
+        Q(state=ReviewState.REVIEW, due_at__lt=_tomorrow_start(now)) | Q(due_at__lte=now) | _pending_miss()
     )
 
 
@@ -214,8 +213,7 @@ def review_is_due(card: ReviewCard, *, now: dt.datetime | None = None) -> bool:
         return True
     if card.due_at <= now:
         return True
-    today = day_start(timezone.localdate(now))
-    return card.missed_at is not None and card.missed_at == card.last_review_at and card.missed_at >= today
+    return card.missed_at is not None and card.missed_at == card.last_review_at
 
 
 def _queue(user, now: dt.datetime) -> QuerySet[ReviewCard]:
@@ -264,10 +262,10 @@ def reviews_today(*, user, now: dt.datetime | None = None) -> int:
 
 
 def _limited(cards: QuerySet[ReviewCard], *, user, now: dt.datetime) -> QuerySet[ReviewCard]:
-    """Past the daily review limit, only today's misses are served."""
+    """Past the daily review limit, only misses are served (a miss comes back the same day)."""
     if reviews_today(user=user, now=now) < settings.REVIEW_DAILY_LIMIT:
         return cards
-    return cards.filter(_pending_miss() & Q(missed_at__gte=day_start(timezone.localdate(now))))
+    return cards.filter(_pending_miss())
 
 
 def review_due_count(*, user, now: dt.datetime | None = None) -> int:

@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 
 from challengeapp.content.reports import MAX_NOTE_CHARS
-from challengeapp.learning.auto_difficulty import AUTO_DIFFICULTY
+from challengeapp.learning.auto_difficulty import AUTO_DIFFICULTY, MOVE_MARGIN
 from challengeapp.learning.history import RESULTS
 from challengeapp.learning.review import RESET, RESUME, SUSPEND
 from challengeapp.models import Confidence, Difficulty, ReportReason, Topic
@@ -44,11 +44,12 @@ INVALID_TOPIC = "Choose one of the listed topics."
 
 def auto_help() -> str:
     low, high = settings.AUTO_DIFFICULTY_BAND
+    margin = round(MOVE_MARGIN * 100)
     return (
         f"Auto keeps you at {low}–{high} % right, per topic: after {settings.AUTO_DIFFICULTY_WINDOW} first "
-        f"answers at a level (and every {settings.AUTO_DIFFICULTY_RUN} after), above {high} % of the "
-        f"last {settings.AUTO_DIFFICULTY_WINDOW} steps up, under {low} % steps down; only answers since "
-        "the level last changed count."
+        f"answers at a level (and every {settings.AUTO_DIFFICULTY_RUN} after), above {high + margin} % of "
+        f"the last {settings.AUTO_DIFFICULTY_WINDOW} steps up, under {low - margin} % steps down; only "
+        "answers since the level last changed count."
     )
 
 

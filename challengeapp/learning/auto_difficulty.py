@@ -10,7 +10,10 @@ The rule (settings in config/settings.py, stated on the practice page):
   step up. Repeats of content already answered are reviews, not first answers: they do not count.
 - The level is judged once AUTO_DIFFICULTY_WINDOW (20) such answers exist, and then every
   AUTO_DIFFICULTY_RUN (10) answers after, on the last AUTO_DIFFICULTY_WINDOW: more right than the
-  band's top steps up a level, fewer than its bottom steps down; inside the band it stays.
+  band's top by MOVE_MARGIN (above 90 %) steps up a level, fewer than its bottom by MOVE_MARGIN
+  (under 65 %) steps down; otherwise it stays. The margin is the hysteresis: a learner whose level
+  sits in the band (75 % right, say) gets 19 of 20 right by chance about once in 40 judgements,
+  not once in 10, and so is not sent up to a level they cannot hold.
 - At hard and above the band, or at easy and below it, the level stays and the page says so.
 """
 
@@ -30,6 +33,8 @@ AUTO_DIFFICULTY = "auto"  # what a learner picks to let difficulty_auto choose
 BEGINNING = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 DIFFICULTY_ORDER = [Difficulty.EASY, Difficulty.MEDIUM, Difficulty.HARD]
 ABOVE_HARD, BELOW_EASY = "above_hard", "below_easy"
+# How far past the band a window must be to move the level (see the module docstring).
+MOVE_MARGIN = 0.05
 BEYOND_MESSAGES = {
     ABOVE_HARD: "You are above hard in {topic}: {right} of your last {answered} right. Auto cannot go higher.",
     BELOW_EASY: "You are below easy in {topic}: {right} of your last {answered} right. Auto cannot go lower.",
@@ -116,7 +121,7 @@ def auto_decide(*, user, topic: str, now: dt.datetime | None = None) -> AutoDeci
     )
     if not due or share is None:
         return AutoDecision(topic, level.difficulty, len(window), right, False, beyond)
-    move = 1 if share > high else -1 if share < low else 0
+    move = 1 if share > high + MOVE_MARGIN else -1 if share < low - MOVE_MARGIN else 0
     target = min(max(index + move, 0), len(DIFFICULTY_ORDER) - 1)
     if target == index:
         # Judged: stays. The next judgement is a run later.

@@ -204,6 +204,18 @@ def test_auto_difficulty_judges_a_full_window_and_steps_outside_the_band(learner
     assert difficulty_auto(user=learner, topic="sql") == "hard"
 
 
+def test_auto_difficulty_moves_only_past_the_band_by_its_margin(learner):
+    # 18 of 20 (90 %) is above the band but not past the margin: stays.
+    answers(learner, [False, False] + [True] * 18, topic="git")
+    assert difficulty_auto(user=learner, topic="git") == "easy"
+    # 13 of 20 (65 %) is below the band but not past the margin: stays.
+    answers(learner, [False] * 7 + [True] * 13, topic="web", difficulty="medium")
+    assert difficulty_auto(user=learner, topic="web") == "medium"
+    # 12 of 20 (60 %): steps down.
+    answers(learner, [False] * 8 + [True] * 12, topic="sql", difficulty="medium")
+    assert difficulty_auto(user=learner, topic="sql") == "easy"
+
+
 def test_auto_difficulty_does_not_step_back_on_the_answers_that_moved_it(learner):
     """A learner who passes every easy and fails every medium settles instead of alternating: the
     easy answers that caused the step up are not judged again after the step down."""

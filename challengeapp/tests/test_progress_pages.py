@@ -173,7 +173,7 @@ def test_the_practice_form_offers_auto_with_its_rule(learner_client):
     assert re.search(r'<input type="radio" name="difficulty" value="auto"[^>]*checked', html)
     assert "<span>Auto</span>" in html
     assert auto_help() in html.replace("&#x27;", "'")
-    assert "above 85 % of the last 20 steps up, under 70 % steps down" in auto_help()
+    assert "above 90 % of the last 20 steps up, under 65 % steps down" in auto_help()
 
 
 def test_auto_starts_a_new_topic_easy(learner_client, learner):

@@ -513,3 +513,23 @@ def test_the_retention_chart_shows_each_week_against_the_target_without_javascri
     assert "3 of 5 recalled (60 %)" in html and "against the 90 %" in html
     weeks = get(learner, "/api/progress").json()["retention"]
     assert weeks[-1] == {"week": this_week.isoformat(), "reviews": 5, "recalled": 3}
+
+
+def test_the_anki_deck_has_one_note_per_piece_of_content(learner, learner_client):
+    import io
+    import sqlite3
+    import tempfile
+    import zipfile
+
+    first = answered(learner)
+    repeat = make_challenge(learner, source_key=first.source_key)
+    attempt_record(challenge=repeat, chosen_index=1)
+    answered(learner)
+
+    response = learner_client.get("/progress/export.apkg")
+    package = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    with tempfile.NamedTemporaryFile(suffix=".anki2") as collection:
+        collection.write(package.read("collection.anki2"))
+        collection.flush()
+        notes = sqlite3.connect(collection.name).execute("select count(*) from notes").fetchone()[0]
+    assert notes == 2

@@ -190,8 +190,9 @@ def challenge_answer(request: HtmxHttpRequest, challenge_id: int) -> HttpRespons
         "quota": quota_status(user=request.user),
     }
     if request.htmx:
-        # Swap the card in place: the result, or the question again with the error.
-        return render(request, "challengeapp/challenge.html#challenge-card", context)
+        # Swap the card in place: the result (and the navigation's review count), or the question
+        # again with the error.
+        return render(request, "challengeapp/challenge.html#answer-response", context)
     return render(request, "challengeapp/challenge.html", context, status=status)
 
 

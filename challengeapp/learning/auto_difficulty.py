@@ -14,6 +14,10 @@ The rule (settings in config/settings.py, stated on the practice page):
   (under 65 %) steps down; otherwise it stays. The margin is the hysteresis: a learner whose level
   sits in the band (75 % right, say) gets 19 of 20 right by chance about once in 40 judgements,
   not once in 10, and so is not sent up to a level they cannot hold.
+- Where the level's content runs out before a window is full (the built-in bank has eight
+  challenges per level and topic; once they are used the learner is served repeats), the level is
+  judged on the first answers there are, at least EXHAUSTED_MIN_ANSWERS of them, once: otherwise
+  a bank-only topic would never leave its first level.
 - At hard and above the band, or at easy and below it, the level stays and the page says so.
 """
 
@@ -35,6 +39,7 @@ DIFFICULTY_ORDER = [Difficulty.EASY, Difficulty.MEDIUM, Difficulty.HARD]
 ABOVE_HARD, BELOW_EASY = "above_hard", "below_easy"
 # How far past the band a window must be to move the level (see the module docstring).
 MOVE_MARGIN = 0.05
+EXHAUSTED_MIN_ANSWERS = 5
 BEYOND_MESSAGES = {
     ABOVE_HARD: "You are above hard in {topic}: {right} of your last {answered} right. Auto cannot go higher.",
     BELOW_EASY: "You are below easy in {topic}: {right} of your last {answered} right. Auto cannot go lower.",
@@ -83,15 +88,23 @@ def _level(*, user, topic: str) -> AutoLevel:
         return AutoLevel.objects.get(owner=user, topic=topic)
 
 
-def _answers(user, level: AutoLevel) -> tuple[int, list[bool]]:
-    """How many first answers at the level since it was set, and the latest window of them."""
-    answers = Attempt.objects.filter(
+def _at_level(user, level: AutoLevel):
+    return Attempt.objects.filter(
         challenge__owner=user,
         challenge__topic=level.topic,
         challenge__difficulty=level.difficulty,
-        is_repeat=False,
         answered_at__gte=level.since,
     )
+
+
+def _exhausted(user, level: AutoLevel) -> bool:
+    """Repeats were served at this level since it was set: its new content ran out."""
+    return _at_level(user, level).filter(is_repeat=True).exists()
+
+
+def _answers(user, level: AutoLevel) -> tuple[int, list[bool]]:
+    """How many first answers at the level since it was set, and the latest window of them."""
+    answers = _at_level(user, level).filter(is_repeat=False)
     window = list(
         answers.order_by("-answered_at", "-id").values_list("is_correct", flat=True)[
             : settings.AUTO_DIFFICULTY_WINDOW
@@ -116,9 +129,10 @@ def auto_decide(*, user, topic: str, now: dt.datetime | None = None) -> AutoDeci
             beyond = ABOVE_HARD
         elif share < low and index == 0:
             beyond = BELOW_EASY
-    due = (
-        len(window) == settings.AUTO_DIFFICULTY_WINDOW and run >= level.judged + settings.AUTO_DIFFICULTY_RUN
-    )
+    full = len(window) == settings.AUTO_DIFFICULTY_WINDOW
+    due = full and run >= level.judged + settings.AUTO_DIFFICULTY_RUN
+    if not full and run >= EXHAUSTED_MIN_ANSWERS and run > level.judged:
+        due = _exhausted(user, level)
     if not due or share is None:
         return AutoDecision(topic, level.difficulty, len(window), right, False, beyond)
     move = 1 if share > high + MOVE_MARGIN else -1 if share < low - MOVE_MARGIN else 0

@@ -204,6 +204,22 @@ def test_auto_difficulty_judges_a_full_window_and_steps_outside_the_band(learner
     assert difficulty_auto(user=learner, topic="sql") == "hard"
 
 
+def test_auto_difficulty_judges_what_there_is_when_a_levels_content_runs_out(learner, learner_client):
+    """The built-in bank has eight challenges per level and topic: after them come repeats, which
+    are reviews, so a window of twenty first answers never fills."""
+    for _ in range(10):
+        learner_client.post("/challenges/generate/", {"difficulty": "auto", "topic": "git"})
+        challenge = Challenge.objects.filter(owner=learner).order_by("-id").first()
+        learner_client.post(f"/challenges/{challenge.id}/answer/", {"choice": str(challenge.correct_index)})
+    assert Attempt.objects.filter(challenge__owner=learner, is_repeat=True).exists()
+    assert difficulty_auto(user=learner, topic="git") == "medium"
+
+
+def test_auto_difficulty_waits_for_a_full_window_while_content_lasts(learner):
+    answers(learner, [True] * 8, topic="git")
+    assert difficulty_auto(user=learner, topic="git") == "easy"
+
+
 def test_auto_difficulty_moves_only_past_the_band_by_its_margin(learner):
     # 18 of 20 (90 %) is above the band but not past the margin: stays.
     answers(learner, [False, False] + [True] * 18, topic="git")

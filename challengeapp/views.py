@@ -114,6 +114,7 @@ def challenge_generate_view(request: HtmxHttpRequest) -> HttpResponse:
     form = GenerateForm(request.POST)
     status = 200
     context: dict = {}
+    auto_note = ""  # what auto says of this topic where it cannot follow the learner
     if not form.is_valid():
         errors = [error for field_errors in form.errors.values() for error in field_errors]
         status, context = 400, {"problem": " ".join(dict.fromkeys(errors))}
@@ -122,8 +123,7 @@ def challenge_generate_view(request: HtmxHttpRequest) -> HttpResponse:
         if difficulty == AUTO_DIFFICULTY:
             decision = auto_decide(user=request.user, topic=topic)
             difficulty = decision.difficulty
-            if decision.message:
-                context["auto_notes"] = [decision.message]
+            auto_note = decision.message
         try:
             challenge = challenge_generate(user=request.user, difficulty=difficulty, topic=topic)
         except QuotaExceeded as error:
@@ -139,7 +139,7 @@ def challenge_generate_view(request: HtmxHttpRequest) -> HttpResponse:
             if not request.htmx:
                 return redirect("challenge-detail", challenge_id=challenge.id)
             context = {"challenge": challenge}
-    context = _practice_context(request, form=form, **context)
+    context = _practice_context(request, form=form, auto_note=auto_note, **context)
     if request.htmx:
         # htmx swaps only 2xx answers: errors come back as the panel's content, with status 200.
         return render(request, "challengeapp/practice.html#generate-response", {**context, "quota_oob": True})

@@ -264,6 +264,10 @@ def test_auto_says_when_a_learner_is_above_hard_or_below_easy(learner, learner_c
     html = learner_client.get("/").content.decode()
     assert "You are above hard in SQL: 20 of your last 20 right. Auto cannot go higher." in html
     assert "You are below easy in Git: 0 of your last 20 right. Auto cannot go lower." in html
+    generated = learner_client.post(
+        "/challenges/generate/", {"difficulty": "auto", "topic": "sql"}, HTTP_HX_REQUEST="true"
+    )
+    assert "You are above hard in SQL: 20 of your last 20 right." in generated.content.decode()
     levels = {row["topic"]: row for row in api_progress(learner)["auto_difficulty"]}
     assert (levels["sql"]["beyond"], levels["git"]["beyond"]) == ("above_hard", "below_easy")
 

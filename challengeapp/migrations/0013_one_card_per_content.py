@@ -61,7 +61,8 @@ def merge_cards(apps, schema_editor):
     )
 
     groups = defaultdict(list)
-    for card in ReviewCard.objects.select_related("challenge").order_by("challenge_id").iterator():
+    # Read whole (not .iterator()): the loop below writes on the same connection as it goes.
+    for card in ReviewCard.objects.select_related("challenge").order_by("challenge_id"):
         card.source_key = card.challenge.source_key
         groups[(card.owner_id, card.source_key)].append(card)
 

@@ -9,7 +9,7 @@ PORT ?= 8000
 # pytest-xdist workers: the suite waits on servers and browsers, so more workers than cores pays.
 TEST_WORKERS ?= 4
 
-.PHONY: run test lint lock lock-check bench bench-quality serve-production check-deploy clean test-model system-packages-run system-packages-test
+.PHONY: run test lint lock lock-check bench bench-quality bench-learning serve-production check-deploy clean test-model system-packages-run system-packages-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,10 @@ bench: $(VENV)/.installed-dev
 # served/refused by cause and writes docs/QUALITY.md (about 3 minutes).
 bench-quality: system-packages-test $(VENV)/.installed-dev
 	$(BIN)/python bench/quality/run.py --all --write docs/QUALITY.md $(QUALITY_ARGS)
+
+# Simulated learners using the learning loop for 90 days (a few minutes; not part of `make test`).
+bench-learning: $(VENV)/.installed-dev
+	$(BIN)/python bench/simulate_learning.py $(BENCH_ARGS)
 
 # Production as the Dockerfile runs it, on this machine: DEBUG off, collected static files, gunicorn.
 serve-production: $(VENV)/.installed-run

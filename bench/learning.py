@@ -154,6 +154,7 @@ def seed(clerk_id: str, *, answered: int, reviews: int) -> None:
                 ReviewCard(
                     challenge=c,
                     owner=user,
+                    source_key=c.source_key,
                     state=2,
                     stability=rng.uniform(0.5, 60),
                     difficulty=rng.uniform(1, 9),
@@ -177,6 +178,7 @@ def seed(clerk_id: str, *, answered: int, reviews: int) -> None:
                     card=card,
                     owner=user,
                     is_first_answer=n < answered,
+                    review_number=n // len(cards),  # each card's answers in turn: 0, 1, 2, …
                     chosen_index=0,
                     is_correct=right,
                     rating=3 if right else 1,

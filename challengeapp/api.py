@@ -33,21 +33,30 @@ from challengeapp.auth import api_learner_required
 from challengeapp.content.reports import InvalidReport, ReportLimitReached, ReportNotFound, report_submit
 from challengeapp.core.errors import GenerationError, QuotaExceeded, TooManyFailures
 from challengeapp.generation.pipeline import challenge_generate
-from challengeapp.learning.attempts import attempt_record
+from challengeapp.learning.attempts import InvalidChoice, attempt_record
+from challengeapp.learning.auto_difficulty import AUTO_DIFFICULTY, auto_levels, difficulty_auto
 from challengeapp.learning.history import history_rows
 from challengeapp.learning.progress import (
-    AUTO_DIFFICULTY,
-    difficulty_auto,
+    RETENTION_TARGET_PERCENT,
     progress_activity,
+    progress_retention,
     progress_streak,
     progress_topics,
 )
 from challengeapp.learning.review import (
+    LEECH_MISSES,
     InvalidReviewAnswer,
     ReviewNotFound,
+    ReviewStale,
+    ReviewSuspended,
     review_answer,
+    review_card_manage,
+    review_due_count,
+    review_forecast,
+    review_is_due,
     review_options,
     review_queue,
+    reviews_today,
 )
 from challengeapp.models import Challenge, Difficulty, Topic
 from challengeapp.quota import quota_status
@@ -60,6 +69,7 @@ INVALID_DIFFICULTY = "difficulty must be one of: easy, medium, hard, auto."
 INVALID_TOPIC = "topic must be one of: " + ", ".join(Topic.values) + "."
 INVALID_ANSWER = "answer_id must be an integer from 0 to 3."
 INVALID_CONFIDENCE = 'confidence must be "guessed" or "knew".'
+INVALID_REVIEW_NUMBER = "review_number must be the review_number /api/review gave for this item."
 REVIEW_LIMIT_MAX = 500
 REVIEW_PAGE_SIZE = 50
 INVALID_CURSOR = "cursor must be a next_cursor this API returned."
@@ -236,8 +246,13 @@ def answer(request: HttpRequest, challenge_id: int) -> HttpResponse:
     )
     if challenge is None:
         raise ApiError(404, NOT_FOUND)
-    answer_id = _answer_id(json_body(request))
-    attempt, _ = attempt_record(challenge=challenge, chosen_index=answer_id)
+    data = json_body(request)
+    answer_id = _answer_id(data)
+    confidence = _confidence(data)
+    try:
+        attempt, _ = attempt_record(challenge=challenge, chosen_index=answer_id, confidence=confidence)
+    except InvalidChoice as error:
+        raise ApiError(422, str(error)) from None
     return JsonResponse(
         {
             "correct": attempt.is_correct,
@@ -340,6 +355,16 @@ def _history_item(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _confidence(data: dict[str, Any]) -> str:
+    """Optional: "guessed", "knew", or absent/null/"" for nothing said."""
+    confidence = data.get("confidence", "")
+    if confidence is None:
+        confidence = ""
+    if not isinstance(confidence, str) or confidence not in ("", "guessed", "knew"):
+        raise ApiError(422, INVALID_CONFIDENCE)
+    return confidence
+
+
 def _answer_id(data: dict[str, Any]) -> int:
     answer_id = data.get("answer_id")
     if isinstance(answer_id, bool) or not isinstance(answer_id, int) or not 0 <= answer_id <= 3:
@@ -349,24 +374,28 @@ def _answer_id(data: dict[str, Any]) -> int:
 
 @api_view("GET")
 def review(request: HttpRequest) -> HttpResponse:
-    """The scheduled challenges, soonest due first, options in this review's order: no key and no
-    explanation until the review is answered. A page of `limit` (REVIEW_PAGE_SIZE by default, at
-    most REVIEW_LIMIT_MAX); `next_cursor`, passed back as `cursor`, gives the page after it (null on
-    the last page)."""
+    """The scheduled challenges in the review page's order (today's misses first, then the oldest
+    due; learning/review.py), options in this review's order: no key and no explanation until the
+    review is answered. A page of `limit` (REVIEW_PAGE_SIZE by default, at most REVIEW_LIMIT_MAX);
+    `next_cursor`, passed back as `cursor`, gives the page after it (null on the last page). Each
+    item's `review_number`, sent back with the answer, makes a repeated submission harmless."""
     limit = query_int(request, "limit", low=1, high=REVIEW_LIMIT_MAX, message=INVALID_REVIEW_LIMIT)
     limit = limit or REVIEW_PAGE_SIZE
     offset = query_int(request, "offset", low=0, high=MAX_OFFSET, message=INVALID_OFFSET) or 0
     after = _review_cursor_read(request)
     now = timezone.now()
     # One more than the page, to know whether another page follows.
-    cards = review_queue(user=request.user, limit=limit + 1, offset=offset, after=after)
+    cards = review_queue(user=request.user, limit=limit + 1, offset=offset, after=after, now=now)
     page = cards[:limit]
     next_cursor = _review_cursor(page[-1]) if len(cards) > limit else None
     items = [
         {
             "challenge_id": card.challenge_id,
             "due_at": card.due_at.isoformat(),
-            "is_due": card.due_at <= now,
+            "is_due": review_is_due(card, now=now),
+            "review_number": card.reviews + 1,
+            "misses": card.misses,
+            "is_leech": card.misses >= LEECH_MISSES,
             "title": card.challenge.title,
             "prompt": prompt_with_code(card.challenge),
             "code": card.challenge.code,
@@ -375,16 +404,31 @@ def review(request: HttpRequest) -> HttpResponse:
         }
         for card in page
     ]
-    return JsonResponse({"items": items, "next_cursor": next_cursor})
+    done = reviews_today(user=request.user, now=now)
+    return JsonResponse(
+        {
+            "items": items,
+            "next_cursor": next_cursor,
+            # The review page's figures: due now (within today's limit), today's reviews against
+            # the daily limit, and the cards due on each of the next seven days.
+            "due_now": review_due_count(user=request.user, now=now),
+            "reviews_today": done,
+            "daily_limit": settings.REVIEW_DAILY_LIMIT,
+            "forecast": [
+                {"date": day.isoformat(), "due": cards}
+                for day, cards in review_forecast(user=request.user, now=now)
+            ],
+        }
+    )
 
 
 def _review_cursor(card) -> str:
-    """An opaque page boundary: the last card's due time and challenge id."""
-    raw = f"{card.due_at.astimezone(dt.UTC).isoformat()}|{card.challenge_id}"
+    """An opaque page boundary: the last card's place in the queue, due time and challenge id."""
+    raw = f"{card.queue_rank}|{card.due_at.astimezone(dt.UTC).isoformat()}|{card.challenge_id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _review_cursor_read(request: HttpRequest) -> tuple[dt.datetime, int] | None:
+def _review_cursor_read(request: HttpRequest) -> tuple[int, dt.datetime, int] | None:
     values = request.GET.getlist("cursor")
     if len(values) > 1:
         raise ApiError(422, REPEATED_PARAMETER.format(name="cursor"))
@@ -394,32 +438,42 @@ def _review_cursor_read(request: HttpRequest) -> tuple[dt.datetime, int] | None:
     try:
         if len(raw) > 100:
             raise ValueError
-        due_at, challenge_id = (
-            base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("ascii").split("|")
-        )
+        parts = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("ascii").split("|")
+        if len(parts) == 2:  # a cursor from before the queue had ranks: the rank after misses
+            parts = ["1", *parts]
+        rank, due_at, challenge_id = parts
         moment = dt.datetime.fromisoformat(due_at)
-        if moment.tzinfo is None or not ASCII_DIGITS.fullmatch(challenge_id):
+        if moment.tzinfo is None or rank not in ("0", "1") or not ASCII_DIGITS.fullmatch(challenge_id):
             raise ValueError
     except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
         raise ApiError(422, INVALID_CURSOR) from None
-    return moment, int(challenge_id)
+    return int(rank), moment, int(challenge_id)
 
 
 @api_view("POST")
 def review_answer_view(request: HttpRequest, challenge_id: int) -> HttpResponse:
     data = json_body(request)
     position = _answer_id(data)
-    confidence = data.get("confidence", "")
-    if confidence is None:
-        confidence = ""
-    if not isinstance(confidence, str) or confidence not in ("", "guessed", "knew"):
-        raise ApiError(422, INVALID_CONFIDENCE)
+    confidence = _confidence(data)
+    review_number = data.get("review_number")
+    if review_number is not None and (
+        isinstance(review_number, bool)
+        or not isinstance(review_number, int)
+        or not 1 <= review_number <= 10**9
+    ):
+        raise ApiError(422, INVALID_REVIEW_NUMBER)
     try:
         outcome = review_answer(
-            user=request.user, challenge_id=challenge_id, position=position, confidence=confidence
+            user=request.user,
+            challenge_id=challenge_id,
+            position=position,
+            confidence=confidence,
+            review_number=review_number,
         )
     except ReviewNotFound:
         raise ApiError(404, NOT_FOUND) from None
+    except (ReviewStale, ReviewSuspended) as error:
+        raise ApiError(409, error.message) from None
     except InvalidReviewAnswer as error:
         raise ApiError(422, error.message) from None
     return JsonResponse(
@@ -428,6 +482,31 @@ def review_answer_view(request: HttpRequest, challenge_id: int) -> HttpResponse:
             "correct_answer_id": outcome.correct_position,
             "explanation": outcome.card.challenge.explanation,
             "next_due_at": outcome.next_due_at.isoformat(),
+            "review_number": outcome.log.review_number,
+            # A submission of an answer already stored: this is its first result, unchanged.
+            "replayed": outcome.replayed,
+            "misses": outcome.card.misses,
+            "is_leech": outcome.card.misses >= LEECH_MISSES,
+        }
+    )
+
+
+@api_view("POST")
+def review_leech(request: HttpRequest, challenge_id: int) -> HttpResponse:
+    """{"action": "reset" | "suspend" | "resume"} on one of the learner's cards."""
+    data = json_body(request)
+    try:
+        card = review_card_manage(user=request.user, challenge_id=challenge_id, action=data.get("action"))
+    except ReviewNotFound:
+        raise ApiError(404, NOT_FOUND) from None
+    except InvalidReviewAnswer as error:
+        raise ApiError(422, error.message) from None
+    return JsonResponse(
+        {
+            "challenge_id": card.challenge_id,
+            "suspended": card.suspended,
+            "misses": card.misses,
+            "due_at": card.due_at.isoformat(),
         }
     )
 
@@ -446,8 +525,26 @@ def progress(request: HttpRequest) -> HttpResponse:
                     "answered": group.answered,
                     "correct": group.correct,
                     "mastery": group.mastery,
+                    "cards": group.cards,
+                    "recalled": group.recalled,
+                    "retained": group.spaced_successes,
                 }
                 for group in progress_topics(user=request.user)
+            ],
+            "retention": [
+                {"week": week.start.isoformat(), "reviews": week.reviews, "recalled": week.recalled}
+                for week in progress_retention(user=request.user)
+            ],
+            "retention_target_percent": RETENTION_TARGET_PERCENT,
+            "auto_difficulty": [
+                {
+                    "topic": level.topic,
+                    "difficulty": level.difficulty,
+                    "answered": level.answered,
+                    "right": level.right,
+                    "beyond": level.beyond or None,
+                }
+                for level in auto_levels(user=request.user)
             ],
             "activity": [
                 {"date": day.date.isoformat(), "answers": day.answers}

@@ -3,10 +3,12 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.conf import settings
 
 from challengeapp.content.reports import MAX_NOTE_CHARS
+from challengeapp.learning.auto_difficulty import AUTO_DIFFICULTY, MOVE_MARGIN
 from challengeapp.learning.history import RESULTS
-from challengeapp.learning.progress import AUTO_DIFFICULTY, AUTO_HIGH, AUTO_LOW, AUTO_WINDOW
+from challengeapp.learning.review import RESET, RESUME, SUSPEND
 from challengeapp.models import Confidence, Difficulty, ReportReason, Topic
 
 
@@ -38,10 +40,17 @@ class SingleValuedForm(forms.Form):
 DIFFICULTY_CHOICES = [*Difficulty.choices, (AUTO_DIFFICULTY, "Auto")]
 INVALID_DIFFICULTY = "Choose a difficulty: easy, medium, hard or auto."
 INVALID_TOPIC = "Choose one of the listed topics."
-AUTO_HELP = (
-    f"Auto picks the level per topic from your last {AUTO_WINDOW} answers at your current level: "
-    f"above {AUTO_HIGH * 100:.0f} % right steps up, under {AUTO_LOW * 100:.0f} % steps down."
-)
+
+
+def auto_help() -> str:
+    low, high = settings.AUTO_DIFFICULTY_BAND
+    margin = round(MOVE_MARGIN * 100)
+    return (
+        f"Auto keeps you at {low}–{high} % right, per topic: after {settings.AUTO_DIFFICULTY_WINDOW} first "
+        f"answers at a level (and every {settings.AUTO_DIFFICULTY_RUN} after), above {high + margin} % of "
+        f"the last {settings.AUTO_DIFFICULTY_WINDOW} steps up, under {low - margin} % steps down; only "
+        "answers since the level last changed count."
+    )
 
 
 class GenerateForm(SingleValuedForm):
@@ -49,7 +58,6 @@ class GenerateForm(SingleValuedForm):
         choices=DIFFICULTY_CHOICES,
         initial=Difficulty.EASY,
         widget=forms.RadioSelect,
-        help_text=AUTO_HELP,
         error_messages={"required": INVALID_DIFFICULTY, "invalid_choice": INVALID_DIFFICULTY},
     )
     topic = forms.ChoiceField(
@@ -57,6 +65,10 @@ class GenerateForm(SingleValuedForm):
         initial=Topic.PYTHON,
         error_messages={"required": INVALID_TOPIC, "invalid_choice": INVALID_TOPIC},
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["difficulty"].help_text = auto_help()
 
 
 class PracticePresetForm(SingleValuedForm):
@@ -80,6 +92,12 @@ class AnswerForm(SingleValuedForm):
             "required": "Choose one of the four options.",
             "invalid_choice": "Choose one of the four options.",
         },
+    )
+    confidence = forms.ChoiceField(
+        choices=Confidence.choices,
+        required=False,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": "Say you guessed, you knew it, or nothing."},
     )
 
 
@@ -115,6 +133,16 @@ class ReviewAnswerForm(SingleValuedForm):
     )
 
 
+class LeechActionForm(SingleValuedForm):
+    action = forms.ChoiceField(
+        choices=[(RESET, "Reset"), (SUSPEND, "Suspend"), (RESUME, "Resume")],
+        error_messages={
+            "required": "Choose reset, suspend or resume.",
+            "invalid_choice": "Choose reset, suspend or resume.",
+        },
+    )
+
+
 class ReviewQueryForm(SingleValuedForm):
     """The review page's query: `answered` shows the result of that challenge's latest answer (in
     the option `order` it was shown in), `early` serves the soonest review even if not yet due,
@@ -124,6 +152,7 @@ class ReviewQueryForm(SingleValuedForm):
     order = forms.RegexField(regex=r"\A[0-3]{4}\Z", required=False)
     early = forms.BooleanField(required=False)
     stale = forms.BooleanField(required=False)
+    suspended = forms.BooleanField(required=False)
 
 
 class HistoryFilterForm(SingleValuedForm):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Difficulty(models.TextChoices):
@@ -98,7 +99,12 @@ class Attempt(models.Model):
     challenge = models.OneToOneField(Challenge, on_delete=models.CASCADE, related_name="attempt")
     chosen_index = models.PositiveSmallIntegerField()
     is_correct = models.BooleanField()
-    answered_at = models.DateTimeField(auto_now_add=True)
+    # The moment of the answer (a default rather than auto_now_add, so a simulated clock can
+    # pass one: bench/simulate_learning.py).
+    answered_at = models.DateTimeField(default=timezone.now)
+    # The learner had answered this content before (a bank repeat, a regenerated question): the
+    # answer was a review of the content's card, not a first answer (learning/attempts.py).
+    is_repeat = models.BooleanField(default=False)
     # Set when an operator corrected the challenge's key after this answer and it was graded again.
     regraded_at = models.DateTimeField(null=True, blank=True)
 
@@ -180,12 +186,16 @@ class ReviewState(models.IntegerChoices):
 
 
 class ReviewCard(models.Model):
-    """The spaced-review schedule of one answered challenge (FSRS card state), and the order its
-    options are shown in for the pending review: drawn anew after every review, kept here so the
-    learner cannot learn positions and an answer is graded against what was shown."""
+    """The spaced-review schedule of one piece of content for one learner (FSRS card state), and
+    the order its options are shown in for the pending review: drawn anew after every review, kept
+    here so the learner cannot learn positions and an answer is graded against what was shown.
+
+    One card per learner and piece of content (`source_key`): a repeat of the content (served from
+    the bank again, or generated again) joins this card; `challenge` is the first serving."""
 
     challenge = models.OneToOneField(Challenge, on_delete=models.CASCADE, related_name="review_card")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_cards")
+    source_key = models.CharField(max_length=120)
     state = models.PositiveSmallIntegerField(choices=ReviewState.choices)
     step = models.PositiveSmallIntegerField(null=True, blank=True)
     stability = models.FloatField(null=True, blank=True)
@@ -197,9 +207,20 @@ class ReviewCard(models.Model):
     # Answered right on a review that came at least RETENTION_GAP after the answer before it, and
     # not missed since: the retention "mastered" asks for (learning/progress.py).
     retained = models.BooleanField(default=False)
+    # The latest answer was right and not a guess: what mastery reads (learning/progress.py).
+    recalled = models.BooleanField(default=False)
+    # Wrong answers after the first one; at LEECH_MISSES the card is a leech (learning/review.py).
+    misses = models.PositiveIntegerField(default=0)
+    # When the card was last missed: today's misses come first in the queue.
+    missed_at = models.DateTimeField(null=True, blank=True)
+    # Set aside by the learner (a leech): never served or counted as due until resumed.
+    suspended = models.BooleanField(default=False)
 
     class Meta:
         indexes = [models.Index(fields=["owner", "due_at"], name="review_card_owner_due")]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "source_key"], name="review_card_one_per_content"),
+        ]
 
     def __str__(self) -> str:
         return f"Review of {self.challenge_id} due {self.due_at:%Y-%m-%d %H:%M}"
@@ -225,6 +246,11 @@ class ReviewLog(models.Model):
     card = models.ForeignKey(ReviewCard, on_delete=models.CASCADE, related_name="logs")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_logs")
     is_first_answer = models.BooleanField()
+    # 0 for the first answer, n for the card's n-th review: one answer per number, so a duplicate
+    # submission (a double click, a retried request, two at once) can never grade a card twice.
+    review_number = models.PositiveIntegerField(default=0)
+    # The option order the learner saw (None: in the challenge's order, as first answers are).
+    shown_order = models.JSONField(null=True, blank=True)
     chosen_index = models.PositiveSmallIntegerField(
         help_text="The option picked, as stored on the challenge."
     )
@@ -239,6 +265,9 @@ class ReviewLog(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["owner", "reviewed_at"], name="review_log_owner_time")]
+        constraints = [
+            models.UniqueConstraint(fields=["card", "review_number"], name="review_log_one_per_number"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_rating_display()} on {self.card_id} at {self.reviewed_at:%Y-%m-%d %H:%M}"
@@ -275,6 +304,10 @@ class ProgressCount(models.Model):
     answered = models.IntegerField(default=0)
     correct = models.IntegerField(default=0)
     retained = models.IntegerField(default=0)
+    # Review cards in the group (one per piece of content), and those whose latest answer was
+    # right and not a guess: mastery reads these.
+    cards = models.IntegerField(default=0)
+    recalled = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -283,6 +316,26 @@ class ProgressCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} {self.difficulty}: {self.correct}/{self.answered}, {self.retained} retained"
+
+
+class AutoLevel(models.Model):
+    """Where "auto" difficulty stands for a learner in a topic, and since when: only first answers
+    at this level since `since` are judged, so the answers that moved it are never counted again
+    (learning/auto_difficulty.py)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    topic = models.CharField(max_length=20, choices=Topic.choices)
+    difficulty = models.CharField(max_length=10, choices=Difficulty.choices)
+    since = models.DateTimeField()
+    # How many answers at this level there were when it was last judged: it is judged again only
+    # AUTO_DIFFICULTY_RUN answers later.
+    judged = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "topic"], name="auto_level_per_topic")]
+
+    def __str__(self) -> str:
+        return f"{self.topic} at {self.difficulty} since {self.since:%Y-%m-%d %H:%M}"
 
 
 class ReportReason(models.TextChoices):

@@ -27,6 +27,7 @@ from challengeapp.forms import (
     DevSignInForm,
     GenerateForm,
     HistoryFilterForm,
+    LeechActionForm,
     PracticePresetForm,
     ReportForm,
     ReviewAnswerForm,
@@ -37,6 +38,7 @@ from challengeapp.identity import dev_session_token_issue
 from challengeapp.identity.learners import LEARNER_INACTIVE, learner_get_or_create, learner_update
 from challengeapp.learning import progress as progress_rules
 from challengeapp.learning.attempts import attempt_record
+from challengeapp.learning.auto_difficulty import AUTO_DIFFICULTY, auto_decide, auto_levels
 from challengeapp.learning.export import (
     ANKI_CONTENT_TYPE,
     ExportInProgress,
@@ -49,24 +51,30 @@ from challengeapp.learning.export import (
 )
 from challengeapp.learning.history import history_page, history_summary
 from challengeapp.learning.progress import (
-    AUTO_DIFFICULTY,
+    RETENTION_TARGET_PERCENT,
     ActivityDay,
-    difficulty_auto,
     progress_activity,
+    progress_retention,
     progress_streak,
     progress_topics,
 )
 from challengeapp.learning.review import (
     ALREADY_ANSWERED,
+    LEECH_MISSES,
     NOT_SCHEDULED,
     RETENTION_GAP,
     InvalidReviewAnswer,
     ReviewNotFound,
     ReviewStale,
+    ReviewSuspended,
     review_answer,
+    review_card_manage,
     review_card_of,
+    review_forecast,
+    review_leeches,
     review_next,
     review_options,
+    reviews_today,
 )
 from challengeapp.middleware import SESSION_COOKIE
 from challengeapp.models import Challenge, ReviewCard, ReviewLog
@@ -81,6 +89,11 @@ def _practice_context(request: HtmxHttpRequest, *, form: GenerateForm, **extra) 
     return {"form": form, "quota": quota_status(user=request.user), **extra}
 
 
+def _auto_notes(user) -> list[str]:
+    """What auto says where it cannot follow the learner: above hard, below easy."""
+    return [decision.message for decision in auto_levels(user=user) if decision.beyond]
+
+
 @require_GET
 @learner_required
 def practice(request: HtmxHttpRequest) -> HttpResponse:
@@ -91,9 +104,8 @@ def practice(request: HtmxHttpRequest) -> HttpResponse:
     # A "Practise this" link (progress page) fills the form in: ?topic=sql&difficulty=medium.
     initial.update(PracticePresetForm(request.GET).preset())
     form = GenerateForm(initial=initial or None)
-    return render(
-        request, "challengeapp/practice.html", _practice_context(request, form=form, challenge=current)
-    )
+    context = _practice_context(request, form=form, challenge=current, auto_notes=_auto_notes(request.user))
+    return render(request, "challengeapp/practice.html", context)
 
 
 @require_POST
@@ -102,13 +114,16 @@ def challenge_generate_view(request: HtmxHttpRequest) -> HttpResponse:
     form = GenerateForm(request.POST)
     status = 200
     context: dict = {}
+    auto_note = ""  # what auto says of this topic where it cannot follow the learner
     if not form.is_valid():
         errors = [error for field_errors in form.errors.values() for error in field_errors]
         status, context = 400, {"problem": " ".join(dict.fromkeys(errors))}
     else:
         topic, difficulty = form.cleaned_data["topic"], form.cleaned_data["difficulty"]
         if difficulty == AUTO_DIFFICULTY:
-            difficulty = difficulty_auto(user=request.user, topic=topic)
+            decision = auto_decide(user=request.user, topic=topic)
+            difficulty = decision.difficulty
+            auto_note = decision.message
         try:
             challenge = challenge_generate(user=request.user, difficulty=difficulty, topic=topic)
         except QuotaExceeded as error:
@@ -124,7 +139,7 @@ def challenge_generate_view(request: HtmxHttpRequest) -> HttpResponse:
             if not request.htmx:
                 return redirect("challenge-detail", challenge_id=challenge.id)
             context = {"challenge": challenge}
-    context = _practice_context(request, form=form, **context)
+    context = _practice_context(request, form=form, auto_note=auto_note, **context)
     if request.htmx:
         # htmx swaps only 2xx answers: errors come back as the panel's content, with status 200.
         # The Generate button is refreshed only where there is one (the practice page, not a
@@ -166,7 +181,11 @@ def challenge_answer(request: HtmxHttpRequest, challenge_id: int) -> HttpRespons
     answer_form = AnswerForm(request.POST)
     status = 200
     if answer_form.is_valid():
-        attempt_record(challenge=challenge, chosen_index=answer_form.cleaned_data["choice"])
+        attempt_record(
+            challenge=challenge,
+            chosen_index=answer_form.cleaned_data["choice"],
+            confidence=answer_form.cleaned_data["confidence"],
+        )
         if not request.htmx:
             return redirect("challenge-detail", challenge_id=challenge.id)
     else:
@@ -178,8 +197,9 @@ def challenge_answer(request: HtmxHttpRequest, challenge_id: int) -> HttpRespons
         "quota": quota_status(user=request.user),
     }
     if request.htmx:
-        # Swap the card in place: the result, or the question again with the error.
-        return render(request, "challengeapp/challenge.html#challenge-card", context)
+        # Swap the card in place: the result (and the navigation's review count), or the question
+        # again with the error.
+        return render(request, "challengeapp/challenge.html#answer-response", context)
     return render(request, "challengeapp/challenge.html", context, status=status)
 
 
@@ -261,6 +281,7 @@ def _review_question(card: ReviewCard, *, answer_form: ReviewAnswerForm | None =
     now = timezone.now()
     return {
         "card": card,
+        "is_leech": card.misses >= LEECH_MISSES,
         "challenge": card.challenge,
         "options": review_options(card),
         "answer_form": answer_form or ReviewAnswerForm(initial={"confidence": ""}),
@@ -269,15 +290,32 @@ def _review_question(card: ReviewCard, *, answer_form: ReviewAnswerForm | None =
     }
 
 
+def _review_day(request: HttpRequest) -> dict:
+    """Today's reviews against the daily limit, and answers against the daily goal."""
+    today = progress_activity(user=request.user, weeks=1)[-1].answers
+    done = reviews_today(user=request.user)
+    return {
+        "day": {
+            "answers": today,
+            "goal": settings.REVIEW_DAILY_GOAL,
+            "goal_met": today >= settings.REVIEW_DAILY_GOAL,
+            "reviews": done,
+            "limit": settings.REVIEW_DAILY_LIMIT,
+            "limit_reached": done >= settings.REVIEW_DAILY_LIMIT,
+        }
+    }
+
+
 def _next_review(request: HttpRequest, *, early: bool = False) -> dict:
     """The next review's question, or when nothing is due, when the next one will be."""
+    day = _review_day(request)
     card = review_next(user=request.user, early=early)
     if card is not None:
-        return _review_question(card)
+        return {**_review_question(card), **day}
     upcoming = review_next(user=request.user, early=True)
     if upcoming is None:
-        return {"nothing_scheduled": True}
-    return {"upcoming": upcoming, "upcoming_in": humanised_until(upcoming.due_at, timezone.now())}
+        return {"nothing_scheduled": True, **day}
+    return {"upcoming": upcoming, "upcoming_in": humanised_until(upcoming.due_at, timezone.now()), **day}
 
 
 def _order_from_query(order: str) -> list[int] | None:
@@ -308,12 +346,18 @@ def review(request: HtmxHttpRequest) -> HttpResponse:
         if log is None:
             raise Http404(NOT_SCHEDULED)
         challenge = log.card.challenge
-        order = _order_from_query(query.cleaned_data.get("order", "")) or list(range(len(challenge.options)))
+        order = (
+            log.shown_order
+            or _order_from_query(query.cleaned_data.get("order", ""))
+            or list(range(len(challenge.options)))
+        )
         context = {"result": _review_result(challenge=challenge, order=order, log=log)}
     else:
         context = _next_review(request, early=bool(query.cleaned_data.get("early")))
         if query.cleaned_data.get("stale"):
             context["notice"] = ALREADY_ANSWERED
+        if query.cleaned_data.get("suspended"):
+            context["notice"] = SUSPENDED_NOTICE
     if request.htmx:
         # "Next review" and "Review early" swap the card in place (and refresh the due count).
         return render(request, f"{REVIEW_PAGE}#review-response", context)
@@ -335,22 +379,28 @@ def review_answer_view(request: HtmxHttpRequest, challenge_id: int) -> HttpRespo
                 challenge_id=challenge_id,
                 position=form.cleaned_data["position"],
                 confidence=form.cleaned_data["confidence"],
-                expected_reviews=form.cleaned_data["expected_reviews"],
+                # The form carries the review count when it was shown: it answers the next one.
+                review_number=form.cleaned_data["expected_reviews"] + 1,
             )
         except ReviewStale:
-            # A double submit or a second tab: the first answer counts; show what comes next.
+            # A second tab answered it otherwise: that answer counts; show what comes next.
             if not request.htmx:
                 return redirect(reverse("review") + "?stale=1")
             context = {**_next_review(request), "notice": ALREADY_ANSWERED}
+            return render(request, f"{REVIEW_PAGE}#review-response", context)
+        except ReviewSuspended:
+            if not request.htmx:
+                return redirect(reverse("review") + "?suspended=1")
+            context = {**_next_review(request), "notice": SUSPENDED_NOTICE}
             return render(request, f"{REVIEW_PAGE}#review-response", context)
         except ReviewNotFound:
             raise Http404(NOT_SCHEDULED) from None
         except InvalidReviewAnswer as error:
             form.add_error(None, error.message)
         else:
-            # Graded against the order read above: the review count matched, so no answer came
-            # in between to draw a new one.
-            order = list(card.option_order)
+            # The order the answer was graded against (a double submit gets the first result, in
+            # the order it was shown).
+            order = outcome.log.shown_order or list(card.option_order)
             if not request.htmx:
                 query = urlencode({"answered": challenge_id, "order": "".join(map(str, order))})
                 return redirect(f"{reverse('review')}?{query}")
@@ -363,6 +413,33 @@ def review_answer_view(request: HtmxHttpRequest, challenge_id: int) -> HttpRespo
         # htmx swaps only 2xx answers: the question comes back with the error, status 200.
         return render(request, f"{REVIEW_PAGE}#review-response", context)
     return render(request, REVIEW_PAGE, context, status=400)
+
+
+SUSPENDED_NOTICE = "That challenge is suspended; resume it from your progress page to review it again."
+LEECH_DONE = {"reset": "reset", "suspend": "suspended", "resume": "resumed"}
+
+
+@require_POST
+@learner_required
+def review_leech(request: HtmxHttpRequest, challenge_id: int) -> HttpResponse:
+    """Reset, suspend or resume a card (a leech, most often): a plain form, back to the progress
+    page's list of leeches."""
+    form = LeechActionForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "challengeapp/problem.html",
+            {
+                "title": "Choose an action",
+                "message": " ".join(e for errs in form.errors.values() for e in errs),
+            },
+            status=400,
+        )
+    try:
+        review_card_manage(user=request.user, challenge_id=challenge_id, action=form.cleaned_data["action"])
+    except ReviewNotFound:
+        raise Http404(NOT_SCHEDULED) from None
+    return redirect(f"{reverse('progress')}?card={challenge_id}&done={form.cleaned_data['action']}#leeches")
 
 
 # --- Progress and export --------------------------------------------------------------------------
@@ -394,8 +471,21 @@ def _progress_context(request: HtmxHttpRequest) -> dict:
     days = progress_activity(user=request.user, today=today)
     active = [day for day in days if day.answers]
     busiest = max(active, key=lambda day: day.answers, default=None)
+    retention = progress_retention(user=request.user, today=today)
+    forecast = review_forecast(user=request.user)
+    done = request.GET.get("done", "")
     return {
         "topics": progress_topics(user=request.user),
+        "retention": _retention_chart(retention),
+        "retention_target": RETENTION_TARGET_PERCENT,
+        "forecast": forecast,
+        "forecast_max": max((cards for _, cards in forecast), default=0),
+        "leeches": review_leeches(user=request.user),
+        "leech_misses": LEECH_MISSES,
+        "leech_done": LEECH_DONE.get(done, ""),
+        "auto_levels": auto_levels(user=request.user),
+        "goal": settings.REVIEW_DAILY_GOAL,
+        "goal_today": days[-1].answers,
         "streak": progress_streak(user=request.user, today=today),
         # Seven consecutive days per column, so each row is one weekday: name the rows after
         # the first week's days.
@@ -417,6 +507,39 @@ def _progress_context(request: HtmxHttpRequest) -> dict:
         },
         "time_zone": settings.TIME_ZONE,
         **_anki_parts_context(anki_parts(user=request.user)),
+    }
+
+
+@dataclass(frozen=True)
+class RetentionBar:
+    week: object  # RetentionWeek
+    x: int
+    height: int  # of 100
+    label: str
+
+    @property
+    def y(self) -> int:
+        return 100 - self.height
+
+
+def _retention_chart(weeks: list) -> dict:
+    """The retention chart's geometry (an inline SVG, 100 units high, a bar per week) with a text
+    label per bar; the same figures are in a table beside it."""
+    bars = []
+    for n, week in enumerate(weeks):
+        percent = week.percent
+        label = (
+            f"Week of {week.start:%-d %b}: {week.recalled} of {week.reviews} recalled ({percent} %)"
+            if week.reviews
+            else f"Week of {week.start:%-d %b}: no reviews a day or more after the previous answer"
+        )
+        bars.append(RetentionBar(week=week, x=n * 10 + 2, height=percent or 0, label=label))
+    return {
+        "weeks": weeks,
+        "bars": bars,
+        "width": len(weeks) * 10 + 4,
+        "target_y": 100 - RETENTION_TARGET_PERCENT,
+        "has_reviews": any(week.reviews for week in weeks),
     }
 
 

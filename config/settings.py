@@ -175,6 +175,31 @@ GENERATION_FAILURES_PER_DAY = env_int("GENERATION_FAILURES_PER_DAY", 10, minimum
 # Answered challenges per Anki deck download: a longer history comes in parts of the same deck
 # (learning/export.py), so one export's CPU time and temporary file stay bounded.
 EXPORT_ANKI_NOTES_PER_DECK = env_int("EXPORT_ANKI_NOTES_PER_DECK", 500, minimum=1)
+
+# The learning loop (docs/LEARNING.md). Reviews served per learner per calendar day (today's
+# misses come back past it); the answers and reviews a day that make the daily goal.
+REVIEW_DAILY_LIMIT = env_int("REVIEW_DAILY_LIMIT", 200, minimum=1)
+REVIEW_DAILY_GOAL = env_int("REVIEW_DAILY_GOAL", 20, minimum=1)
+# "Auto" difficulty per topic: judged on the last AUTO_DIFFICULTY_WINDOW first answers at the
+# current level, only after AUTO_DIFFICULTY_RUN answers at it since it last changed (and every
+# AUTO_DIFFICULTY_RUN after), aiming at AUTO_DIFFICULTY_BAND percent right ("low-high").
+AUTO_DIFFICULTY_WINDOW = env_int("AUTO_DIFFICULTY_WINDOW", 20, minimum=1)
+AUTO_DIFFICULTY_RUN = env_int("AUTO_DIFFICULTY_RUN", 10, minimum=1)
+
+
+def _percent_band(name: str, default: str) -> tuple[int, int]:
+    raw = os.environ.get(name, "").strip() or default
+    low, _, high = raw.partition("-")
+    try:
+        band = int(low), int(high)
+    except ValueError:
+        raise ImproperlyConfigured(f'{name} must be two percentages like "70-85", got {raw!r}.') from None
+    if not 0 < band[0] < band[1] < 100:
+        raise ImproperlyConfigured(f"{name} must be 0 < low < high < 100, got {raw!r}.")
+    return band
+
+
+AUTO_DIFFICULTY_BAND = _percent_band("AUTO_DIFFICULTY_BAND", "70-85")
 # New problem reports per learner per day (changing a report already sent is not a new one): a
 # learner cannot bury the real reports under their own. Past it: 429, with a message.
 REPORTS_PER_LEARNER_PER_DAY = env_int("REPORTS_PER_LEARNER_PER_DAY", 20, minimum=1)

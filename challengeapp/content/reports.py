@@ -379,7 +379,6 @@ def _apply(rekeying: Rekeying) -> tuple[int, int]:
     changed)."""
     now = timezone.now()
     regraded = changed = 0
-    rebuilt: list[int] = []
     for challenge, new_index in rekeying.changes:
         Challenge.objects.filter(pk=challenge.pk).update(correct_index=new_index)
         attempt = Attempt.objects.filter(challenge=challenge).first()
@@ -388,15 +387,19 @@ def _apply(rekeying: Rekeying) -> tuple[int, int]:
             regraded += 1
             changed += is_correct != attempt.is_correct
             Attempt.objects.filter(pk=attempt.pk).update(is_correct=is_correct, regraded_at=now)
-            if is_correct != attempt.is_correct:
+            # A repeat's answer is a review of its content's card, not a first answer.
+            if is_correct != attempt.is_correct and not attempt.is_repeat:
                 progress_count_add(
                     owner_id=challenge.owner_id,
                     topic=challenge.topic,
                     difficulty=challenge.difficulty,
                     correct=1 if is_correct else -1,
                 )
-        rebuilt.append(challenge.pk)
-    for card in ReviewCard.objects.filter(challenge_id__in=rebuilt).select_related("challenge"):
+    # One card per learner and content: every card of the content is graded again.
+    keys = {challenge.source_key for challenge, _ in rekeying.changes}
+    changed_ids = [challenge.pk for challenge, _ in rekeying.changes]
+    cards = ReviewCard.objects.filter(Q(source_key__in=keys) | Q(challenge_id__in=changed_ids))
+    for card in cards.select_related("challenge"):
         review_card_rebuild(card)
     return regraded, changed
 

@@ -17,6 +17,16 @@ from django.utils import timezone
 from challengeapp.models import ActivityDay, ReviewLog
 
 
+def day_start(day: dt.date) -> dt.datetime:
+    """The first moment of `day` in TIME_ZONE, as an aware datetime: midnight, or the first hour
+    that exists on a day a clock change skips it."""
+    zone = timezone.get_current_timezone()
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=zone)
+    # A wall time a clock change skipped does not round-trip through UTC: take the moment it
+    # maps to, still on `day`.
+    return start.astimezone(dt.UTC).astimezone(zone)
+
+
 def activity_count(*, owner_id: int, moment: dt.datetime) -> None:
     """Add one answer to the learner's day of `moment`."""
     day = timezone.localdate(moment)

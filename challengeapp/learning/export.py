@@ -270,7 +270,9 @@ def anki_note(challenge: Challenge, *, username: str) -> genanki.Note:
 
 
 def _answered(user):
-    return Challenge.objects.filter(owner=user, attempt__isnull=False)
+    # One note per piece of content, as there is one review card: a repeat served again (the
+    # bank's, a regenerated question) is the same note, and is counted once in anki_parts.
+    return Challenge.objects.filter(owner=user, attempt__isnull=False, attempt__is_repeat=False)
 
 
 def anki_parts(*, user) -> int:

@@ -4,22 +4,24 @@ Everything is read from counts kept as answers happen (ProgressCount per topic a
 learning/progress_counts.py; ActivityDay per day, learning/activity.py), so the cost does not grow
 with the number of answers.
 
-Mastery, per topic and difficulty (the rule the progress page states):
-- new: fewer than 3 first answers, too few to judge;
-- learning: at least 3 first answers, under 70 % of them right;
-- proficient: at least 3 first answers, at least 70 % right;
-- mastered: proficient, and at least 3 of its challenges were answered right on a review that came
-  at least 7 days after their previous answer, and have not been missed since. A run of right
-  answers in one sitting is not enough: mastery needs retention over spaced reviews.
+Mastery, per topic and difficulty, reads current recall: one review card per piece of content,
+and whether its latest answer (first answer or review) was right and not a guess.
+- new: fewer than 3 cards, too few to judge;
+- learning: at least 3 cards, under 70 % of them recalled;
+- proficient: at least 3 cards, at least 70 % recalled;
+- mastered: proficient, and at least 3 of its cards, and at least half of them, were answered right
+  on a review that came at least 7 days after their previous answer, and have not been missed
+  since. A run of right answers in one sitting is not enough: mastery needs retention over spaced
+  reviews.
+First answers (how many, how many right) are shown beside it; a repeat of content already answered
+is a review, never a second first answer.
 
 Streak: consecutive calendar days (in TIME_ZONE, as each answer was counted: learning/activity.py)
 with at least one answer or review. Today counts
 once it has one; until then the streak that ended yesterday is still current (it can be kept).
 
-Auto difficulty, per topic, aiming at 70-85 % right: start from the difficulty of the learner's
-latest challenge in the topic (easy if none); look at their last 10 first answers at that
-difficulty in the topic; with at least 5 of them, above 85 % right steps up a level, under 70 %
-steps down; otherwise it stays.
+Retention: per week, reviews that came at least a day after the card's previous answer, and how
+many of them were recalled (right, not guessed), against the schedule's target.
 """
 
 from __future__ import annotations
@@ -27,20 +29,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db.models import Count, Q
+from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from challengeapp.learning.activity import activity_per_day
-from challengeapp.models import Attempt, Challenge, Difficulty, ProgressCount, Topic
+from challengeapp.learning.activity import activity_per_day, day_start
+from challengeapp.learning.review import DESIRED_RETENTION
+from challengeapp.models import Confidence, Difficulty, ProgressCount, ReviewLog, Topic
 
 MIN_ANSWERS_TO_JUDGE = 3
 PROFICIENT_ACCURACY = 0.70
 SPACED_SUCCESSES_TO_MASTER = 3
 ACTIVITY_WEEKS = 16
 
-AUTO_DIFFICULTY = "auto"  # what a learner picks to let difficulty_auto choose
-AUTO_WINDOW = 10
-AUTO_MIN_ANSWERS = 5
-AUTO_LOW, AUTO_HIGH = 0.70, 0.85
+RETENTION_WEEKS = 12
 
 NEW, LEARNING, PROFICIENT, MASTERED = "new", "learning", "proficient", "mastered"
 # Weakest first: known weak (learning) before not yet judged (new), then proficient, mastered.
@@ -55,18 +57,24 @@ class TopicProgress:
     answered: int
     correct: int
     spaced_successes: int
+    cards: int = 0
+    recalled: int = 0
 
     @property
     def accuracy(self) -> float | None:
         return self.correct / self.answered if self.answered else None
 
     @property
+    def recall(self) -> float | None:
+        return self.recalled / self.cards if self.cards else None
+
+    @property
     def mastery(self) -> str:
-        if self.answered < MIN_ANSWERS_TO_JUDGE:
+        if self.cards < MIN_ANSWERS_TO_JUDGE:
             return NEW
-        if self.correct < PROFICIENT_ACCURACY * self.answered:
+        if self.recalled < PROFICIENT_ACCURACY * self.cards:
             return LEARNING
-        if self.spaced_successes >= SPACED_SUCCESSES_TO_MASTER:
+        if self.spaced_successes >= max(SPACED_SUCCESSES_TO_MASTER, self.cards / 2):
             return MASTERED
         return PROFICIENT
 
@@ -103,12 +111,14 @@ def progress_topics(*, user) -> list[TopicProgress]:
             answered=row.answered,
             correct=row.correct,
             spaced_successes=row.retained,
+            cards=row.cards,
+            recalled=row.recalled,
         )
-        for row in ProgressCount.objects.filter(owner=user, answered__gt=0)
+        for row in ProgressCount.objects.filter(owner=user).filter(Q(answered__gt=0) | Q(cards__gt=0))
     ]
     return sorted(
         groups,
-        key=lambda g: (WEAKEST_FIRST[g.mastery], g.accuracy or 0.0, g.answered, g.topic, g.difficulty),
+        key=lambda g: (WEAKEST_FIRST[g.mastery], g.recall or 0.0, g.cards, g.topic, g.difficulty),
     )
 
 
@@ -140,23 +150,48 @@ def progress_activity(
     ]
 
 
-def difficulty_auto(*, user, topic: str) -> str:
-    """The difficulty to practise `topic` at next (the rule in the module docstring)."""
-    latest = (
-        Challenge.objects.filter(owner=user, topic=topic).order_by("-id").values_list("difficulty", flat=True)
+@dataclass(frozen=True)
+class RetentionWeek:
+    start: dt.date
+    reviews: int
+    recalled: int
+
+    @property
+    def percent(self) -> int | None:
+        return round(100 * self.recalled / self.reviews) if self.reviews else None
+
+
+def progress_retention(
+    *, user, today: dt.date | None = None, weeks: int = RETENTION_WEEKS
+) -> list[RetentionWeek]:
+    """The last `weeks` weeks (Monday first, oldest first, this week last): reviews at least a day
+    after the card's previous answer, and how many were recalled (right, not guessed)."""
+    today = today or timezone.localdate()
+    this_week = today - dt.timedelta(days=today.weekday())
+    first = this_week - dt.timedelta(weeks=weeks - 1)
+    rows = (
+        ReviewLog.objects.filter(
+            owner=user,
+            is_first_answer=False,
+            elapsed_seconds__gte=86400,
+            reviewed_at__gte=day_start(first),
+        )
+        .annotate(week=TruncWeek("reviewed_at", tzinfo=timezone.get_current_timezone()))
+        .values("week")
+        .annotate(
+            reviews=Count("id"),
+            recalled=Count("id", filter=Q(is_correct=True) & ~Q(confidence=Confidence.GUESSED)),
+        )
     )
-    current = latest.first() or Difficulty.EASY
-    recent = list(
-        Attempt.objects.filter(challenge__owner=user, challenge__topic=topic, challenge__difficulty=current)
-        .order_by("-answered_at", "-id")
-        .values_list("is_correct", flat=True)[:AUTO_WINDOW]
-    )
-    if len(recent) < AUTO_MIN_ANSWERS:
-        return current
-    accuracy = sum(recent) / len(recent)
-    level = DIFFICULTY_ORDER.index(current)
-    if accuracy > AUTO_HIGH and level < len(DIFFICULTY_ORDER) - 1:
-        return DIFFICULTY_ORDER[level + 1]
-    if accuracy < AUTO_LOW and level > 0:
-        return DIFFICULTY_ORDER[level - 1]
-    return current
+    per_week = {}
+    for row in rows:
+        week = row["week"]
+        week = week.date() if isinstance(week, dt.datetime) else week
+        per_week[week] = (row["reviews"], row["recalled"])
+    return [
+        RetentionWeek(start, *per_week.get(start, (0, 0)))
+        for start in (first + dt.timedelta(weeks=n) for n in range(weeks))
+    ]
+
+
+RETENTION_TARGET_PERCENT = round(DESIRED_RETENTION * 100)

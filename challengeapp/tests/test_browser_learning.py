@@ -56,7 +56,7 @@ def test_a_missed_challenge_comes_back_and_is_answered_with_the_keyboard(page_fa
     sign_in(page, "Reviewer")
     challenge = generate_and_miss(page)
     nav = page.locator("#review-nav-link")
-    expect(nav).to_have_text("Review (0)")  # due after its one-minute learning step
+    expect(nav).to_have_text("Review (1)")  # a miss comes back the same session, at once
 
     card = make_due(challenge)
     nav.click()
@@ -124,7 +124,7 @@ def test_progress_and_the_streak_after_a_days_answers(page_factory):
     expect(rows).to_have_count(2)
     python_row = page.locator("tr[data-topic='python'][data-difficulty='easy']")
     expect(python_row.locator("td")).to_have_text(
-        ["Easy", "2", "1", "50 %", "New", re.compile("Practise this")]
+        ["Easy", "2", "1", "50 %", "1 of 2", "New", re.compile("Practise this")]
     )
     expect(page.locator("tr[data-topic='sql'] td").nth(3)).to_have_text("100 %")
     expect(page.locator("text=How mastery is judged")).to_be_visible()
@@ -173,6 +173,14 @@ def test_the_learning_loop_works_without_javascript(page_factory, tmp_path):
     expect(page.locator("[data-result]")).to_contain_text("Right!")
     assert ReviewLog.objects.filter(card__challenge=challenge, is_first_answer=False).count() == 1
 
+    # Right by a guess is not recall: it comes back at once, like a miss.
+    page.get_by_role("link", name="Next review").click()
+    page.wait_for_url("**/review/")
+    expect(page.locator("#review-card h2")).to_have_text(challenge.title)
+    card.refresh_from_db()
+    page.locator('input[name="position"]').nth(int(key_of(card, challenge.correct_index)) - 1).check()
+    page.get_by_role("button", name="Submit answer").click()
+    page.wait_for_url(re.compile(r"/review/\?answered=\d+"))
     page.get_by_role("link", name="Next review").click()
     page.wait_for_url("**/review/")
     expect(page.locator("#review-card")).to_contain_text("Nothing to review right now.")

@@ -13,12 +13,12 @@ from django.utils import timezone
 from challengeapp.identity import dev_session_token_issue
 from challengeapp.learning.activity import activity_rebuild
 from challengeapp.learning.attempts import attempt_record
+from challengeapp.learning.auto_difficulty import difficulty_auto
 from challengeapp.learning.progress import (
     LEARNING,
     MASTERED,
     NEW,
     PROFICIENT,
-    difficulty_auto,
     progress_activity,
     progress_streak,
     progress_topics,
@@ -83,6 +83,7 @@ def test_counts_are_first_answers_only_and_weakest_comes_first(learner):
         card=ReviewCard.objects.get(challenge=shaky),
         owner=learner,
         is_first_answer=False,
+        review_number=1,
         chosen_index=1,
         is_correct=False,
         rating=1,
@@ -92,9 +93,9 @@ def test_counts_are_first_answers_only_and_weakest_comes_first(learner):
 
     topics = api_progress(learner)["topics"]
 
-    assert topics == [
-        {"topic": "sql", "difficulty": "medium", "answered": 3, "correct": 1, "mastery": LEARNING},
-        {"topic": "python", "difficulty": "easy", "answered": 4, "correct": 3, "mastery": PROFICIENT},
+    assert [(t["topic"], t["difficulty"], t["answered"], t["correct"], t["mastery"]) for t in topics] == [
+        ("sql", "medium", 3, 1, LEARNING),
+        ("python", "easy", 4, 3, PROFICIENT),
     ]
 
 
@@ -184,17 +185,91 @@ def test_one_learner_never_sees_anothers_progress(learner, other_learner):
     assert sum(day["answers"] for day in progress["activity"]) == 0
 
 
-def test_auto_difficulty_aims_at_seventy_to_eighty_five_percent(learner):
+def answers(owner, rights, *, topic="python", difficulty="easy") -> None:
+    for right in rights:
+        answered(owner, right=right, topic=topic, difficulty=difficulty)
+
+
+def test_auto_difficulty_judges_a_full_window_and_steps_outside_the_band(learner, settings):
+    assert (settings.AUTO_DIFFICULTY_WINDOW, settings.AUTO_DIFFICULTY_RUN) == (20, 10)
     assert difficulty_auto(user=learner, topic="python") == "easy"
-    for _ in range(6):
-        answered(learner, right=True, topic="python", difficulty="easy")
-    assert difficulty_auto(user=learner, topic="python") == "medium"  # 100 % right: step up
-    for right in (False, False, True, False, True):
-        answered(learner, right=right, topic="python", difficulty="medium")
-    assert difficulty_auto(user=learner, topic="python") == "easy"  # 40 % right: step down
-    for right in (True, True, True, False, True):
-        answered(learner, right=right, topic="sql", difficulty="hard")
-    assert difficulty_auto(user=learner, topic="sql") == "hard"  # 80 %: in the band, stays
+    answers(learner, [True] * 19)
+    assert difficulty_auto(user=learner, topic="python") == "easy"  # 19 answers: not judged yet
+    answers(learner, [True])
+    assert difficulty_auto(user=learner, topic="python") == "medium"  # 20 of 20: above 85 %
+    answers(learner, [False] * 20, difficulty="medium")
+    assert difficulty_auto(user=learner, topic="python") == "easy"  # 0 of 20: below 70 %
+    # In the band (16 of 20 = 80 %): stays.
+    answers(learner, [True, True, True, True, False] * 4, topic="sql", difficulty="hard")
+    assert difficulty_auto(user=learner, topic="sql") == "hard"
+
+
+def test_auto_difficulty_judges_what_there_is_when_a_levels_content_runs_out(learner, learner_client):
+    """The built-in bank has eight challenges per level and topic: after them come repeats, which
+    are reviews, so a window of twenty first answers never fills."""
+    for _ in range(10):
+        learner_client.post("/challenges/generate/", {"difficulty": "auto", "topic": "git"})
+        challenge = Challenge.objects.filter(owner=learner).order_by("-id").first()
+        learner_client.post(f"/challenges/{challenge.id}/answer/", {"choice": str(challenge.correct_index)})
+    assert Attempt.objects.filter(challenge__owner=learner, is_repeat=True).exists()
+    assert difficulty_auto(user=learner, topic="git") == "medium"
+
+
+def test_auto_difficulty_waits_for_a_full_window_while_content_lasts(learner):
+    answers(learner, [True] * 8, topic="git")
+    assert difficulty_auto(user=learner, topic="git") == "easy"
+
+
+def test_auto_difficulty_moves_only_past_the_band_by_its_margin(learner):
+    # 18 of 20 (90 %) is above the band but not past the margin: stays.
+    answers(learner, [False, False] + [True] * 18, topic="git")
+    assert difficulty_auto(user=learner, topic="git") == "easy"
+    # 13 of 20 (65 %) is below the band but not past the margin: stays.
+    answers(learner, [False] * 7 + [True] * 13, topic="web", difficulty="medium")
+    assert difficulty_auto(user=learner, topic="web") == "medium"
+    # 12 of 20 (60 %): steps down.
+    answers(learner, [False] * 8 + [True] * 12, topic="sql", difficulty="medium")
+    assert difficulty_auto(user=learner, topic="sql") == "easy"
+
+
+def test_auto_difficulty_does_not_step_back_on_the_answers_that_moved_it(learner):
+    """A learner who passes every easy and fails every medium settles instead of alternating: the
+    easy answers that caused the step up are not judged again after the step down."""
+    answers(learner, [True] * 20)
+    assert difficulty_auto(user=learner, topic="python") == "medium"
+    answers(learner, [False] * 20, difficulty="medium")
+    assert difficulty_auto(user=learner, topic="python") == "easy"
+    for _ in range(5):
+        assert difficulty_auto(user=learner, topic="python") == "easy"
+    answers(learner, [True] * 19)
+    assert difficulty_auto(user=learner, topic="python") == "easy"  # a new window, not yet full
+
+
+def test_auto_difficulty_judges_again_only_a_run_later(learner):
+    # 17 of 20 right (85 %, not above the band): judged, stays.
+    answers(learner, [False] * 3 + [True] * 17)
+    assert difficulty_auto(user=learner, topic="python") == "easy"
+    # Nine more right make the last 20 all right: not judged until a run (10) after the last.
+    answers(learner, [True] * 9)
+    assert difficulty_auto(user=learner, topic="python") == "easy"
+    answers(learner, [True])
+    assert difficulty_auto(user=learner, topic="python") == "medium"
+
+
+def test_auto_says_when_a_learner_is_above_hard_or_below_easy(learner, learner_client):
+    answers(learner, [True] * 20, topic="sql", difficulty="hard")
+    answers(learner, [False] * 20, topic="git", difficulty="easy")
+    assert difficulty_auto(user=learner, topic="sql") == "hard"
+    assert difficulty_auto(user=learner, topic="git") == "easy"
+    html = learner_client.get("/").content.decode()
+    assert "You are above hard in SQL: 20 of your last 20 right. Auto cannot go higher." in html
+    assert "You are below easy in Git: 0 of your last 20 right. Auto cannot go lower." in html
+    generated = learner_client.post(
+        "/challenges/generate/", {"difficulty": "auto", "topic": "sql"}, HTTP_HX_REQUEST="true"
+    )
+    assert "You are above hard in SQL: 20 of your last 20 right." in generated.content.decode()
+    levels = {row["topic"]: row for row in api_progress(learner)["auto_difficulty"]}
+    assert (levels["sql"]["beyond"], levels["git"]["beyond"]) == ("above_hard", "below_easy")
 
 
 def test_auto_difficulty_through_the_api(learner):
@@ -211,8 +286,6 @@ def test_auto_difficulty_through_the_api(learner):
 def test_existing_answers_are_scheduled_by_the_migration(learner):
     from django.apps import apps as global_apps
 
-    from challengeapp.migrations import __name__ as migrations_package
-
     module = __import__("challengeapp.migrations.0005_schedule_existing_answers", fromlist=["x"])
     challenge = make_challenge(learner)
     Attempt.objects.create(challenge=challenge, chosen_index=1, is_correct=False)
@@ -223,6 +296,40 @@ def test_existing_answers_are_scheduled_by_the_migration(learner):
     card = ReviewCard.objects.get(challenge=challenge)
     assert sorted(card.option_order) == [0, 1, 2, 3]
     assert ReviewLog.objects.get(card=card).rating == 1
+
+
+def test_the_migration_merges_the_cards_of_one_piece_of_content(learner, other_learner):
+    """Before one card per content, a bank repeat had a card of its own: the migration makes them
+    one card with both answers, the repeat counted once."""
+    from django.apps import apps as global_apps
+
+    module = __import__("challengeapp.migrations.0013_one_card_per_content", fromlist=["x"])
+    first, repeat = make_challenge(learner), make_challenge(learner)
+    Challenge.objects.filter(pk=repeat.pk).update(source_key=first.source_key)
+    theirs = make_challenge(other_learner)
+    Challenge.objects.filter(pk=theirs.pk).update(source_key=first.source_key)
+    attempt_record(challenge=first, chosen_index=1)  # wrong
+    attempt_record(challenge=theirs, chosen_index=0)
+    # The repeat's card as it was stored then: its own card (the first one under a key of its own
+    # here, as the constraint the migration makes hold is already in place), its own "first" answer.
+    ReviewCard.objects.filter(challenge=first).update(source_key="old-a")
+    attempt_record(challenge=Challenge.objects.get(pk=repeat.pk), chosen_index=0)
+    assert ReviewCard.objects.filter(owner=learner).count() == 2
+
+    module.merge_cards(global_apps, None)
+
+    card = ReviewCard.objects.get(owner=learner)
+    assert card.challenge_id == first.id and card.source_key == first.source_key
+    logs = list(
+        card.logs.order_by("review_number").values_list("review_number", "is_first_answer", "is_correct")
+    )
+    assert logs == [(0, True, False), (1, False, True)]
+    assert (card.reviews, card.misses, card.recalled) == (1, 1, True)
+    assert Attempt.objects.get(challenge_id=repeat.pk).is_repeat
+    assert [(g.answered, g.correct, g.cards, g.recalled) for g in progress_topics(user=learner)] == [
+        (1, 0, 1, 1)
+    ]
+    assert ReviewCard.objects.filter(owner=other_learner).count() == 1
 
 
 # --- Counts kept as answers happen ---------------------------------------------------------------

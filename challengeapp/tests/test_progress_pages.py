@@ -10,7 +10,7 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from challengeapp.forms import AUTO_HELP
+from challengeapp.forms import auto_help
 from challengeapp.learning.attempts import attempt_record
 from challengeapp.learning.progress import progress_topics
 from challengeapp.models import Challenge
@@ -51,7 +51,7 @@ def table_rows(html: str) -> list[tuple[str, ...]]:
     rows = re.findall(
         r'<tr data-topic="([^"]+)" data-difficulty="([^"]+)">\s*<th scope="row">[^<]*</th>\s*<td>[^<]*</td>\s*'
         r'<td class="number">(\d+)</td>\s*<td class="number">(\d+)</td>\s*<td class="number">(\d+) %</td>\s*'
-        r'<td><span class="mastery mastery-(\w+)">',
+        r'<td class="number" data-recalled>\d+ of \d+</td>\s*<td><span class="mastery mastery-(\w+)">',
         html,
     )
     return rows
@@ -74,8 +74,8 @@ def test_progress_lists_topics_weakest_first_with_accuracy_and_mastery(learner_c
     ]
     assert [(r[0], r[1]) for r in rows] == [(g.topic, g.difficulty) for g in progress_topics(user=learner)]
     # The mastery rule is on the page, with its numbers.
-    assert "fewer than 3 first answers" in html
-    assert "at least 3 first answers, at least 70 % right" in html
+    assert "fewer than 3 questions" in html
+    assert "at least 3 questions, at least 70 % recalled" in html
     assert "at least 7 days after their previous answer" in html
     assert "mastery needs retention over spaced reviews" in html
     # One click to practise each.
@@ -86,7 +86,7 @@ def test_progress_lists_topics_weakest_first_with_accuracy_and_mastery(learner_c
 
 def test_a_learner_with_no_answers_sees_an_empty_progress_page(learner_client):
     html = body(learner_client.get("/progress/"))
-    assert "No answers yet." in html and "<table" not in html
+    assert "No answers yet." in html and 'class="progress-table"' not in html
     assert "<dd data-streak-current>0 days</dd>" in html
 
 
@@ -172,8 +172,8 @@ def test_the_practice_form_offers_auto_with_its_rule(learner_client):
     html = body(learner_client.get("/?difficulty=auto"))
     assert re.search(r'<input type="radio" name="difficulty" value="auto"[^>]*checked', html)
     assert "<span>Auto</span>" in html
-    assert AUTO_HELP in html.replace("&#x27;", "'")
-    assert "above 85 % right steps up, under 70 % steps down" in AUTO_HELP
+    assert auto_help() in html.replace("&#x27;", "'")
+    assert "above 90 % of the last 20 steps up, under 65 % steps down" in auto_help()
 
 
 def test_auto_starts_a_new_topic_easy(learner_client, learner):
@@ -185,7 +185,7 @@ def test_auto_starts_a_new_topic_easy(learner_client, learner):
 
 
 def test_auto_steps_up_after_mostly_right_answers(learner_client, learner):
-    answer_some(learner, topic="python", difficulty="easy", right=6, wrong=0)
+    answer_some(learner, topic="python", difficulty="easy", right=20, wrong=0)
     response = learner_client.post("/challenges/generate/", {"difficulty": "auto", "topic": "python"}, **HTMX)
     assert response.status_code == 200
     newest = Challenge.objects.filter(owner=learner).order_by("-id").first()
@@ -194,13 +194,13 @@ def test_auto_steps_up_after_mostly_right_answers(learner_client, learner):
 
 
 def test_auto_steps_down_after_mostly_wrong_answers(learner_client, learner):
-    answer_some(learner, topic="git", difficulty="medium", right=1, wrong=5)
+    answer_some(learner, topic="git", difficulty="medium", right=5, wrong=15)
     learner_client.post("/challenges/generate/", {"difficulty": "auto", "topic": "git"})
     assert Challenge.objects.filter(owner=learner).order_by("-id").first().difficulty == "easy"
 
 
 def test_auto_reads_only_the_learners_own_answers(learner_client, learner, other_learner):
-    answer_some(other_learner, topic="python", difficulty="easy", right=6, wrong=0)
+    answer_some(other_learner, topic="python", difficulty="easy", right=20, wrong=0)
     learner_client.post("/challenges/generate/", {"difficulty": "auto", "topic": "python"})
     assert Challenge.objects.get(owner=learner).difficulty == "easy"
 

@@ -65,7 +65,7 @@ def review(user, challenge: Challenge, *, right: bool, confidence: str | None = 
     position = item["options"].index(correct_option)
     if not right:
         position = (position + 1) % 4
-    body = {"answer_id": position}
+    body = {"answer_id": position, "review_number": item["review_number"]}
     if confidence is not None:
         body["confidence"] = confidence
     response = post(user, f"/api/review/{challenge.id}/answer", body)
@@ -93,7 +93,8 @@ def test_first_answers_grade_again_or_good(learner):
         (False, "knew", ReviewRating.AGAIN),
         (False, "guessed", ReviewRating.AGAIN),
         (True, None, ReviewRating.GOOD),
-        (True, "guessed", ReviewRating.HARD),
+        # Right by a guess is not recall: a multiple-choice answer is right one time in four.
+        (True, "guessed", ReviewRating.AGAIN),
         (True, "knew", ReviewRating.EASY),
     ],
 )
@@ -109,9 +110,14 @@ def test_a_review_grades_from_right_wrong_and_confidence(learner, right, confide
     assert ReviewCard.objects.get(challenge=challenge).due_at.isoformat() == result["next_due_at"]
 
 
-def test_the_grade_mapping_is_fsrs_s():
-    assert review_rating(is_correct=False, is_first_answer=True) == ReviewRating.AGAIN
-    assert review_rating(is_correct=True, is_first_answer=True, confidence="guessed") == ReviewRating.GOOD
+def test_the_grade_mapping_is_the_same_for_first_answers_and_reviews():
+    for first in (True, False):
+        assert review_rating(is_correct=False, is_first_answer=first, confidence="knew") == ReviewRating.AGAIN
+        assert (
+            review_rating(is_correct=True, is_first_answer=first, confidence="guessed") == ReviewRating.AGAIN
+        )
+        assert review_rating(is_correct=True, is_first_answer=first) == ReviewRating.GOOD
+        assert review_rating(is_correct=True, is_first_answer=first, confidence="knew") == ReviewRating.EASY
 
 
 def test_knowing_it_schedules_later_than_guessing(learner):
@@ -156,6 +162,9 @@ def test_review_items_never_carry_the_key_before_the_answer(learner):
         "code",
         "code_language",
         "options",
+        "review_number",
+        "misses",
+        "is_leech",
     }
     assert sorted(item["options"]) == sorted(challenge.options)
     assert challenge.explanation not in json.dumps(item)
@@ -201,7 +210,8 @@ def test_one_learner_never_sees_anothers_reviews(learner, other_learner):
 
 def test_a_challenge_never_answered_is_not_in_review(learner):
     unanswered = make_challenge(learner)
-    assert get(learner, "/api/review").json() == {"items": [], "next_cursor": None}
+    body = get(learner, "/api/review").json()
+    assert (body["items"], body["next_cursor"], body["due_now"]) == ([], None, 0)
     response = post(learner, f"/api/review/{unanswered.id}/answer", {"answer_id": 0})
     assert response.status_code == 404
 
@@ -250,6 +260,7 @@ def scheduled_cards(learner, count: int) -> list[int]:
                 due_at=start + dt.timedelta(minutes=n // 3),
                 option_order=[0, 1, 2, 3],
                 state=1,
+                source_key=challenge.source_key,
             )
             for n, challenge in enumerate(challenges)
         ]

@@ -112,12 +112,15 @@ def test_the_htmx_request_gets_only_the_card_and_the_due_count(learner_client, l
 
 
 def test_the_navigation_counts_the_reviews_due(learner_client, learner, client):
-    first = answered_challenge(learner, right=False, title="One")
-    answered_challenge(learner, right=True, title="Two")
+    first = answered_challenge(learner, right=True, title="One")
     page = body(learner_client.get("/history/"))
+    # Right: back after the ten-minute learning step, not due yet.
     assert ">Review (0)</a>" in page and 'href="/progress/"' in page
-    make_due(first)
+    # A miss comes back the same day: due at once.
+    answered_challenge(learner, right=False, title="Two")
     assert ">Review (1)</a>" in body(learner_client.get("/history/"))
+    make_due(first)
+    assert ">Review (2)</a>" in body(learner_client.get("/history/"))
     # Nobody signed in: no navigation, no count.
     assert "Review (" not in body(client.get("/sign-in/"))
 
@@ -171,14 +174,14 @@ def test_a_review_answered_with_htmx_swaps_the_card_in_place(learner_client, lea
     # Missed while still learning: back to the first learning step (review.LEARNING_STEPS, 1 minute).
     assert "It comes back <strong>in 1 minute</strong>" in html
     assert 'hx-get="/review/"' in html and ">Next review</a>" in html
-    # The navigation's count follows (out of band): nothing is due any more.
-    assert re.search(r'<a id="review-nav-link"[^>]*hx-swap-oob="true"[^>]*>Review \(0\)</a>', html)
+    # The navigation's count follows (out of band): a miss of today is due again today.
+    assert re.search(r'<a id="review-nav-link"[^>]*hx-swap-oob="true"[^>]*>Review \(1\)</a>', html)
     assert review_logs(challenge)[0].rating == ReviewRating.AGAIN
 
 
 @pytest.mark.parametrize(
     ("confidence", "rating"),
-    [("", ReviewRating.GOOD), ("guessed", ReviewRating.HARD), ("knew", ReviewRating.EASY)],
+    [("", ReviewRating.GOOD), ("guessed", ReviewRating.AGAIN), ("knew", ReviewRating.EASY)],
 )
 def test_how_sure_the_learner_was_grades_a_right_review(learner_client, learner, confidence, rating):
     challenge = answered_challenge(learner, right=True)
@@ -187,23 +190,42 @@ def test_how_sure_the_learner_was_grades_a_right_review(learner_client, learner,
     assert [log.rating for log in review_logs(challenge)] == [rating]
 
 
-def test_a_double_submit_is_refused_and_the_learner_sees_the_next_review(learner_client, learner):
-    first = answered_challenge(learner, right=False, title="First")
-    second = answered_challenge(learner, right=False, title="Second")
+def test_a_double_submit_gets_the_first_result_and_changes_nothing(learner_client, learner):
+    first = answered_challenge(learner, right=True, title="First")
+    answered_challenge(learner, right=True, title="Second")
     card = make_due(first, minutes_ago=5)
-    make_due(second, minutes_ago=1)
     position = position_of(card, OPTIONS[0])
 
-    assert answer(learner_client, first, position).status_code == 302
+    response = answer(learner_client, first, position)
+    assert response.status_code == 302
+    after_first = list(ReviewCard.objects.filter(challenge=first).values())
     again = answer(learner_client, first, position)
 
-    assert again.status_code == 302 and again["Location"] == "/review/?stale=1"
-    html = body(learner_client.get(again["Location"]))
-    assert ALREADY_ANSWERED in html
-    assert "Second" in html and "data-answer-form" in html
-    # With htmx, the same: the next review in place of the card, and one review stored.
+    # The same answer again: the first result, the card untouched.
+    assert again.status_code == 302 and again["Location"] == response["Location"]
+    assert "<strong>Right!</strong>" in body(learner_client.get(again["Location"]))
     htmx = body(answer(learner_client, first, position, **HTMX))
-    assert ALREADY_ANSWERED in htmx and "Second" in htmx
+    assert "<strong>Right!</strong>" in htmx
+    assert list(ReviewCard.objects.filter(challenge=first).values()) == after_first
+    assert len(review_logs(first)) == 1
+
+
+def test_another_answer_to_a_review_answered_already_is_refused(learner_client, learner):
+    first = answered_challenge(learner, right=False, title="First")
+    answered_challenge(learner, right=False, title="Second")
+    card = make_due(first, minutes_ago=5)
+    position = position_of(card, OPTIONS[0])
+    assert answer(learner_client, first, position).status_code == 302
+    after_first = list(ReviewCard.objects.filter(challenge=first).values())
+
+    other = answer(learner_client, first, (position + 1) % 4)
+
+    assert other.status_code == 302 and other["Location"] == "/review/?stale=1"
+    html = body(learner_client.get(other["Location"]))
+    assert ALREADY_ANSWERED in html and "data-answer-form" in html
+    htmx = body(answer(learner_client, first, (position + 2) % 4, **HTMX))
+    assert ALREADY_ANSWERED in htmx
+    assert list(ReviewCard.objects.filter(challenge=first).values()) == after_first
     assert len(review_logs(first)) == 1
 
 
@@ -247,17 +269,17 @@ def test_answering_needs_the_csrf_token(csrf_client, learner):
 
 
 def test_nothing_due_says_when_the_next_one_is_and_offers_reviewing_early(learner_client, learner):
-    challenge = answered_challenge(learner, right=False)
+    challenge = answered_challenge(learner, right=True)
     card = ReviewCard.objects.get(challenge=challenge)
     html = body(learner_client.get("/review/"))
     assert "Nothing to review right now." in html
-    # A missed first answer comes back after the first learning step (review.LEARNING_STEPS).
-    assert "The next review is due <strong>in 1 minute</strong>" in html
+    # A right first answer comes back after the second learning step (review.LEARNING_STEPS).
+    assert "The next review is due <strong>in 10 minutes</strong>" in html
     assert f'<time datetime="{card.due_at.isoformat()}">' in html
     assert 'href="/review/?early=1"' in html and ">Review early</a>" in html
 
     early = body(learner_client.get("/review/?early=1"))
-    assert "Reviewing early: this one is due in 1 minute." in early
+    assert "Reviewing early: this one is due in 10 minutes." in early
     assert "data-answer-form" in early and "Falsy values" in early
     # Reviewing early is allowed.
     response = answer(learner_client, challenge, position_of(card, OPTIONS[0]))

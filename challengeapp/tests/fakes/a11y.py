@@ -82,6 +82,13 @@ def make_due(challenge: Challenge) -> None:
     ReviewCard.objects.filter(challenge=challenge).update(due_at=timezone.now() - dt.timedelta(seconds=5))
 
 
+def make_nothing_due(owner) -> None:
+    """Every card of the learner due in a month, misses included (a miss is otherwise due at once)."""
+    ReviewCard.objects.filter(owner=owner).update(
+        due_at=timezone.now() + dt.timedelta(days=30), missed_at=None
+    )
+
+
 def horizontal_overflow(page) -> int:
     """How many CSS pixels the page is wider than the window (0 when nothing scrolls sideways)."""
     return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")

@@ -95,7 +95,8 @@ def test_history_is_one_compact_row_per_challenge_that_opens_to_the_card(learner
 @pytest.mark.django_db
 def test_a_spent_quota_says_so_on_the_button_and_offers_the_reviews_due(learner_client, learner):
     challenge = make_challenge(learner)
-    attempt_record(challenge=challenge, chosen_index=0)
+    # Answered right: a miss would be due again at once.
+    attempt_record(challenge=challenge, chosen_index=challenge.correct_index)
     Quota.objects.filter(user=learner).update(daily_limit=0)
     page = body(learner_client.get("/"))
     assert re.search(r'<button id="generate-button"[^>]* disabled>Quota spent: resets in', page)

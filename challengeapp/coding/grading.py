@@ -24,7 +24,13 @@ from challengeapp.coding.harness import (
 )
 from challengeapp.core.slots import process_slots
 from challengeapp.models import CodeProblem, CodeSubmission, SubmissionKind
-from challengeapp.quality.sandbox import SandboxUnavailable, SnippetOutcome, snippet_run
+from challengeapp.quality.sandbox import (
+    CPU_SECONDS,
+    WALL_SECONDS,
+    SandboxUnavailable,
+    SnippetOutcome,
+    snippet_run,
+)
 
 CODE_EMPTY = "Write some code first."
 CODE_TOO_LARGE = "Your code is longer than {limit} bytes. Shorten it and try again."
@@ -36,10 +42,10 @@ WRONG_VALUE = "Returned {actual}, which is not the expected value."
 NOT_COMPARABLE = "Returned a value that cannot be compared with the expected one."
 NOT_REACHED = "Not run: {reason}"
 RUN_MESSAGES = {
-    SnippetOutcome.TIMED_OUT: "Your code ran too long (more than {cpu} s of CPU or {wall} s in all), so it was stopped.",
+    SnippetOutcome.TIMED_OUT: "Your code ran too long (more than {cpu:g} s of CPU or {wall:g} s in all), so it was stopped.",
     SnippetOutcome.OUT_OF_MEMORY: "Your code used too much memory, so it was stopped.",
     SnippetOutcome.OUTPUT_TOO_LARGE: "Your code printed too much, so it was stopped.",
-    SnippetOutcome.CRASHED: "Your code ended the run before every test had run (exit status {exit_code}).",
+    SnippetOutcome.CRASHED: "Your code ended the run before every test had run ({how}).",
 }
 SPOOFED = "The run printed results that were not the grader's, so it counts as failed."
 UNREADABLE = "The run ended without reporting its results, so it counts as failed."
@@ -93,7 +99,7 @@ def submission_grade(*, user, problem: CodeProblem, code: object, kind: str) -> 
     run_start(user=user)
     counted = False
     try:
-        graded, message, output = tests_grade(
+        graded, message, output = suite_grade(
             code=code, function_name=problem.function_name, tests=tests, visible=visible
         )
         counted = True
@@ -113,7 +119,7 @@ def submission_grade(*, user, problem: CodeProblem, code: object, kind: str) -> 
     )
 
 
-def tests_grade(
+def suite_grade(
     *, code: str, function_name: str, tests: list[dict], visible: int | None = None
 ) -> tuple[list[GradedTest], str, str]:
     """Run `code` on `tests` in the sandbox (within the process's bound on runs) and grade each:
@@ -139,7 +145,7 @@ def tests_grade(
         message = report.load_error
     elif not run.ok:
         message = RUN_MESSAGES.get(run.outcome, RUN_MESSAGES[SnippetOutcome.CRASHED]).format(
-            cpu=2, wall=5, exit_code=run.exit_code
+            cpu=CPU_SECONDS, wall=WALL_SECONDS, how=_how_it_ended(run.exit_code)
         )
     elif not report.finished:
         message = UNREADABLE
@@ -148,6 +154,12 @@ def tests_grade(
         result = None if report.spoofed else report.per_test[index]
         graded.append(_graded(test, result, visible=index < visible, message=message))
     return graded, message, report.output
+
+
+def _how_it_ended(exit_code: int | None) -> str:
+    if exit_code is not None and exit_code > 128:
+        return f"killed by signal {exit_code - 128}"
+    return f"exit status {exit_code}"
 
 
 def _graded(test: dict, result: dict | None, *, visible: bool, message: str) -> GradedTest:

@@ -40,8 +40,18 @@ def test_get_a_problem_run_submit_and_give_up_with_javascript(sandbox, page_fact
     expect(result.get_by_role("heading", name="Result")).to_be_focused()
     audit.check(page, "examples run, failing")
 
+    editor.fill("x")
+    editor.press("Home")
+    editor.press("Tab")
+    expect(editor).to_have_value("    x")
+    editor.press("Shift+Tab")
+    expect(editor).to_have_value("x")
+    editor.press("Escape")
+    editor.press("Tab")
+    expect(editor).not_to_be_focused()
+
     editor.fill(problem.reference_solution)
-    page.get_by_role("button", name="Submit").click()
+    editor.press("Control+Enter")
     expect(result.locator("[data-result]")).to_contain_text("Solved!")
     expect(result.locator("[data-hidden-tests]")).to_contain_text(
         f"{len(problem.hidden_tests)} of {len(problem.hidden_tests)} passed"

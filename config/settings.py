@@ -380,7 +380,7 @@ CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type"]
 
 # The routes whose 502 and 503 answers are chosen (the model failed, or too many generations are in
 # flight): challengeapp.generation has already logged each one at WARNING with its cause.
-GENERATION_URL_NAMES = frozenset({"challenge-generate", "api-generate"})
+GENERATION_URL_NAMES = frozenset({"challenge-generate", "api-generate", "code-new", "api-code-challenges"})
 
 
 def not_a_chosen_generation_failure(record) -> bool:

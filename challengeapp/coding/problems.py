@@ -1,17 +1,22 @@
 """Serving a new coding problem: it takes a unit of the daily quota exactly as a new challenge does
-(generation_start/generation_end in quota.py: the learner's generations in flight, then the unit;
-given back when nothing is served), and comes from the curated set, preferring problems of the
-asked difficulty and topic the learner has not had yet."""
+(generation_start/generation_end in quota.py: the learner's generations in flight, for a model one
+of the day's failures, then the unit; given back when nothing is served). With OPENAI_API_KEY the
+model writes it and it is served only once verified in the sandbox (coding/model_problems.py); a
+refusal costs the learner nothing and logs one WARNING line. Without a key it comes from the
+curated set, preferring problems of the asked difficulty and topic the learner has not had yet."""
 
 from __future__ import annotations
 
+import logging
 import random
 
 from django.conf import settings
 from django.utils import timezone
 
 from challengeapp.coding.curated import CODE_TOPICS, curated_problems
-from challengeapp.core.errors import CodeDrillError
+from challengeapp.core.errors import CodeDrillError, GenerationBusy, GenerationError
+from challengeapp.core.slots import process_slots
+from challengeapp.generation.budget import generation_budget
 from challengeapp.models import CodeProblem, Difficulty, Provider
 from challengeapp.quota import GenerationEnd, generation_end, generation_start
 
@@ -19,6 +24,10 @@ UNKNOWN_DIFFICULTY = "Choose a difficulty: easy, medium or hard."
 UNKNOWN_TOPIC = "Choose a topic: " + ", ".join(str(topic.label) for topic in CODE_TOPICS) + "."
 NO_PROBLEM = "There is no coding problem for this difficulty and topic yet."
 
+GENERATION_BUSY = "CodeDrill is busy generating other problems. Try again in a few seconds."
+RECENT_TITLES = 20
+
+logger = logging.getLogger("challengeapp.generation")
 _rng = random.SystemRandom()
 
 
@@ -36,6 +45,8 @@ def code_problem_create(*, user, difficulty: str, topic: str) -> CodeProblem:
         raise ProblemRefused(UNKNOWN_DIFFICULTY)
     if topic not in CODE_TOPICS:
         raise ProblemRefused(UNKNOWN_TOPIC)
+    if settings.OPENAI_API_KEY:
+        return _from_model(user=user, difficulty=difficulty, topic=topic)
     candidates = [p for p in curated_problems() if p.difficulty == difficulty and p.topic == topic]
     if not candidates:
         raise ProblemRefused(NO_PROBLEM)
@@ -67,6 +78,67 @@ def code_problem_create(*, user, difficulty: str, topic: str) -> CodeProblem:
         return problem
     finally:
         generation_end(user=user, day=day, counts_failure=False, outcome=outcome)
+
+
+def _from_model(*, user, difficulty: str, topic: str) -> CodeProblem:
+    # Imported here so that the curated-only product never loads the OpenAI SDK.
+    from challengeapp.coding.model_problems import problem_generate
+
+    day = generation_start(
+        user=user, slot_limit=settings.GENERATION_MAX_IN_FLIGHT_PER_LEARNER, counts_failure=True
+    )
+    outcome = GenerationEnd.ABANDONED
+    slots = process_slots("generations", settings.GENERATION_MAX_IN_FLIGHT)
+    try:
+        if not slots.acquire(blocking=False):
+            raise GenerationBusy(GENERATION_BUSY)
+        try:
+            recent = list(
+                CodeProblem.objects.filter(owner=user, topic=topic)
+                .order_by("-id")
+                .values_list("title", flat=True)[:RECENT_TITLES]
+            )
+            with generation_budget(settings.GENERATION_BUDGET_SECONDS):
+                draft = problem_generate(difficulty=difficulty, topic=topic, recent_titles=recent)
+        except GenerationError as error:
+            if not isinstance(error, GenerationBusy):
+                outcome = GenerationEnd.FAILED
+            raise
+        finally:
+            slots.release()
+        problem = CodeProblem.objects.create(
+            owner=user,
+            difficulty=difficulty,
+            topic=topic,
+            title=draft.title,
+            statement=draft.statement,
+            function_name=draft.function_name,
+            signature=draft.signature,
+            starter_code=draft.starter_code,
+            examples=draft.examples,
+            hidden_tests=draft.hidden_tests,
+            reference_solution=draft.reference_solution,
+            explanation=draft.explanation,
+            provider=Provider.OPENAI,
+            model_name=draft.model_name,
+            source_key=draft.source_key,
+        )
+        outcome = GenerationEnd.SERVED
+        return problem
+    except GenerationError as error:
+        logger.warning(
+            "code problem refused cause=%s provider=openai upstream_request_id=%s learner=%s "
+            "difficulty=%s topic=%s message=%r",
+            error.cause,
+            error.upstream_request_id or "-",
+            user.username,
+            difficulty,
+            topic,
+            error.message,
+        )
+        raise
+    finally:
+        generation_end(user=user, day=day, counts_failure=True, outcome=outcome)
 
 
 def code_problem_give_up(*, problem: CodeProblem) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from challengeapp.models import CodeProblem
-from challengeapp.tests.fakes.a11y import AxeAudit
+from challengeapp.tests.fakes.a11y import AxeAudit, cut_code_blocks, horizontal_overflow
 from challengeapp.tests.fakes.browser_fixtures import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -18,10 +18,10 @@ def expect(locator):
     return playwright_expect(locator)
 
 
-@pytest.mark.parametrize("theme", ["light", "dark"])
-def test_get_a_problem_run_submit_and_give_up_with_javascript(sandbox, page_factory, theme):
-    page = page_factory(color_scheme=theme)
-    audit = AxeAudit(theme)
+@pytest.mark.parametrize(("theme", "width"), [("light", 1280), ("dark", 375)])
+def test_get_a_problem_run_submit_and_give_up_with_javascript(sandbox, page_factory, theme, width):
+    page = page_factory(color_scheme=theme, viewport={"width": width, "height": 800})
+    audit = AxeAudit(f"{theme} {width}px")
     sign_in(page, f"Coder {theme}")
     page.get_by_role("link", name="Write code").click()
     audit.check(page, "write the code, no problems yet")
@@ -59,6 +59,7 @@ def test_get_a_problem_run_submit_and_give_up_with_javascript(sandbox, page_fact
     expect(result.get_by_role("heading", name="Result")).to_be_focused()
     expect(page.locator("#status-message")).to_contain_text("Passed")
     audit.check(page, "solved, solution shown")
+    assert horizontal_overflow(page) == 0 and cut_code_blocks(page) == []
 
     page.get_by_role("link", name="← Write the code").click()
     page.get_by_role("button", name="New coding problem").click()

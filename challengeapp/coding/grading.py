@@ -36,6 +36,7 @@ CODE_EMPTY = "Write some code first."
 CODE_TOO_LARGE = "Your code is longer than {limit} bytes. Shorten it and try again."
 CODE_NOT_TEXT = "Your code contains a character that cannot be run (a NUL byte)."
 SANDBOX_BUSY = "CodeDrill is running a lot of code right now. Try again in a few seconds."
+PROGRAM_TOO_LARGE = "Your code and the tests together are too large to run. Shorten your code."
 SANDBOX_OFF = "Code cannot be run on this server right now, so nothing was run or counted."
 
 WRONG_VALUE = "Returned {actual}, which is not the expected value."
@@ -135,6 +136,8 @@ def suite_grade(
         run = snippet_run(code=program, language="python")
     except SandboxUnavailable:
         raise RunRefused(SANDBOX_OFF, http_status=503) from None
+    except ValueError:  # the program with this code and these tests is over the sandbox's cap
+        raise RunRefused(PROGRAM_TOO_LARGE, http_status=422) from None
     finally:
         slots.release()
     report = harness_read(run.stdout, mark=mark, tests=len(tests))

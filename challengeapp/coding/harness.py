@@ -1,7 +1,8 @@
 """The fixed program that grades a learner's function in the sandbox, and reading what it printed.
 
 The program is ours; the learner's code and the tests' arguments reach it as data: one JSON
-document, embedded as a Python string literal (`repr`), which the program decodes. The learner's
+document (the code in it base64-encoded), embedded as a Python string literal (`repr`), which the
+program decodes. The learner's
 code is compiled and run by the program with `exec`, never formatted into the program's text.
 
 What the program sends back: one line per test and one closing line, each starting with a random
@@ -16,6 +17,7 @@ or an unreadable one, fails the whole run.
 from __future__ import annotations
 
 import ast
+import base64
 import json
 import secrets
 from dataclasses import dataclass
@@ -27,9 +29,10 @@ OUTPUT_MAX_CHARS = 2000
 ERROR_MAX_CHARS = 300
 
 _PROGRAM = r'''
-import ast, io, json, os, sys, traceback
+import ast, base64, io, json, os, sys, traceback
 _write = os.write
 _DATA = json.loads(__DATA__)
+_DATA["code"] = base64.b64decode(_DATA.pop("code_base64")).decode("utf-8")
 _MARK = _DATA.pop("mark")
 _ACTUAL_MAX, _OUTPUT_MAX, _ERROR_MAX = _DATA["limits"]
 
@@ -143,7 +146,9 @@ def harness_program(*, code: str, function_name: str, test_arguments: list[str])
     mark = "codedrill-result-" + secrets.token_hex(16)
     data = {
         "mark": mark,
-        "code": code,
+        # Base64: 4 bytes per 3 of code, whatever it holds (JSON and repr would take up to 12 for a
+        # control character), so a submission at the size cap always fits the sandbox's program cap.
+        "code_base64": base64.b64encode(code.encode("utf-8")).decode("ascii"),
         "function": function_name,
         "tests": list(test_arguments),
         "limits": [ACTUAL_MAX_CHARS, OUTPUT_MAX_CHARS, ERROR_MAX_CHARS],

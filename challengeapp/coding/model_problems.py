@@ -150,8 +150,12 @@ def _text(data: dict, name: str, limit: int = MAX_TEXT_CHARS) -> str:
     value = data.get(name)
     if not isinstance(value, str) or not value.strip():
         raise InvalidModelOutput(INVALID_PROBLEM.format(reason=f"{name} is missing or empty."))
-    if len(value) > limit:
-        raise InvalidModelOutput(INVALID_PROBLEM.format(reason=f"{name} is too long."))
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate
+        raise InvalidModelOutput(INVALID_PROBLEM.format(reason=f"{name} is not valid text.")) from None
+    if size > limit or "\x00" in value:
+        raise InvalidModelOutput(INVALID_PROBLEM.format(reason=f"{name} is too long or not text."))
     return value.strip() if limit <= MAX_TITLE_CHARS else value
 
 

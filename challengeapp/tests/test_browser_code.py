@@ -37,6 +37,8 @@ def test_get_a_problem_run_submit_and_give_up_with_javascript(sandbox, page_fact
     page.get_by_role("button", name="Run examples").click()
     result = page.locator("#code-result")
     expect(result.locator("[data-result]")).to_contain_text("Not yet.")
+    expect(result.locator("[data-result]")).to_contain_text("examples passed")
+    expect(result.locator("[data-hidden-tests]")).to_have_count(0)
     expect(result.get_by_role("heading", name="Result")).to_be_focused()
     audit.check(page, "examples run, failing")
 

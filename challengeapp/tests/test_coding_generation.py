@@ -81,6 +81,7 @@ def test_a_verified_problem_is_served_charged_and_asked_for_under_the_strict_sch
         ),
         ({"examples": [{"args": "import os", "expected": "1"}]}, "invalid_output"),
         ({"function_name": "not a name"}, "invalid_output"),
+        ({"title": "\ud800"}, "invalid_output"),
     ],
     ids=[
         "reference fails",
@@ -89,6 +90,7 @@ def test_a_verified_problem_is_served_charged_and_asked_for_under_the_strict_sch
         "tests accept the starter",
         "not literals",
         "bad name",
+        "lone surrogate",
     ],
 )
 def test_a_problem_that_does_not_hold_up_is_refused_at_no_cost_with_one_log_line(

@@ -197,3 +197,21 @@ def test_when_the_process_bound_is_full_a_run_is_refused_busy_and_not_counted(le
     allowance = CodeRunAllowance.objects.get(user=learner)
     assert (allowance.runs, allowance.in_flight) == (0, 0)
     assert settings.SANDBOX_MAX_RUNS >= 1  # the challenge checks' own bound is untouched
+
+
+def test_a_submission_at_the_size_cap_still_runs_whatever_characters_it_holds(sandbox, learner, problem):
+    padding = "\n" * 9000 + "# " + "\N{GRINNING FACE}" * 2500 + "\n"
+    code = problem.reference_solution + padding
+    assert len(code.encode("utf-8")) <= settings.CODE_MAX_SUBMISSION_BYTES
+    submission = submission_grade(user=learner, problem=problem, code=code, kind="submit")
+    assert submission.passed
+
+
+def test_deleting_a_learner_deletes_their_problems_submissions_and_run_counts(sandbox, learner, problem):
+    from challengeapp.identity.learners import learner_delete
+    from challengeapp.models import CodeProblem
+
+    submission_grade(user=learner, problem=problem, code=problem.starter_code, kind="run")
+    assert learner_delete(clerk_id=learner.username)
+    assert not CodeProblem.objects.exists() and not CodeSubmission.objects.exists()
+    assert not CodeRunAllowance.objects.exists()

@@ -147,3 +147,27 @@ def test_past_the_daily_runs_a_submission_is_429(sandbox, api, settings):
     assert api.post(path, {"code": "x = 1"}).status_code == 200
     response = api.post(path, {"code": "x = 1"})
     assert response.status_code == 429 and "today" in response.json()["detail"]
+
+
+def test_without_a_sandbox_a_submission_is_503_nothing_stored_or_counted(api, learner, settings):
+    from challengeapp.models import CodeRunAllowance
+
+    settings.SANDBOX = "off"
+    problem_id = _create(api).json()["id"]
+    response = api.post(f"/api/code-challenges/{problem_id}/submissions", {"code": "x = 1"})
+    assert response.status_code == 503 and "nothing was run" in response.json()["detail"]
+    assert not CodeSubmission.objects.exists()
+    assert CodeRunAllowance.objects.get(user=learner).runs == 0
+
+
+def test_a_generated_problem_needs_a_sandbox_and_costs_nothing_without_one(
+    fake_openai, api, learner, settings
+):
+    from challengeapp.tests.fakes.openai_server import Reply
+    from challengeapp.tests.test_coding_generation import PROBLEM
+
+    settings.SANDBOX = "off"
+    fake_openai.enqueue(Reply(json.dumps(PROBLEM)))
+    response = _create(api)
+    assert response.status_code == 502 and "cannot run" in response.json()["detail"]
+    assert not CodeProblem.objects.exists() and quota_status(user=learner).used == 0

@@ -105,3 +105,17 @@ def test_giving_up_shows_the_solution_and_another_learner_cannot_see_the_problem
 def test_signed_out_visitors_are_sent_to_sign_in(client):
     response = client.get("/code/")
     assert response.status_code == 302 and "/sign-in/" in response["Location"]
+
+
+def test_operators_read_coding_problems_and_their_submissions_in_the_admin(client, learner_client):
+    from django.contrib.auth import get_user_model
+
+    problem = _new_problem(learner_client)
+    learner_client.post(f"/code/{problem.id}/submissions/", {"code": "", "action": "run"})
+    operator = get_user_model().objects.create_superuser("operator", "ops@example.com", "a-long-password-1")
+    client.force_login(operator)
+    listing = client.get("/admin/challengeapp/codeproblem/").content.decode()
+    assert problem.title in listing
+    page = client.get(f"/admin/challengeapp/codeproblem/{problem.id}/change/")
+    assert page.status_code == 200 and problem.function_name in page.content.decode()
+    assert client.get("/admin/challengeapp/codeproblem/add/").status_code == 403

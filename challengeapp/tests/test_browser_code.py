@@ -80,6 +80,7 @@ def test_the_same_flow_works_without_javascript(sandbox, page_factory):
     page.get_by_label("Your Python code").fill("def nothing(:\n")
     page.get_by_role("button", name="Submit").click()
     expect(page.locator("[data-result]")).to_contain_text("SyntaxError")
+    assert page.url.endswith("#code-result")  # the page opens at the result
     expect(page.get_by_label("Your Python code")).to_have_value("def nothing(:\n")
     page.get_by_label("Your Python code").fill(problem.reference_solution)
     page.get_by_role("button", name="Submit").click()

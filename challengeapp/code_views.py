@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.db.models import Count, Exists, OuterRef
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -46,7 +47,12 @@ class CodeProblemForm(SingleValuedForm):
 
 
 def _home(request: HtmxHttpRequest, *, form: CodeProblemForm, problem: str = "", status: int = 200):
-    recent = CodeProblem.objects.filter(owner=request.user).order_by("-id")[:RECENT_PROBLEMS]
+    solved = CodeSubmission.objects.filter(problem=OuterRef("pk"), kind=SubmissionKind.SUBMIT, passed=True)
+    recent = (
+        CodeProblem.objects.filter(owner=request.user)
+        .annotate(attempts=Count("submissions"), solved=Exists(solved))
+        .order_by("-id")[:RECENT_PROBLEMS]
+    )
     context = {"form": form, "problems": recent, "quota": quota_status(user=request.user), "problem": problem}
     return render(request, "challengeapp/code.html", context, status=status)
 

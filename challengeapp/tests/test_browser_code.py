@@ -64,6 +64,8 @@ def test_get_a_problem_run_submit_and_give_up_with_javascript(sandbox, page_fact
     assert horizontal_overflow(page) == 0 and cut_code_blocks(page) == []
 
     page.get_by_role("link", name="← Write the code").click()
+    expect(page.locator("[data-problem-status]")).to_contain_text("Solved")
+    audit.check(page, "write the code, one problem solved")
     page.get_by_role("button", name="New coding problem").click()
     page.get_by_role("button", name="Give up and show the solution").click()
     expect(page.get_by_role("heading", name="The solution")).to_be_visible()

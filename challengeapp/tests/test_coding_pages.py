@@ -119,3 +119,16 @@ def test_operators_read_coding_problems_and_their_submissions_in_the_admin(clien
     page = client.get(f"/admin/challengeapp/codeproblem/{problem.id}/change/")
     assert page.status_code == 200 and problem.function_name in page.content.decode()
     assert client.get("/admin/challengeapp/codeproblem/add/").status_code == 403
+
+
+def test_the_list_of_problems_says_which_are_solved_given_up_or_open(sandbox, learner_client):
+    solved = _new_problem(learner_client)
+    learner_client.post(f"/code/{solved.id}/submissions/", {"code": solved.starter_code, "action": "submit"})
+    learner_client.post(
+        f"/code/{solved.id}/submissions/", {"code": solved.reference_solution, "action": "submit"}
+    )
+    given_up = _new_problem(learner_client)
+    learner_client.post(f"/code/{given_up.id}/give-up/")
+    _new_problem(learner_client)
+    page = learner_client.get("/code/").content.decode()
+    assert "Solved · 2 runs" in page and "Gave up · 0 runs" in page and "Not solved yet · 0 runs" in page

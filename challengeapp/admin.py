@@ -31,7 +31,17 @@ from challengeapp.content.reports import (
     content_reversal_preview,
     reports_by_reason_label,
 )
-from challengeapp.models import Attempt, Challenge, ContentDecision, Quota, Report, Verification, WebhookEvent
+from challengeapp.models import (
+    Attempt,
+    Challenge,
+    CodeProblem,
+    CodeSubmission,
+    ContentDecision,
+    Quota,
+    Report,
+    Verification,
+    WebhookEvent,
+)
 from challengeapp.quota import failures_today, quota_reset, quota_set_limit, quota_today
 
 admin.site.site_header = "CodeDrill operations"
@@ -537,3 +547,49 @@ class ContentDecisionAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
         return HttpResponseRedirect(changelist)
+
+
+class CodeSubmissionInline(admin.TabularInline):
+    model = CodeSubmission
+    can_delete = False
+    extra = 0
+    max_num = 0
+    fields = ["kind", "passed", "tests_passed", "tests_total", "message", "created_at"]
+    readonly_fields = fields
+
+
+@admin.register(CodeProblem)
+class CodeProblemAdmin(admin.ModelAdmin):
+    """Coding problems served to learners, with their submissions: records, read only."""
+
+    list_display = ["title", "owner", "difficulty", "topic", "provider", "created_at"]
+    list_filter = ["difficulty", "topic", "provider", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["title"]
+    list_select_related = ["owner"]
+    inlines = [CodeSubmissionInline]
+    readonly_fields = [
+        "owner",
+        "difficulty",
+        "topic",
+        "title",
+        "statement",
+        "function_name",
+        "signature",
+        "language",
+        "starter_code",
+        "examples",
+        "hidden_tests",
+        "reference_solution",
+        "explanation",
+        "provider",
+        "model_name",
+        "source_key",
+        "gave_up_at",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # what a learner was served and submitted; operators read it

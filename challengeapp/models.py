@@ -404,3 +404,119 @@ class ContentDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()}: {self.source_key}"
+
+
+class CodeLanguage(models.TextChoices):
+    PYTHON = "python", "Python"
+
+
+class CodeProblem(models.Model):
+    """A "write the code" problem served to one learner: a function to write, examples the learner
+    sees and hidden tests (each `{"args": "<the call's arguments as Python literals>", "expected":
+    "<a Python literal>"}`), and a reference solution that passed every test in the sandbox before
+    the problem was served (coding/). Immutable once created, except `gave_up_at`."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="code_problems"
+    )
+    difficulty = models.CharField(max_length=10, choices=Difficulty.choices)
+    topic = models.CharField(max_length=20, choices=Topic.choices)
+    title = models.CharField(max_length=200)
+    statement = models.TextField()
+    function_name = models.CharField(max_length=60)
+    signature = models.CharField(max_length=300)
+    language = models.CharField(max_length=20, choices=CodeLanguage.choices, default=CodeLanguage.PYTHON)
+    starter_code = models.TextField()
+    examples = models.JSONField(help_text="The tests the learner sees: [{args, expected}, ...].")
+    hidden_tests = models.JSONField(
+        help_text="The tests a submission must also pass: [{args, expected}, ...]."
+    )
+    reference_solution = models.TextField()
+    explanation = models.TextField()
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    model_name = models.CharField(max_length=100, blank=True)
+    # A curated problem's id ("code:<id>"), or a hash of a model's statement: to avoid repeats.
+    source_key = models.CharField(max_length=120)
+    # Set when the learner asked for the solution before solving it.
+    gave_up_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["owner", "-id"], name="code_problem_owner_newest"),
+            models.Index(fields=["owner", "source_key"], name="code_problem_owner_source"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(difficulty__in=Difficulty.values), name="code_problem_difficulty"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(language__in=CodeLanguage.values), name="code_problem_language"
+            ),
+            models.CheckConstraint(condition=~models.Q(function_name=""), name="code_problem_function_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.get_difficulty_display()}, {self.get_topic_display()})"
+
+
+class SubmissionKind(models.TextChoices):
+    RUN = "run", "Run the examples"
+    SUBMIT = "submit", "Submit against every test"
+
+
+class CodeSubmission(models.Model):
+    """One run of the learner's code against a problem's tests, in the sandbox: the examples only
+    (`run`) or every test (`submit`). `results` holds one entry per test run, in order:
+    `{"visible", "passed", "actual", "error"}` (a hidden test's expected value is never stored
+    here, nor its arguments)."""
+
+    problem = models.ForeignKey(CodeProblem, on_delete=models.CASCADE, related_name="submissions")
+    code = models.TextField()
+    kind = models.CharField(max_length=10, choices=SubmissionKind.choices)
+    passed = models.BooleanField()
+    tests_passed = models.PositiveIntegerField()
+    tests_total = models.PositiveIntegerField()
+    results = models.JSONField()
+    # What went wrong with the run as a whole (an endless loop, too much memory...), or "".
+    message = models.TextField(blank=True)
+    # The code's own printed output, bounded.
+    output = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["problem", "-id"], name="code_submission_newest")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(tests_passed__lte=models.F("tests_total")),
+                name="code_submission_passed_le_total",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=SubmissionKind.values), name="code_submission_kind"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(passed=False) | models.Q(tests_passed=models.F("tests_total")),
+                name="code_submission_passed_means_all",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.problem_id}: {self.tests_passed}/{self.tests_total}"
+
+
+class CodeRunAllowance(models.Model):
+    """Per learner: code runs started on `day` (bounded by CODE_RUNS_PER_DAY) and runs under way
+    (bounded by CODE_RUNS_IN_FLIGHT_PER_LEARNER, with a lease against a process that died), taken
+    and given back by conditional UPDATEs (coding/allowance.py). Not the challenge quota: runs are
+    not charged."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    runs = models.PositiveIntegerField(default=0)
+    in_flight = models.PositiveSmallIntegerField(default=0)
+    in_flight_since = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.runs} code runs on {self.day}"

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from challengeapp import api, views, webhooks
+from challengeapp import api, code_api, code_views, views, webhooks
 from challengeapp.converters import RowIdConverter
 
 register_converter(RowIdConverter, "id")
@@ -17,11 +17,23 @@ urlpatterns = [
     path("api/review/<id:challenge_id>/leech", api.review_leech, name="api-review-leech"),
     path("api/progress", api.progress, name="api-progress"),
     path("api/challenges/<id:challenge_id>/report", api.report, name="api-report"),
+    path("api/code-challenges", code_api.code_challenges, name="api-code-challenges"),
+    path("api/code-challenges/<id:problem_id>", code_api.code_challenge, name="api-code-challenge"),
+    path(
+        "api/code-challenges/<id:problem_id>/submissions",
+        code_api.code_submissions,
+        name="api-code-submissions",
+    ),
     path("", views.practice, name="practice"),
     path("challenges/generate/", views.challenge_generate_view, name="challenge-generate"),
     path("challenges/<id:challenge_id>/", views.challenge_detail, name="challenge-detail"),
     path("challenges/<id:challenge_id>/answer/", views.challenge_answer, name="challenge-answer"),
     path("challenges/<id:challenge_id>/report/", views.challenge_report, name="challenge-report"),
+    path("code/", code_views.code_home, name="code-home"),
+    path("code/new/", code_views.code_problem_new, name="code-new"),
+    path("code/<id:problem_id>/", code_views.code_problem_detail, name="code-problem"),
+    path("code/<id:problem_id>/submissions/", code_views.code_submit, name="code-submit"),
+    path("code/<id:problem_id>/give-up/", code_views.code_give_up, name="code-give-up"),
     path("history/", views.history, name="history"),
     path("review/", views.review, name="review"),
     path("review/<id:challenge_id>/answer/", views.review_answer_view, name="review-answer"),

@@ -222,6 +222,17 @@ SANDBOX_NODE = os.environ.get("SANDBOX_NODE", "").strip() or "/usr/bin/node"
 SANDBOX_MAX_RUNS = env_int("SANDBOX_MAX_RUNS", 4, minimum=1)
 SANDBOX_QUEUE_SECONDS = env_float("SANDBOX_QUEUE_SECONDS", 10.0)
 
+# --- Coding problems ("Write the code", challengeapp/coding/) ------------------------------------
+# Learners' code runs at once per process, apart from the challenge checks' SANDBOX_MAX_RUNS (so
+# endless loops cannot hold up generations), and how long a run waits for a turn before "busy".
+CODE_MAX_RUNS = env_int("CODE_MAX_RUNS", 2, minimum=1)
+CODE_QUEUE_SECONDS = env_float("CODE_QUEUE_SECONDS", 3.0)
+# Per learner, across every process: runs under way at once, and runs (Run or Submit) a day.
+CODE_RUNS_IN_FLIGHT_PER_LEARNER = env_int("CODE_RUNS_IN_FLIGHT_PER_LEARNER", 1, minimum=1)
+CODE_RUNS_PER_DAY = env_int("CODE_RUNS_PER_DAY", 200, minimum=1)
+# The largest submission, in UTF-8 bytes.
+CODE_MAX_SUBMISSION_BYTES = env_int("CODE_MAX_SUBMISSION_BYTES", 20_000, minimum=1000)
+
 # --- Django ---------------------------------------------------------------------------------------
 
 INSTALLED_APPS = [
@@ -394,7 +405,7 @@ CORS_ALLOW_HEADERS = ["accept", "authorization", "content-type"]
 
 # The routes whose 502 and 503 answers are chosen (the model failed, or too many generations are in
 # flight): challengeapp.generation has already logged each one at WARNING with its cause.
-GENERATION_URL_NAMES = frozenset({"challenge-generate", "api-generate"})
+GENERATION_URL_NAMES = frozenset({"challenge-generate", "api-generate", "code-new", "api-code-challenges"})
 
 
 def not_a_chosen_generation_failure(record) -> bool:

@@ -668,3 +668,25 @@ def _client() -> openai.OpenAI:
             )
             _cached_client = (key, client)
         return _cached_client[1]
+
+
+def structured_answer(
+    *, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any]
+) -> _Completion:
+    """One completion from OPENAI_MODEL under a strict JSON schema of another capability's (coding
+    problems: coding/model_problems.py), with the same transport, retry, budget and json_object
+    fallback as a challenge; every failure a GenerationError. The content is for the caller to
+    parse and validate."""
+    schema_format = {
+        "type": "json_schema",
+        "json_schema": {"name": schema_name, "strict": True, "schema": schema},
+    }
+    try:
+        return _complete_with_fallback(
+            messages=messages, model=settings.OPENAI_MODEL, formats=(schema_format, JSON_OBJECT_FORMAT)
+        )
+    except GenerationError:
+        raise
+    except Exception as error:  # the boundary, as in OpenAIProvider.generate
+        logger.exception("Unexpected error in an OpenAI structured answer")
+        raise GenerationError(UNREADABLE_ANSWER, cause="invalid_output") from error

@@ -1,0 +1,178 @@
+"""Grading a learner's code: the harness (coding/harness.py) runs it in the sandbox on the tests'
+arguments, the server compares what it returned with the expected values, and the submission is
+stored. Never run in this process, never outside the sandbox: without one, nothing runs.
+
+Bounds: CODE_MAX_SUBMISSION_BYTES per submission; per learner, the runs in flight and per day
+(coding/allowance.py); per process, CODE_MAX_RUNS runs at once, a run waiting up to
+CODE_QUEUE_SECONDS for a turn. The bound is its own, not the one the challenge checks share
+(SANDBOX_MAX_RUNS), so learners' endless loops cannot hold up generations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from challengeapp.coding.allowance import RunRefused, run_end, run_start
+from challengeapp.coding.harness import (
+    ACTUAL_MAX_CHARS,
+    arguments_value,
+    harness_program,
+    harness_read,
+    literal_value,
+)
+from challengeapp.core.slots import process_slots
+from challengeapp.models import CodeProblem, CodeSubmission, SubmissionKind
+from challengeapp.quality.sandbox import (
+    CPU_SECONDS,
+    WALL_SECONDS,
+    SandboxUnavailable,
+    SnippetOutcome,
+    snippet_run,
+)
+
+CODE_EMPTY = "Write some code first."
+CODE_TOO_LARGE = "Your code is longer than {limit} bytes. Shorten it and try again."
+CODE_NOT_TEXT = "Your code contains a character that cannot be run (a NUL byte)."
+SANDBOX_BUSY = "CodeDrill is running a lot of code right now. Try again in a few seconds."
+PROGRAM_TOO_LARGE = "Your code and the tests together are too large to run. Shorten your code."
+SANDBOX_OFF = "Code cannot be run on this server right now, so nothing was run or counted."
+
+WRONG_VALUE = "Returned {actual}, which is not the expected value."
+NOT_COMPARABLE = "Returned a value that cannot be compared with the expected one."
+NOT_REACHED = "Not run: {reason}"
+RUN_MESSAGES = {
+    SnippetOutcome.TIMED_OUT: "Your code ran too long (more than {cpu:g} s of CPU or {wall:g} s in all), so it was stopped.",
+    SnippetOutcome.OUT_OF_MEMORY: "Your code used too much memory, so it was stopped.",
+    SnippetOutcome.OUTPUT_TOO_LARGE: "Your code printed too much, so it was stopped.",
+    SnippetOutcome.CRASHED: "Your code ended the run before every test had run ({how}).",
+}
+SPOOFED = "The run printed results that were not the grader's, so it counts as failed."
+UNREADABLE = "The run ended without reporting its results, so it counts as failed."
+
+
+@dataclass(frozen=True)
+class GradedTest:
+    visible: bool
+    passed: bool
+    actual: str
+    error: str
+
+    def as_json(self) -> dict:
+        return {"visible": self.visible, "passed": self.passed, "actual": self.actual, "error": self.error}
+
+
+class SubmissionRefused(RunRefused):
+    """The submission itself is unacceptable (empty, too large): 422."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, http_status=422)
+
+
+def submission_check(code: object) -> str:
+    """The code as submitted, or SubmissionRefused saying what is wrong with it."""
+    if not isinstance(code, str) or not code.strip():
+        raise SubmissionRefused(CODE_EMPTY)
+    if "\x00" in code:
+        raise SubmissionRefused(CODE_NOT_TEXT)
+    limit = settings.CODE_MAX_SUBMISSION_BYTES
+    try:
+        size = len(code.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate from a JSON body
+        raise SubmissionRefused(CODE_NOT_TEXT) from None
+    if size > limit:
+        raise SubmissionRefused(CODE_TOO_LARGE.format(limit=limit))
+    return code.replace("\r\n", "\n")
+
+
+def submission_grade(*, user, problem: CodeProblem, code: object, kind: str) -> CodeSubmission:
+    """Run the learner's code on the problem's examples (`run`) or every test (`submit`) and store
+    the submission. Raises SubmissionRefused for unacceptable code, RunRefused past a bound or
+    without a sandbox (nothing stored, nothing counted)."""
+    code = submission_check(code)
+    if kind not in SubmissionKind.values:
+        raise SubmissionRefused("Choose Run or Submit.")
+    tests = list(problem.examples)
+    visible = len(tests)
+    if kind == SubmissionKind.SUBMIT:
+        tests += list(problem.hidden_tests)
+    run_start(user=user)
+    counted = False
+    try:
+        graded, message, output = suite_grade(
+            code=code, function_name=problem.function_name, tests=tests, visible=visible
+        )
+        counted = True
+    finally:
+        run_end(user=user, counted=counted)
+    tests_passed = sum(test.passed for test in graded)
+    return CodeSubmission.objects.create(
+        problem=problem,
+        code=code,
+        kind=kind,
+        passed=tests_passed == len(graded) and not message,
+        tests_passed=tests_passed,
+        tests_total=len(graded),
+        results=[test.as_json() for test in graded],
+        message=message,
+        output=output,
+    )
+
+
+def suite_grade(
+    *, code: str, function_name: str, tests: list[dict], visible: int | None = None
+) -> tuple[list[GradedTest], str, str]:
+    """Run `code` on `tests` in the sandbox (within the process's bound on runs) and grade each:
+    the graded tests, a message about the run as a whole ("" when it ran to the end), and the
+    code's own output. RunRefused when the sandbox is busy past CODE_QUEUE_SECONDS or missing."""
+    visible = len(tests) if visible is None else visible
+    arguments = [repr(arguments_value(test["args"])) for test in tests]
+    program, mark = harness_program(code=code, function_name=function_name, test_arguments=arguments)
+    slots = process_slots("code runs", settings.CODE_MAX_RUNS)
+    if not slots.acquire(timeout=settings.CODE_QUEUE_SECONDS):
+        raise RunRefused(SANDBOX_BUSY, http_status=503)
+    try:
+        run = snippet_run(code=program, language="python")
+    except SandboxUnavailable:
+        raise RunRefused(SANDBOX_OFF, http_status=503) from None
+    except ValueError:  # the program with this code and these tests is over the sandbox's cap
+        raise RunRefused(PROGRAM_TOO_LARGE, http_status=422) from None
+    finally:
+        slots.release()
+    report = harness_read(run.stdout, mark=mark, tests=len(tests))
+    message = ""
+    if report.spoofed:
+        message = SPOOFED
+    elif report.load_error:
+        message = report.load_error
+    elif not run.ok:
+        message = RUN_MESSAGES.get(run.outcome, RUN_MESSAGES[SnippetOutcome.CRASHED]).format(
+            cpu=CPU_SECONDS, wall=WALL_SECONDS, how=_how_it_ended(run.exit_code)
+        )
+    elif not report.finished:
+        message = UNREADABLE
+    graded = []
+    for index, test in enumerate(tests):
+        result = None if report.spoofed else report.per_test[index]
+        graded.append(_graded(test, result, visible=index < visible, message=message))
+    return graded, message, report.output
+
+
+def _how_it_ended(exit_code: int | None) -> str:
+    if exit_code is not None and exit_code > 128:
+        return f"killed by signal {exit_code - 128}"
+    return f"exit status {exit_code}"
+
+
+def _graded(test: dict, result: dict | None, *, visible: bool, message: str) -> GradedTest:
+    if result is None:
+        return GradedTest(visible, False, "", NOT_REACHED.format(reason=message or UNREADABLE))
+    if "error" in result:
+        return GradedTest(visible, False, "", str(result["error"]))
+    actual = str(result.get("actual", ""))[:ACTUAL_MAX_CHARS]
+    try:
+        passed = literal_value(actual) == literal_value(test["expected"])
+    except ValueError:
+        return GradedTest(visible, False, actual, NOT_COMPARABLE)
+    return GradedTest(visible, passed, actual, "" if passed else WRONG_VALUE.format(actual=actual))

@@ -1,0 +1,260 @@
+"""Coding problems written by the model (OPENAI_API_KEY set), served only once verified.
+
+The model answers under a strict JSON schema (CODE_PROBLEM_SCHEMA): a statement, a function and
+its signature, starter code, examples and hidden tests (arguments and expected values as Python
+literals), a reference solution, a plausible wrong solution and an explanation. What it wrote is
+parsed defensively and validated field by field; then, in the sandbox, the reference must pass
+every test and the starter code and the wrong solution must each fail at least one, or the
+problem is refused (CodeProblemRefused, a GenerationError with its cause): the learner's quota
+unit goes back, nothing is stored, and problems.py logs one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from challengeapp.coding.allowance import RunRefused
+from challengeapp.coding.grading import suite_grade
+from challengeapp.coding.harness import arguments_value, literal_value
+from challengeapp.core.errors import GenerationError, InvalidModelOutput
+from challengeapp.models import Difficulty, Topic
+
+SCHEMA_NAME = "coding_problem"
+MAX_TITLE_CHARS = 120
+MAX_TEXT_CHARS = 4000
+MAX_TEST_CHARS = 500
+MIN_EXAMPLES, MAX_EXAMPLES = 1, 5
+MIN_HIDDEN, MAX_HIDDEN = 2, 20
+
+_TEST_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "args": {
+            "type": "string",
+            "description": "The call's arguments as Python literals, as written in the call.",
+        },
+        "expected": {
+            "type": "string",
+            "description": "The value the function must return, as a Python literal.",
+        },
+    },
+    "required": ["args", "expected"],
+    "additionalProperties": False,
+}
+CODE_PROBLEM_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "title": {"type": "string"},
+        "statement": {"type": "string", "description": "What the function must do, with its edge cases."},
+        "function_name": {"type": "string"},
+        "signature": {"type": "string", "description": "def name(params) -> type, with type hints."},
+        "starter_code": {
+            "type": "string",
+            "description": "The function's def line and a body that does not solve it.",
+        },
+        "examples": {
+            "type": "array",
+            "items": _TEST_SCHEMA,
+            "description": "1 to 5 tests shown to the learner.",
+        },
+        "hidden_tests": {
+            "type": "array",
+            "items": _TEST_SCHEMA,
+            "description": "2 to 20 tests, edge cases included.",
+        },
+        "reference_solution": {"type": "string"},
+        "wrong_solution": {
+            "type": "string",
+            "description": "A plausible mistake (such as an off-by-one) that fails a test.",
+        },
+        "explanation": {"type": "string"},
+    },
+    "required": [
+        "title",
+        "statement",
+        "function_name",
+        "signature",
+        "starter_code",
+        "examples",
+        "hidden_tests",
+        "reference_solution",
+        "wrong_solution",
+        "explanation",
+    ],
+    "additionalProperties": False,
+}
+
+SYSTEM_PROMPT = (
+    "You write interview-style coding problems for CodeDrill: one Python 3.11 function to write, "
+    "pure (no input, files, network or randomness), returning plain values (numbers, strings, "
+    "booleans, None, lists, tuples, dicts, sets). Answer with one JSON object with exactly the "
+    "fields of the schema. Every test's arguments and expected value are Python literals. The "
+    "reference solution must pass every test; the starter code and the wrong solution must each "
+    "fail at least one. CodeDrill runs all three before a learner sees the problem."
+)
+DIFFICULTY_GUIDANCE = {
+    Difficulty.EASY: "a warm-up: one loop or one data structure, a few lines",
+    Difficulty.MEDIUM: "a typical interview question: the right data structure or an O(n) idea",
+    Difficulty.HARD: "a hard interview question: dynamic programming, a tricky invariant or edge cases",
+}
+
+INVALID_PROBLEM = "The problem generator wrote an invalid problem: {reason} Please try again."
+REFUSED_PROBLEM = "The problem generator wrote a problem whose tests do not hold up, so it was not served. This one cost you nothing: please try again."
+SANDBOX_NEEDED = "Generated problems are checked by running them, and code cannot run here right now. Please try again later."
+
+
+class CodeProblemRefused(GenerationError):
+    """A generated problem failed verification (`cause`: reference_fails, starter_passes,
+    wrong_passes) or validation (invalid_output)."""
+
+
+@dataclass(frozen=True)
+class ProblemDraft:
+    title: str
+    statement: str
+    function_name: str
+    signature: str
+    starter_code: str
+    examples: list[dict]
+    hidden_tests: list[dict]
+    reference_solution: str
+    wrong_solution: str
+    explanation: str
+    model_name: str = ""
+
+    @property
+    def source_key(self) -> str:
+        digest = hashlib.sha256(" ".join(self.statement.lower().split()).encode()).hexdigest()[:40]
+        return f"code-model:{digest}"
+
+
+def problem_prompt_messages(*, difficulty: str, topic: str, recent_titles: list[str]) -> list[dict[str, str]]:
+    avoid = "; ".join(title[:80] for title in recent_titles[:20]) or "none"
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {
+            "role": "user",
+            "content": (
+                f"Write one {difficulty} problem ({DIFFICULTY_GUIDANCE[difficulty]}) on "
+                f"{Topic(topic).label}. Avoid these titles the learner already had: {avoid}."
+            ),
+        },
+    ]
+
+
+def _text(data: dict, name: str, limit: int = MAX_TEXT_CHARS) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidModelOutput(INVALID_PROBLEM.format(reason=f"{name} is missing or empty."))
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate
+        raise InvalidModelOutput(INVALID_PROBLEM.format(reason=f"{name} is not valid text.")) from None
+    if size > limit or "\x00" in value:
+        raise InvalidModelOutput(INVALID_PROBLEM.format(reason=f"{name} is too long or not text."))
+    return value.strip() if limit <= MAX_TITLE_CHARS else value
+
+
+def _tests(data: dict, name: str, low: int, high: int) -> list[dict]:
+    tests = data.get(name)
+    if not isinstance(tests, list) or not low <= len(tests) <= high:
+        raise InvalidModelOutput(INVALID_PROBLEM.format(reason=f"{name} must hold {low} to {high} tests."))
+    checked = []
+    for test in tests:
+        if not isinstance(test, dict) or set(test) != {"args", "expected"}:
+            raise InvalidModelOutput(INVALID_PROBLEM.format(reason=f"a test in {name} is malformed."))
+        args, expected = test["args"], test["expected"]
+        if (
+            not (isinstance(args, str) and isinstance(expected, str))
+            or max(len(args), len(expected)) > MAX_TEST_CHARS
+        ):
+            raise InvalidModelOutput(INVALID_PROBLEM.format(reason=f"a test in {name} is malformed."))
+        try:
+            arguments_value(args)
+            literal_value(expected)
+        except ValueError:
+            raise InvalidModelOutput(
+                INVALID_PROBLEM.format(reason=f"a test in {name} is not Python literals.")
+            ) from None
+        checked.append({"args": args, "expected": expected})
+    return checked
+
+
+def problem_draft_parse(content: object) -> ProblemDraft:
+    """The model's answer as a ProblemDraft, or InvalidModelOutput saying what is wrong with it."""
+    if not isinstance(content, str):
+        raise InvalidModelOutput(INVALID_PROBLEM.format(reason="the answer is not text."))
+    try:
+        data = json.loads(content)
+    except (ValueError, RecursionError):
+        raise InvalidModelOutput(INVALID_PROBLEM.format(reason="the answer is not JSON.")) from None
+    if not isinstance(data, dict):
+        raise InvalidModelOutput(INVALID_PROBLEM.format(reason="the answer is not a JSON object."))
+    code_limit = settings.CODE_MAX_SUBMISSION_BYTES
+    draft = ProblemDraft(
+        title=_text(data, "title", MAX_TITLE_CHARS),
+        statement=_text(data, "statement").strip(),
+        function_name=_text(data, "function_name", MAX_TITLE_CHARS),
+        signature=_text(data, "signature", 300),
+        starter_code=_text(data, "starter_code", code_limit),
+        examples=_tests(data, "examples", MIN_EXAMPLES, MAX_EXAMPLES),
+        hidden_tests=_tests(data, "hidden_tests", MIN_HIDDEN, MAX_HIDDEN),
+        reference_solution=_text(data, "reference_solution", code_limit),
+        wrong_solution=_text(data, "wrong_solution", code_limit),
+        explanation=_text(data, "explanation").strip(),
+    )
+    name = draft.function_name
+    if not name.isidentifier() or not draft.signature.startswith(f"def {name}("):
+        raise InvalidModelOutput(
+            INVALID_PROBLEM.format(reason="the function name or signature is malformed.")
+        )
+    if f"def {name}(" not in draft.starter_code:
+        raise InvalidModelOutput(
+            INVALID_PROBLEM.format(reason="the starter code does not define the function.")
+        )
+    return draft
+
+
+def problem_draft_verify(draft: ProblemDraft) -> None:
+    """Run the reference, the starter code and the wrong solution on every test in the sandbox;
+    CodeProblemRefused unless the reference passes all and the other two each fail one."""
+    tests = [*draft.examples, *draft.hidden_tests]
+
+    def passes_all(code: str) -> bool:
+        try:
+            graded, message, _ = suite_grade(code=code, function_name=draft.function_name, tests=tests)
+        except RunRefused:
+            raise GenerationError(SANDBOX_NEEDED, cause="sandbox_unavailable") from None
+        return not message and all(test.passed for test in graded)
+
+    if not passes_all(draft.reference_solution):
+        raise CodeProblemRefused(REFUSED_PROBLEM, cause="reference_fails")
+    if passes_all(draft.starter_code):
+        raise CodeProblemRefused(REFUSED_PROBLEM, cause="starter_passes")
+    if passes_all(draft.wrong_solution):
+        raise CodeProblemRefused(REFUSED_PROBLEM, cause="wrong_passes")
+
+
+def problem_generate(*, difficulty: str, topic: str, recent_titles: list[str]) -> ProblemDraft:
+    """Ask the model for a problem, parse it and verify it; GenerationError otherwise."""
+    from challengeapp.generation.openai_provider import structured_answer  # only with a key
+
+    completion = structured_answer(
+        messages=problem_prompt_messages(difficulty=difficulty, topic=topic, recent_titles=recent_titles),
+        schema_name=SCHEMA_NAME,
+        schema=CODE_PROBLEM_SCHEMA,
+    )
+    try:
+        draft = problem_draft_parse(completion.content)
+    except InvalidModelOutput as error:
+        raise InvalidModelOutput(error.message, upstream_request_id=completion.request_id) from error
+    try:
+        problem_draft_verify(draft)
+    except GenerationError as error:
+        error.upstream_request_id = completion.request_id
+        raise
+    return ProblemDraft(**{**draft.__dict__, "model_name": completion.model_name})

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('challengeapp', '0011_blind_check'),
+        ('challengeapp', '0014_learning_loop_constraints'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

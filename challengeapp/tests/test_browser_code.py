@@ -18,7 +18,7 @@ def expect(locator):
     return playwright_expect(locator)
 
 
-@pytest.mark.parametrize(("theme", "width"), [("light", 1280), ("dark", 375)])
+@pytest.mark.parametrize(("theme", "width"), [("light", 1280), ("light", 375), ("dark", 1280), ("dark", 375)])
 def test_get_a_problem_run_submit_and_give_up_with_javascript(sandbox, page_factory, theme, width):
     page = page_factory(color_scheme=theme, viewport={"width": width, "height": 800})
     audit = AxeAudit(f"{theme} {width}px")

@@ -926,6 +926,13 @@ def _outcome(exit_code: int | None, stderr: str, *, out_of_memory: bool = False)
 # SQLite its sqlite3 module runs ("none" without one).
 PROBE_CODE = """
 import ctypes, errno, os, platform, resource, socket, threading
+# SQLite's version first: once the thread test below has its threads' stacks and malloc arenas
+# mapped, loading a shared library can find the address space limit reached.
+try:
+    import sqlite3
+    sqlite = sqlite3.sqlite_version
+except ImportError:
+    sqlite = "none"
 try:
     if os.fork() == 0:
         os._exit(0)
@@ -965,11 +972,6 @@ if libc.prctl(1, 0, 0, 0, 0) != -1:  # PR_SET_PDEATHSIG
 refusals = "refused:" + (",".join(let_through) or "all")
 # /proc/net/dev, since socket.if_nameindex() asks a netlink socket, which is refused.
 interfaces = sorted(line.split(":")[0].strip() for line in open("/proc/net/dev").readlines()[2:])
-try:
-    import sqlite3
-    sqlite = sqlite3.sqlite_version
-except ImportError:
-    sqlite = "none"
 print(os.getuid(), *limits, fork, threads < 16, alone, refusals, os.getcwd(), *interfaces, platform.python_version(), sqlite)
 """
 PROBE_EXPECTED = f"{SANDBOX_UID} {CPU_SECONDS} {MEMORY_BYTES} {MAX_PROCESSES} no-fork True True refused:all {SCRATCH_DIR} lo "

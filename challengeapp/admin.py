@@ -562,8 +562,8 @@ class CodeSubmissionInline(admin.TabularInline):
 class CodeProblemAdmin(admin.ModelAdmin):
     """Coding problems served to learners, with their submissions: records, read only."""
 
-    list_display = ["title", "owner", "difficulty", "topic", "provider", "created_at"]
-    list_filter = ["difficulty", "topic", "provider", ("created_at", admin.DateFieldListFilter)]
+    list_display = ["title", "owner", "difficulty", "topic", "provider", "outcome", "created_at"]
+    list_filter = ["difficulty", "topic", "provider", "outcome", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["title"]
     list_select_related = ["owner"]
     inlines = [CodeSubmissionInline]
@@ -585,6 +585,9 @@ class CodeProblemAdmin(admin.ModelAdmin):
         "model_name",
         "source_key",
         "gave_up_at",
+        "outcome",
+        "outcome_submits",
+        "finished_at",
         "created_at",
     ]
 

@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from challengeapp.auth import api_learner_required
+from challengeapp.coding.progress import code_progress
 from challengeapp.content.reports import InvalidReport, ReportLimitReached, ReportNotFound, report_submit
 from challengeapp.core.errors import GenerationError, QuotaExceeded, TooManyFailures
 from challengeapp.generation.pipeline import challenge_generate
@@ -536,6 +537,8 @@ def progress(request: HttpRequest) -> HttpResponse:
                 for week in progress_retention(user=request.user)
             ],
             "retention_target_percent": RETENTION_TARGET_PERCENT,
+            # Coding problems per topic, by how they ended, and their reviews due now.
+            "coding": code_progress(user=request.user).as_json(),
             "auto_difficulty": [
                 {
                     "topic": level.topic,

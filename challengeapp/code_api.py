@@ -1,28 +1,38 @@
 """The JSON API for coding problems, beside the seed contract (challengeapp/api.py), with its
 conventions: Bearer tokens, `{"detail": …}` errors, 4xx for every bad input, never a 500.
 
-A problem is sent without its reference solution, explanation and hidden tests until the learner
-has solved it (or given up on the page); a submission's result never holds a hidden test's
-arguments or expected value.
+A problem is sent without its reference solution and explanation until it has ended (solved, or
+given up) and while a review round of it is open; never with its hidden tests; a submission's
+result never holds a hidden test's arguments or expected value.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from challengeapp.api import NOT_FOUND, QUOTA_EXCEEDED, ApiError, api_view, json_body
 from challengeapp.coding.allowance import RunRefused
 from challengeapp.coding.grading import submission_grade
-from challengeapp.coding.problems import ProblemRefused, code_problem_create, code_problem_solved
+from challengeapp.coding.problems import (
+    ProblemRefused,
+    code_problem_create,
+    code_problem_give_up,
+    code_problem_revealed,
+    code_problem_solved,
+)
+from challengeapp.coding.review import CodeReviewRefused, code_review_start, problem_round_submissions
 from challengeapp.core.errors import GenerationError, QuotaExceeded
-from challengeapp.models import CodeProblem, CodeSubmission, SubmissionKind
+from challengeapp.models import CodeProblem, CodeReviewCard, CodeSubmission, SubmissionKind
 from challengeapp.quota import quota_status
 
 INVALID_CODE_FIELD = "code must be a string: the whole Python source of your solution."
 INVALID_KIND = 'kind must be "submit" (every test) or "run" (the examples only).'
 ATTEMPTS_SHOWN = 50
+LIST_PAGE = 50
+INVALID_BEFORE = "before must be a coding problem id from next_before."
 
 
 def code_problem_json(problem: CodeProblem) -> dict[str, Any]:
@@ -66,8 +76,28 @@ def _own_problem(request: HttpRequest, problem_id: int) -> CodeProblem:
     return problem
 
 
-@api_view("POST")
+def code_outcome_json(problem: CodeProblem, card: CodeReviewCard | None) -> dict[str, Any]:
+    """How the problem went: its outcome ("" while under way, solved_first, solved_after,
+    gave_up), the Submits it took, when it ended, and its review schedule once it has one."""
+    return {
+        "outcome": problem.outcome,
+        "outcome_submits": problem.outcome_submits,
+        "finished_at": problem.finished_at.isoformat() if problem.finished_at else None,
+        "review": None
+        if card is None
+        else {
+            "due_at": card.due_at.isoformat(),
+            "reviews": card.reviews,
+            "last_outcome": card.last_outcome,
+            "in_round": card.round_started_at is not None,
+        },
+    }
+
+
+@api_view("GET", "POST")
 def code_challenges(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _code_challenge_list(request)
     data = json_body(request)
     difficulty, topic = data.get("difficulty"), data.get("topic")
     if not isinstance(difficulty, str) or not isinstance(topic, str):
@@ -84,16 +114,79 @@ def code_challenges(request: HttpRequest) -> HttpResponse:
     return JsonResponse(code_problem_json(problem), status=201)
 
 
-@api_view("GET")
-def code_challenge(request: HttpRequest, problem_id: int) -> HttpResponse:
-    problem = _own_problem(request, problem_id)
+def _code_challenge_list(request: HttpRequest) -> HttpResponse:
+    """The learner's coding problems, newest first, with their attempts counted and how each went
+    (the history of "write the code"); `?before=<id>` pages on."""
+    before = request.GET.get("before", "")
+    problems = CodeProblem.objects.filter(owner=request.user)
+    if before:
+        if not before.isdecimal() or len(before) > 18:
+            raise ApiError(400, INVALID_BEFORE)
+        problems = problems.filter(id__lt=int(before))
+    page = list(
+        problems.annotate(
+            runs=Count("submissions", filter=Q(submissions__kind=SubmissionKind.RUN)),
+            submits=Count("submissions", filter=Q(submissions__kind=SubmissionKind.SUBMIT)),
+        )
+        .select_related("review_card")
+        .order_by("-id")[: LIST_PAGE + 1]
+    )
+    items = []
+    for problem in page[:LIST_PAGE]:
+        card = getattr(problem, "review_card", None)
+        items.append(
+            {
+                **{key: value for key, value in code_problem_json(problem).items() if key != "starter_code"},
+                "runs": problem.runs,
+                "submits": problem.submits,
+                **code_outcome_json(problem, card),
+            }
+        )
+    more = len(page) > LIST_PAGE
+    return JsonResponse({"items": items, "next_before": page[LIST_PAGE - 1].id if more else None})
+
+
+def _card(problem: CodeProblem) -> CodeReviewCard | None:
+    return CodeReviewCard.objects.filter(problem=problem).first()
+
+
+def _problem_body(problem: CodeProblem) -> dict[str, Any]:
     body = code_problem_json(problem)
-    body["solved"] = code_problem_solved(problem)
-    if body["solved"] or problem.gave_up_at:
+    card = _card(problem)
+    in_round = card is not None and card.round_started_at is not None
+    body["solved"] = not in_round and code_problem_solved(problem)
+    body.update(code_outcome_json(problem, card))
+    if code_problem_revealed(problem):
         body["reference_solution"] = problem.reference_solution
         body["explanation"] = problem.explanation
-    body["attempts"] = [submission_json(s) for s in problem.submissions.order_by("-id")[:ATTEMPTS_SHOWN]]
-    return JsonResponse(body)
+    attempts = problem_round_submissions(problem) if in_round else problem.submissions.all()
+    body["attempts"] = [submission_json(s) for s in attempts.order_by("-id")[:ATTEMPTS_SHOWN]]
+    return body
+
+
+@api_view("GET")
+def code_challenge(request: HttpRequest, problem_id: int) -> HttpResponse:
+    return JsonResponse(_problem_body(_own_problem(request, problem_id)))
+
+
+@api_view("POST")
+def code_give_up(request: HttpRequest, problem_id: int) -> HttpResponse:
+    """Give up on the problem (or the open review round): the answer holds the solution."""
+    problem = _own_problem(request, problem_id)
+    code_problem_give_up(problem=problem)
+    return JsonResponse(_problem_body(problem))
+
+
+@api_view("POST")
+def code_review(request: HttpRequest, problem_id: int) -> HttpResponse:
+    """Open a review round of an ended problem: write it again; the solution is withheld until
+    the round ends."""
+    problem = _own_problem(request, problem_id)
+    try:
+        code_review_start(user=request.user, problem_id=problem.id)
+    except CodeReviewRefused as error:
+        raise ApiError(409, error.message) from None
+    return JsonResponse(_problem_body(problem))
 
 
 @api_view("POST")

@@ -10,6 +10,7 @@ from django.db.models import Count, Exists, OuterRef
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from challengeapp.auth import learner_required
@@ -22,9 +23,22 @@ from challengeapp.coding.problems import (
     code_problem_give_up,
     code_problem_solved,
 )
+from challengeapp.coding.review import (
+    CodeReviewRefused,
+    code_review_start,
+    code_reviews_due,
+    problem_round_submissions,
+)
 from challengeapp.core.errors import GenerationError, QuotaExceeded
 from challengeapp.forms import SingleValuedForm
-from challengeapp.models import CodeProblem, CodeSubmission, Difficulty, SubmissionKind
+from challengeapp.models import (
+    CodeOutcome,
+    CodeProblem,
+    CodeReviewCard,
+    CodeSubmission,
+    Difficulty,
+    SubmissionKind,
+)
 from challengeapp.quota import quota_status
 from challengeapp.views import HtmxHttpRequest
 
@@ -53,7 +67,13 @@ def _home(request: HtmxHttpRequest, *, form: CodeProblemForm, problem: str = "",
         .annotate(attempts=Count("submissions"), solved=Exists(solved))
         .order_by("-id")[:RECENT_PROBLEMS]
     )
-    context = {"form": form, "problems": recent, "quota": quota_status(user=request.user), "problem": problem}
+    context = {
+        "form": form,
+        "problems": recent,
+        "quota": quota_status(user=request.user),
+        "problem": problem,
+        "reviews_due": list(code_reviews_due(user=request.user)[:RECENT_PROBLEMS]),
+    }
     return render(request, "challengeapp/code.html", context, status=status)
 
 
@@ -89,11 +109,15 @@ def problem_url(problem: CodeProblem) -> str:
 
 
 def _problem_context(problem: CodeProblem, *, submission: CodeSubmission | None = None, **extra) -> dict:
-    solved = code_problem_solved(problem)
+    card = CodeReviewCard.objects.filter(problem=problem).first()
+    in_round = card is not None and card.round_started_at is not None
     context = {
         "code_problem": problem,
-        "solved": solved,
-        "revealed": solved or problem.gave_up_at is not None,
+        "solved": not in_round and code_problem_solved(problem),
+        "revealed": not in_round and problem.outcome != CodeOutcome.UNDER_WAY,
+        "review_card": card,
+        "in_round": in_round,
+        "review_due": card is not None and not in_round and card.due_at <= timezone.now(),
         "code": problem.starter_code,
         "submission": submission,
         "max_bytes": settings.CODE_MAX_SUBMISSION_BYTES,
@@ -128,7 +152,7 @@ def _result_summary(problem: CodeProblem, submission: CodeSubmission) -> dict:
 @learner_required
 def code_problem_detail(request: HtmxHttpRequest, problem_id: int) -> HttpResponse:
     problem = get_object_or_404(CodeProblem, id=problem_id, owner=request.user)
-    latest = problem.submissions.order_by("-id").first()
+    latest = problem_round_submissions(problem).order_by("-id").first()
     context = _problem_context(problem, submission=latest)
     if latest is not None:
         context["code"] = latest.code
@@ -160,3 +184,17 @@ def code_give_up(request: HtmxHttpRequest, problem_id: int) -> HttpResponse:
     problem = get_object_or_404(CodeProblem, id=problem_id, owner=request.user)
     code_problem_give_up(problem=problem)
     return redirect(problem_url(problem) + "#solution")
+
+
+@require_POST
+@learner_required
+def code_review(request: HtmxHttpRequest, problem_id: int) -> HttpResponse:
+    """Open a review round: the page then shows the starter code and no solution until the
+    learner solves it again or gives up."""
+    problem = get_object_or_404(CodeProblem, id=problem_id, owner=request.user)
+    try:
+        code_review_start(user=request.user, problem_id=problem.id)
+    except CodeReviewRefused as error:
+        context = _problem_context(problem, refused=error.message)
+        return render(request, "challengeapp/code_problem.html", context, status=409)
+    return redirect(problem_url(problem) + "#code-editor")

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from challengeapp.coding.review import code_review_due_count
 from challengeapp.identity.learners import learner_display_name
 from challengeapp.learning.review import review_due_count
 from challengeapp.models import ReportReason
@@ -19,7 +20,10 @@ def codedrill(request: HttpRequest) -> dict:
         "dev_sign_in": settings.DEV_SIGN_IN,
         "learner_name": learner_display_name(user) if signed_in else "",
         # Counted only when a template shows it (the navigation), so a partial costs no query.
-        "review_due": SimpleLazyObject(lambda: review_due_count(user=user)) if signed_in else 0,
+        # Multiple-choice reviews and coding problems due for review alike.
+        "review_due": SimpleLazyObject(lambda: review_due_count(user=user) + code_review_due_count(user=user))
+        if signed_in
+        else 0,
         # The "Report a problem" form's reasons, on every answered challenge card.
         "report_reasons": ReportReason.choices,
     }

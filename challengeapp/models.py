@@ -410,6 +410,13 @@ class CodeLanguage(models.TextChoices):
     PYTHON = "python", "Python"
 
 
+class CodeOutcome(models.TextChoices):
+    UNDER_WAY = "", "Under way"
+    SOLVED_FIRST = "solved_first", "Solved first time"
+    SOLVED_AFTER = "solved_after", "Solved after several tries"
+    GAVE_UP = "gave_up", "Gave up"
+
+
 class CodeProblem(models.Model):
     """A "write the code" problem served to one learner: a function to write, examples the learner
     sees and hidden tests (each `{"args": "<the call's arguments as Python literals>", "expected":
@@ -439,6 +446,11 @@ class CodeProblem(models.Model):
     source_key = models.CharField(max_length=120)
     # Set when the learner asked for the solution before solving it.
     gave_up_at = models.DateTimeField(null=True, blank=True)
+    # How the problem ended, set once (coding/review.py): solved on the first Submit, solved after
+    # several, or given up; "" while it is under way. `outcome_submits` counts the Submits it took.
+    outcome = models.CharField(max_length=20, choices=CodeOutcome.choices, blank=True, default="")
+    outcome_submits = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -455,6 +467,14 @@ class CodeProblem(models.Model):
                 condition=models.Q(language__in=CodeLanguage.values), name="code_problem_language"
             ),
             models.CheckConstraint(condition=~models.Q(function_name=""), name="code_problem_function_name"),
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=CodeOutcome.values), name="code_problem_outcome"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome="", finished_at__isnull=True)
+                | (~models.Q(outcome="") & models.Q(finished_at__isnull=False)),
+                name="code_problem_finished_with_outcome",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -520,3 +540,41 @@ class CodeRunAllowance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.runs} code runs on {self.day}"
+
+
+class CodeReviewCard(models.Model):
+    """The spaced-review schedule (FSRS, as ReviewCard) of one coding problem for one learner.
+
+    Created when the problem ends (solved or given up), graded by how it ended (solved on the first
+    Submit, after several Submits, or given up: coding/review.py). A review is a round: the learner
+    writes the function again from the starter code (`round_started_at` set); the round's first
+    passing Submit or a give-up grades the card the same way and closes the round. One card per
+    learner and content (`source_key`): a curated problem served again joins its card, and
+    `problem` stays the first serving, the one a review round opens (coding/review.py)."""
+
+    problem = models.OneToOneField(CodeProblem, on_delete=models.CASCADE, related_name="review_card")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    source_key = models.CharField(max_length=120)
+    state = models.PositiveSmallIntegerField(choices=ReviewState.choices)
+    step = models.PositiveSmallIntegerField(null=True, blank=True)
+    stability = models.FloatField(null=True, blank=True)
+    difficulty = models.FloatField(null=True, blank=True)
+    due_at = models.DateTimeField()
+    last_review_at = models.DateTimeField(null=True, blank=True)
+    reviews = models.PositiveIntegerField(default=0, help_text="Review rounds ended after the first.")
+    last_outcome = models.CharField(max_length=20, choices=CodeOutcome.choices)
+    # Set while a review round is open: Submits from this moment on belong to the round.
+    round_started_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "due_at"], name="code_review_owner_due")]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "source_key"], name="code_review_one_per_content"),
+            models.CheckConstraint(
+                condition=models.Q(last_outcome__in=CodeOutcome.values) & ~models.Q(last_outcome=""),
+                name="code_review_outcome",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Review of {self.problem_id}, due {self.due_at:%Y-%m-%d %H:%M}"

@@ -20,6 +20,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from challengeapp.auth import learner_required
+from challengeapp.coding.progress import code_history, code_progress
+from challengeapp.coding.review import code_reviews_due
 from challengeapp.content.reports import NOT_ANSWERED, InvalidReport, ReportLimitReached, report_submit
 from challengeapp.core.errors import GenerationError, LearnerRefused, QuotaExceeded, TooManyFailures
 from challengeapp.forms import (
@@ -203,6 +205,11 @@ def challenge_answer(request: HtmxHttpRequest, challenge_id: int) -> HttpRespons
     return render(request, "challengeapp/challenge.html", context, status=status)
 
 
+# The coding problems the history page lists (the newest matching the filters; /code/ has them all
+# through the JSON API's list).
+CODE_HISTORY_SHOWN = 20
+
+
 @require_GET
 @learner_required
 def history(request: HtmxHttpRequest) -> HttpResponse:
@@ -218,6 +225,7 @@ def history(request: HtmxHttpRequest) -> HttpResponse:
         # "Load more" appends the next items in place of its own button (focus goes to the first).
         return render(request, "challengeapp/history.html#history-items", {**context, "loaded_more": True})
     context["summary"] = history_summary(user=request.user, **chosen)
+    context["code_problems"] = list(code_history(user=request.user, **chosen)[:CODE_HISTORY_SHOWN])
     if request.htmx and request.htmx.target == "history-list":
         return render(request, "challengeapp/history.html#history-list", context)
     return render(request, "challengeapp/history.html", context)
@@ -361,6 +369,7 @@ def review(request: HtmxHttpRequest) -> HttpResponse:
     if request.htmx:
         # "Next review" and "Review early" swap the card in place (and refresh the due count).
         return render(request, f"{REVIEW_PAGE}#review-response", context)
+    context["reviews_due"] = list(code_reviews_due(user=request.user)[:CODE_HISTORY_SHOWN])
     return render(request, REVIEW_PAGE, context)
 
 
@@ -476,6 +485,7 @@ def _progress_context(request: HtmxHttpRequest) -> dict:
     done = request.GET.get("done", "")
     return {
         "topics": progress_topics(user=request.user),
+        "code_progress": code_progress(user=request.user),
         "retention": _retention_chart(retention),
         "retention_target": RETENTION_TARGET_PERCENT,
         "forecast": forecast,

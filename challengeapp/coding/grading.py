@@ -22,6 +22,7 @@ from challengeapp.coding.harness import (
     harness_read,
     literal_value,
 )
+from challengeapp.coding.review import code_problem_ended
 from challengeapp.core.slots import process_slots
 from challengeapp.models import CodeProblem, CodeSubmission, SubmissionKind
 from challengeapp.quality.sandbox import (
@@ -107,7 +108,7 @@ def submission_grade(*, user, problem: CodeProblem, code: object, kind: str) -> 
     finally:
         run_end(user=user, counted=counted)
     tests_passed = sum(test.passed for test in graded)
-    return CodeSubmission.objects.create(
+    submission = CodeSubmission.objects.create(
         problem=problem,
         code=code,
         kind=kind,
@@ -118,6 +119,10 @@ def submission_grade(*, user, problem: CodeProblem, code: object, kind: str) -> 
         message=message,
         output=output,
     )
+    if submission.passed and kind == SubmissionKind.SUBMIT:
+        # The problem, or its open review round, ends here: history, progress and the schedule.
+        code_problem_ended(problem=problem, solved=True)
+    return submission
 
 
 def suite_grade(

@@ -14,10 +14,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from challengeapp.coding.curated import CODE_TOPICS, curated_problems
+from challengeapp.coding.review import code_problem_ended, open_round, problem_round_submissions
 from challengeapp.core.errors import CodeDrillError, GenerationBusy, GenerationError
 from challengeapp.core.slots import process_slots
 from challengeapp.generation.budget import generation_budget
-from challengeapp.models import CodeProblem, Difficulty, Provider
+from challengeapp.models import CodeOutcome, CodeProblem, Difficulty, Provider, SubmissionKind
 from challengeapp.quota import GenerationEnd, generation_end, generation_start
 
 UNKNOWN_DIFFICULTY = "Choose a difficulty: easy, medium or hard."
@@ -142,10 +143,21 @@ def _from_model(*, user, difficulty: str, topic: str) -> CodeProblem:
 
 
 def code_problem_give_up(*, problem: CodeProblem) -> None:
-    """The learner asks for the solution before solving the problem: recorded once."""
-    CodeProblem.objects.filter(pk=problem.pk, gave_up_at__isnull=True).update(gave_up_at=timezone.now())
-    problem.refresh_from_db(fields=["gave_up_at"])
+    """The learner asks for the solution before solving the problem (or the open review round):
+    the first give-up is recorded, and the problem or the round ends (coding/review.py)."""
+    if not code_problem_solved(problem):
+        CodeProblem.objects.filter(pk=problem.pk, gave_up_at__isnull=True).update(gave_up_at=timezone.now())
+        code_problem_ended(problem=problem, solved=False)
+    problem.refresh_from_db(fields=["gave_up_at", "outcome", "outcome_submits", "finished_at"])
 
 
 def code_problem_solved(problem: CodeProblem) -> bool:
-    return problem.submissions.filter(kind="submit", passed=True).exists()
+    """Solved: in the open review round if there is one (never: a solve ends the round), else
+    ever."""
+    return problem_round_submissions(problem).filter(kind=SubmissionKind.SUBMIT, passed=True).exists()
+
+
+def code_problem_revealed(problem: CodeProblem) -> bool:
+    """The solution may be shown: the problem has ended (solved or given up) and no review round
+    of it is open (in a round the learner writes it again without it)."""
+    return problem.outcome != CodeOutcome.UNDER_WAY and open_round(problem) is None

@@ -128,7 +128,7 @@ DESIRED_RETENTION = 0.9
 
 
 @cache
-def _scheduler() -> Scheduler:
+def review_scheduler() -> Scheduler:
     return Scheduler(
         desired_retention=DESIRED_RETENTION, learning_steps=LEARNING_STEPS, relearning_steps=RELEARNING_STEPS
     )
@@ -186,7 +186,7 @@ def _check_confidence(confidence: object) -> str:
 # --- The learner's day ----------------------------------------------------------------------------
 
 
-def _tomorrow_start(now: dt.datetime) -> dt.datetime:
+def tomorrow_start(now: dt.datetime) -> dt.datetime:
     return day_start(timezone.localdate(now) + dt.timedelta(days=1))
 
 
@@ -200,7 +200,7 @@ def _due_q(now: dt.datetime) -> Q:
     card in a step whose time has come, or a miss not answered since (it comes back in the same
     session, not after the session ends; a session may run past midnight)."""
     return Q(suspended=False) & (
-        Q(state=ReviewState.REVIEW, due_at__lt=_tomorrow_start(now)) | Q(due_at__lte=now) | _pending_miss()
+        Q(state=ReviewState.REVIEW, due_at__lt=tomorrow_start(now)) | Q(due_at__lte=now) | _pending_miss()
     )
 
 
@@ -209,7 +209,7 @@ def review_is_due(card: ReviewCard, *, now: dt.datetime | None = None) -> bool:
     now = now or timezone.now()
     if card.suspended:
         return False
-    if card.state == ReviewState.REVIEW and card.due_at < _tomorrow_start(now):
+    if card.state == ReviewState.REVIEW and card.due_at < tomorrow_start(now):
         return True
     if card.due_at <= now:
         return True
@@ -373,7 +373,7 @@ def review_schedule_first_answer(
         return existing
     recalled = is_recalled(is_correct=attempt.is_correct, confidence=confidence)
     rating = review_rating(is_correct=attempt.is_correct, confidence=confidence)
-    scheduled, _ = _scheduler().review_card(Card(card_id=challenge.id), Rating(rating), answered_at)
+    scheduled, _ = review_scheduler().review_card(Card(card_id=challenge.id), Rating(rating), answered_at)
     card = ReviewCard(
         challenge=challenge,
         owner_id=challenge.owner_id,
@@ -427,7 +427,7 @@ def _grade(
     rating = review_rating(is_correct=is_correct, confidence=confidence)
     recalled = is_recalled(is_correct=is_correct, confidence=confidence)
     previous = _utc(card.last_review_at)
-    scheduled, _ = _scheduler().review_card(_fsrs_card(card), Rating(rating), now)
+    scheduled, _ = review_scheduler().review_card(_fsrs_card(card), Rating(rating), now)
     seen_reviews = card.reviews
     was_retained, was_recalled = card.retained, card.recalled
     _copy_schedule(card, scheduled)
@@ -666,7 +666,7 @@ def review_card_rebuild(card: ReviewCard) -> ReviewCard:
         reviewed_at = _utc(log.reviewed_at)
         log.is_correct = log.chosen_index == challenge.correct_index
         log.rating = review_rating(is_correct=log.is_correct, confidence=log.confidence)
-        scheduled, _ = _scheduler().review_card(scheduled, Rating(log.rating), reviewed_at)
+        scheduled, _ = review_scheduler().review_card(scheduled, Rating(log.rating), reviewed_at)
         log.due_after = scheduled.due
         recalled = is_recalled(is_correct=log.is_correct, confidence=log.confidence)
         if not recalled:

@@ -106,7 +106,8 @@ def test_bad_new_problem_requests_are_4xx_and_charge_nothing(api, learner, body,
 
 def test_malformed_json_and_wrong_methods_are_json_errors(api):
     assert api.post("/api/code-challenges", raw="{nope").status_code == 400
-    assert api.get("/api/code-challenges").status_code == 405
+    problem_id = _create(api).json()["id"]
+    assert api.get(f"/api/code-challenges/{problem_id}/submissions").status_code == 405
     assert api.get("/api/code-challenges/99999").status_code == 404
 
 

@@ -140,6 +140,11 @@ def test_the_starter_code_is_highlighted_readably_and_the_highlight_follows_typi
             unreadable[token.inner_text()] = round(ratio, 2)
     assert unreadable == {}
     audit.check(page, "typed code highlighted")
+
+    # What the learner types is text in the layer, never markup.
+    editor.fill('s = "<img src=x onerror=alert(1)>"  # <b>bold</b>')
+    expect(layer.locator(".token.comment")).to_have_text(["# <b>bold</b>"])
+    expect(layer.locator("img, b")).to_have_count(0)
     audit.assert_clean()
 
 
@@ -227,6 +232,8 @@ def test_enter_keeps_the_indentation_and_opens_a_block_after_a_colon(sandbox, pa
     editor.press("Enter")
     editor.press("Shift+Tab")
     editor.press_sequentially("return total")
+    editor.press("Enter")
+    editor.press("Control+z")  # one step takes back the line break and its indentation
     expect(editor).to_have_value(
         "def f(x):\n    total = x\n    for i in x:\n        total += i\n    return total"
     )
@@ -310,10 +317,13 @@ def test_without_javascript_the_editor_is_a_plain_textarea_that_submits(sandbox,
 def test_without_prism_the_textarea_stays_plain_and_the_keys_still_work(sandbox, page_factory):
     page = page_factory(expected_console_errors=("Failed to load resource",))
     page.route("**/vendor/prism/**", lambda route: route.abort())
+    audit = AxeAudit("no Prism")
     open_problem(page, "No Prism")
     editor = page.get_by_label(LABEL)
     expect(editor).to_have_attribute("data-editor-ready", "")
     expect(page.locator("pre.code-editor-layer")).to_have_count(0)
+    audit.check(page, "plain textarea, keys on")
+    audit.assert_clean()
     assert editor.evaluate("(e) => getComputedStyle(e).color") != "rgba(0, 0, 0, 0)"
     editor.fill("x")
     editor.press("Home")

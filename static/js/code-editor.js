@@ -184,7 +184,12 @@ window.Prism.manual = true;
       // A final line break opens an empty last line in the textarea but not in a <pre>.
       if (text.slice(-1) === "\n") text += " ";
       code.textContent = "";
-      appendTokens(code, window.Prism.tokenize(text, grammar));
+      try {
+        appendTokens(code, window.Prism.tokenize(text, grammar));
+      } catch (error) {
+        // Never a layer that shows other text than the textarea holds: plain, if not highlighted.
+        code.textContent = text;
+      }
       follow();
     }
 

@@ -1,11 +1,12 @@
 """The "Write the code" editor in Chromium: the highlighted layer behind the textarea (it follows
 typing and scrolling, its colours are readable in both themes), the editing keys, leaving it with
 the keyboard, axe-core in light and dark; without JavaScript, or without Prism, a plain textarea.
-And, without a browser: the vendored files carry their licence, and nothing loads a script or a
-stylesheet from elsewhere."""
+And, without a browser: only the problem page loads the editor (deferred, before Prism), the
+vendored files carry their licence, and nothing loads a script or a stylesheet from elsewhere."""
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 
@@ -90,8 +91,6 @@ DRIFT = 0.05
 def text_drift(page, editor) -> float:
     """The share of the textarea's text pixels that the highlighted layer does not draw in the
     same place (0 when every character of the layer sits exactly under the textarea's)."""
-    import base64
-
     editor.evaluate(TEXTAREA_TEXT)
     textarea_shot = editor.screenshot()
     editor.evaluate(LAYER_TEXT)
@@ -332,6 +331,28 @@ def test_without_prism_the_textarea_stays_plain_and_the_keys_still_work(sandbox,
 
 
 # --- Without a browser ------------------------------------------------------------------------------
+
+
+EDITOR_SCRIPTS = [
+    "js/code-editor.js",  # first: it tells Prism not to highlight the page by itself
+    "vendor/prism/prism-core.min.js",
+    "vendor/prism/prism-clike.min.js",
+    "vendor/prism/prism-python.min.js",
+    "vendor/prism/prism-javascript.min.js",
+]
+
+
+@pytest.mark.django_db
+def test_only_the_problem_page_loads_the_editor_and_its_scripts_are_deferred(learner_client):
+    response = learner_client.post("/code/new/", {"difficulty": "easy", "topic": "python"})
+    problem_page = learner_client.get(response["Location"]).content.decode()
+    scripts = re.findall(r'<script src="/static/([^"]+)"( defer)?></script>', problem_page)
+    editor_scripts = [(path, defer) for path, defer in scripts if path in EDITOR_SCRIPTS]
+    assert editor_scripts == [(path, " defer") for path in EDITOR_SCRIPTS]
+    assert 'data-code-editor data-language="python"' in problem_page
+    for other_page in ["/", "/code/", "/history/"]:
+        html = learner_client.get(other_page).content.decode()
+        assert "code-editor.js" not in html and "vendor/prism" not in html
 
 
 def test_every_vendored_file_has_a_licence_beside_it():

@@ -124,35 +124,6 @@
     form.requestSubmit();
   });
 
-  // The code editor (a plain textarea without JavaScript): Tab indents and Shift-Tab dedents the
-  // current line by four spaces, Ctrl/Cmd-Enter submits. Escape first lets the next Tab leave the
-  // editor, so the keyboard is never trapped in it (WCAG 2.1.2); the help text says so.
-  var INDENT = "    ";
-  var editorReleased = false;
-  document.addEventListener("keydown", function (event) {
-    var editor = event.target instanceof Element ? event.target.closest("textarea[data-code-editor]") : null;
-    if (!editor) return;
-    if (event.key === "Escape") { editorReleased = true; return; }
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && editor.form) {
-      event.preventDefault();
-      editor.form.requestSubmit(editor.form.querySelector('button[value="submit"]'));
-      return;
-    }
-    if (event.key !== "Tab" || event.altKey || event.ctrlKey || event.metaKey) { editorReleased = false; return; }
-    if (editorReleased) { editorReleased = false; return; }
-    event.preventDefault();
-    var text = editor.value, start = editor.selectionStart, end = editor.selectionEnd;
-    var lineStart = text.lastIndexOf("\n", start - 1) + 1;
-    if (event.shiftKey) {
-      var leading = text.slice(lineStart, lineStart + INDENT.length).match(/^ */)[0].length;
-      if (!leading) return;
-      editor.setRangeText("", lineStart, lineStart + leading, "preserve");
-      editor.setSelectionRange(Math.max(lineStart, start - leading), Math.max(lineStart, end - leading));
-    } else {
-      editor.setRangeText(INDENT, start, end, "end");
-    }
-  });
-
   // Work in flight: the region that will change is marked busy, and the status says what is happening.
   document.addEventListener("htmx:beforeRequest", function (event) {
     var target = event.detail && event.detail.target;

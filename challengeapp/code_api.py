@@ -20,7 +20,8 @@ from challengeapp.core.errors import GenerationError, QuotaExceeded
 from challengeapp.models import CodeProblem, CodeSubmission, SubmissionKind
 from challengeapp.quota import quota_status
 
-INVALID_CODE_FIELD = "code must be a string: the whole Python source of your solution."
+INVALID_CODE_FIELD = "code must be a string: the whole source of your solution, in the problem's language."
+INVALID_LANGUAGE_FIELD = 'language, when given, must be a string: "python" or "javascript".'
 INVALID_KIND = 'kind must be "submit" (every test) or "run" (the examples only).'
 ATTEMPTS_SHOWN = 50
 
@@ -72,8 +73,12 @@ def code_challenges(request: HttpRequest) -> HttpResponse:
     difficulty, topic = data.get("difficulty"), data.get("topic")
     if not isinstance(difficulty, str) or not isinstance(topic, str):
         raise ApiError(422, "difficulty and topic must be strings.")
+    # Optional: without it, the topic's own language (python, javascript), else Python.
+    language = data.get("language")
+    if language is not None and not isinstance(language, str):
+        raise ApiError(422, INVALID_LANGUAGE_FIELD)
     try:
-        problem = code_problem_create(user=request.user, difficulty=difficulty, topic=topic)
+        problem = code_problem_create(user=request.user, difficulty=difficulty, topic=topic, language=language)
     except ProblemRefused as error:
         raise ApiError(422, error.message) from None
     except QuotaExceeded:

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from challengeapp.auth import learner_required
 from challengeapp.coding.allowance import RunRefused
 from challengeapp.coding.curated import CODE_TOPICS
+from challengeapp.coding.languages import CODE_LANGUAGES
 from challengeapp.coding.grading import submission_grade
 from challengeapp.coding.problems import (
     ProblemRefused,
@@ -24,7 +25,7 @@ from challengeapp.coding.problems import (
 )
 from challengeapp.core.errors import GenerationError, QuotaExceeded
 from challengeapp.forms import SingleValuedForm
-from challengeapp.models import CodeProblem, CodeSubmission, Difficulty, SubmissionKind
+from challengeapp.models import CodeLanguage, CodeProblem, CodeSubmission, Difficulty, SubmissionKind
 from challengeapp.quota import quota_status
 from challengeapp.views import HtmxHttpRequest
 
@@ -42,6 +43,14 @@ class CodeProblemForm(SingleValuedForm):
     topic = forms.ChoiceField(
         choices=[(topic.value, topic.label) for topic in CODE_TOPICS],
         initial=CODE_TOPICS[0],
+        error_messages={"required": INVALID_CHOICE, "invalid_choice": INVALID_CHOICE},
+    )
+    # Whether the language suits the topic is code_problem_create's rule (coding/languages.py).
+    language = forms.ChoiceField(
+        choices=[(language.value, language.label) for language in CODE_LANGUAGES],
+        initial=CodeLanguage.PYTHON,
+        widget=forms.RadioSelect,
+        help_text="Python and JavaScript problems are in their own language; algorithms and data structures in either.",
         error_messages={"required": INVALID_CHOICE, "invalid_choice": INVALID_CHOICE},
     )
 
@@ -72,7 +81,10 @@ def code_problem_new(request: HtmxHttpRequest) -> HttpResponse:
         return _home(request, form=form, problem=" ".join(dict.fromkeys(errors)), status=400)
     try:
         problem = code_problem_create(
-            user=request.user, difficulty=form.cleaned_data["difficulty"], topic=form.cleaned_data["topic"]
+            user=request.user,
+            difficulty=form.cleaned_data["difficulty"],
+            topic=form.cleaned_data["topic"],
+            language=form.cleaned_data["language"],
         )
     except ProblemRefused as error:
         return _home(request, form=form, problem=error.message, status=400)

@@ -55,7 +55,9 @@ def _passed(problem, code: str) -> tuple[int, int, str]:
 
 
 @pytest.mark.parametrize("problem", PROBLEMS, ids=[p.problem_id for p in PROBLEMS])
-def test_reference_passes_every_test_and_starter_and_wrong_solution_fail_one(sandbox, problem):
+def test_reference_passes_every_test_and_starter_and_wrong_solution_fail_one(sandbox, request, problem):
+    if problem.language == CodeLanguage.JAVASCRIPT:
+        request.getfixturevalue("node_sandbox")
     passed, total, message = _passed(problem, problem.reference_solution)
     assert (passed, message) == (total, "")
     for attempt in (problem.starter_code, problem.wrong_solution):

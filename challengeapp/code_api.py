@@ -78,7 +78,9 @@ def code_challenges(request: HttpRequest) -> HttpResponse:
     if language is not None and not isinstance(language, str):
         raise ApiError(422, INVALID_LANGUAGE_FIELD)
     try:
-        problem = code_problem_create(user=request.user, difficulty=difficulty, topic=topic, language=language)
+        problem = code_problem_create(
+            user=request.user, difficulty=difficulty, topic=topic, language=language
+        )
     except ProblemRefused as error:
         raise ApiError(422, error.message) from None
     except QuotaExceeded:

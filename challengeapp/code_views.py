@@ -15,8 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 from challengeapp.auth import learner_required
 from challengeapp.coding.allowance import RunRefused
 from challengeapp.coding.curated import CODE_TOPICS
-from challengeapp.coding.languages import CODE_LANGUAGES
 from challengeapp.coding.grading import submission_grade
+from challengeapp.coding.languages import CODE_LANGUAGES
 from challengeapp.coding.problems import (
     ProblemRefused,
     code_problem_create,

@@ -60,10 +60,9 @@ MIN_EXPLANATION_WORDS = 4
 _CODING_TITLE_WORDS = frozenset(
     {"function", "functions", "write", "implement", "solve", "task", "kata", "javascript", "python"}
 )
+# The schema's field names; not "schema" itself, which a problem about data may well say.
 _CODING_PROMPT_ECHO = re.compile(
-    r"\b(?:reference_solution|hidden_tests|wrong_solution|starter_code|function_name)\b"
-    r"|\b(?:the\s+)?(?:json\s+)?schema\b",
-    re.IGNORECASE,
+    r"\b(?:reference_solution|hidden_tests|wrong_solution|starter_code|function_name)\b", re.IGNORECASE
 )
 
 

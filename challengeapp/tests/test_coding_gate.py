@@ -23,6 +23,7 @@ def test_sound_problems_pass_and_a_your_code_here_comment_is_ordinary_starter_co
     assert "# Your code here" in PYTHON.starter_code and rule(PYTHON) == ""
     assert "// Your code here" in JAVASCRIPT.starter_code and rule(JAVASCRIPT) == ""
     assert rule(PYTHON, statement=PYTHON.statement + " TODO items count like any other element.") == ""
+    assert rule(JAVASCRIPT, statement=JAVASCRIPT.statement + " Records follow one JSON schema.") == ""
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,9 @@
 """The JSON API for coding problems, beside the seed contract (challengeapp/api.py), with its
 conventions: Bearer tokens, `{"detail": …}` errors, 4xx for every bad input, never a 500.
 
+A new problem is asked for by difficulty, topic and, optionally, language ("python" or
+"javascript"; without it, the topic's own, else Python: coding/languages.py).
+
 A problem is sent without its reference solution, explanation and hidden tests until the learner
 has solved it (or given up on the page); a submission's result never holds a hidden test's
 arguments or expected value.

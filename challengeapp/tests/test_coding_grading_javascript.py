@@ -226,3 +226,10 @@ def test_a_javascript_submission_is_graded_by_the_problems_language(node_sandbox
         user=learner, problem=problem, code=f"def {problem.function_name}(*args):\n    return 1\n", kind="run"
     )
     assert not python.passed and "SyntaxError" in python.message
+
+
+def test_a_javascript_submission_at_the_size_cap_still_runs(node_sandbox, learner, problem, settings):
+    padding = "\n" * 9000 + "// " + "\N{GRINNING FACE}" * 2500 + "\n"
+    code = problem.reference_solution + padding
+    assert len(code.encode("utf-8")) <= settings.CODE_MAX_SUBMISSION_BYTES
+    assert submission_grade(user=learner, problem=problem, code=code, kind="submit").passed

@@ -1,6 +1,9 @@
 """The JSON API for coding problems, beside the seed contract (challengeapp/api.py), with its
 conventions: Bearer tokens, `{"detail": …}` errors, 4xx for every bad input, never a 500.
 
+A new problem is asked for by difficulty, topic and, optionally, language ("python" or
+"javascript"; without it, the topic's own, else Python: coding/languages.py).
+
 A problem is sent without its reference solution and explanation until it has ended (solved, or
 given up) and while a review round of it is open; never with its hidden tests; a submission's
 result never holds a hidden test's arguments or expected value.
@@ -28,7 +31,8 @@ from challengeapp.core.errors import GenerationError, QuotaExceeded
 from challengeapp.models import CodeProblem, CodeReviewCard, CodeSubmission, SubmissionKind
 from challengeapp.quota import quota_status
 
-INVALID_CODE_FIELD = "code must be a string: the whole Python source of your solution."
+INVALID_CODE_FIELD = "code must be a string: the whole source of your solution, in the problem's language."
+INVALID_LANGUAGE_FIELD = 'language, when given, must be a string: "python" or "javascript".'
 INVALID_KIND = 'kind must be "submit" (every test) or "run" (the examples only).'
 ATTEMPTS_SHOWN = 50
 LIST_PAGE = 50
@@ -102,8 +106,14 @@ def code_challenges(request: HttpRequest) -> HttpResponse:
     difficulty, topic = data.get("difficulty"), data.get("topic")
     if not isinstance(difficulty, str) or not isinstance(topic, str):
         raise ApiError(422, "difficulty and topic must be strings.")
+    # Optional: without it, the topic's own language (python, javascript), else Python.
+    language = data.get("language")
+    if language is not None and not isinstance(language, str):
+        raise ApiError(422, INVALID_LANGUAGE_FIELD)
     try:
-        problem = code_problem_create(user=request.user, difficulty=difficulty, topic=topic)
+        problem = code_problem_create(
+            user=request.user, difficulty=difficulty, topic=topic, language=language
+        )
     except ProblemRefused as error:
         raise ApiError(422, error.message) from None
     except QuotaExceeded:

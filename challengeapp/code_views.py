@@ -17,6 +17,7 @@ from challengeapp.auth import learner_required
 from challengeapp.coding.allowance import RunRefused
 from challengeapp.coding.curated import CODE_TOPICS
 from challengeapp.coding.grading import submission_grade
+from challengeapp.coding.languages import CODE_LANGUAGES, TOPIC_LANGUAGE
 from challengeapp.coding.problems import (
     ProblemRefused,
     code_problem_create,
@@ -32,6 +33,7 @@ from challengeapp.coding.review import (
 from challengeapp.core.errors import GenerationError, QuotaExceeded
 from challengeapp.forms import SingleValuedForm
 from challengeapp.models import (
+    CodeLanguage,
     CodeOutcome,
     CodeProblem,
     CodeReviewCard,
@@ -56,6 +58,13 @@ class CodeProblemForm(SingleValuedForm):
     topic = forms.ChoiceField(
         choices=[(topic.value, topic.label) for topic in CODE_TOPICS],
         initial=CODE_TOPICS[0],
+        error_messages={"required": INVALID_CHOICE, "invalid_choice": INVALID_CHOICE},
+    )
+    language = forms.ChoiceField(
+        choices=[(language.value, language.label) for language in CODE_LANGUAGES],
+        initial=CodeLanguage.PYTHON,
+        widget=forms.RadioSelect,
+        help_text="For algorithms and data structures. Python and JavaScript problems are always in their own language.",
         error_messages={"required": INVALID_CHOICE, "invalid_choice": INVALID_CHOICE},
     )
 
@@ -92,7 +101,12 @@ def code_problem_new(request: HtmxHttpRequest) -> HttpResponse:
         return _home(request, form=form, problem=" ".join(dict.fromkeys(errors)), status=400)
     try:
         problem = code_problem_create(
-            user=request.user, difficulty=form.cleaned_data["difficulty"], topic=form.cleaned_data["topic"]
+            user=request.user,
+            difficulty=form.cleaned_data["difficulty"],
+            topic=form.cleaned_data["topic"],
+            # On the page, a topic that names a language (Python, JavaScript) is written in it
+            # whatever the radio says (it defaults to Python): the choice is for the others.
+            language=TOPIC_LANGUAGE.get(form.cleaned_data["topic"], form.cleaned_data["language"]),
         )
     except ProblemRefused as error:
         return _home(request, form=form, problem=error.message, status=400)

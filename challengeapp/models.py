@@ -408,6 +408,7 @@ class ContentDecision(models.Model):
 
 class CodeLanguage(models.TextChoices):
     PYTHON = "python", "Python"
+    JAVASCRIPT = "javascript", "JavaScript"
 
 
 class CodeOutcome(models.TextChoices):
@@ -418,10 +419,11 @@ class CodeOutcome(models.TextChoices):
 
 
 class CodeProblem(models.Model):
-    """A "write the code" problem served to one learner: a function to write, examples the learner
-    sees and hidden tests (each `{"args": "<the call's arguments as Python literals>", "expected":
-    "<a Python literal>"}`), and a reference solution that passed every test in the sandbox before
-    the problem was served (coding/). Immutable once created, except `gave_up_at`."""
+    """A "write the code" problem served to one learner: a function to write in `language`, examples
+    the learner sees and hidden tests (each `{"args": "<the call's arguments>", "expected": "<the
+    value>"}`, as Python literals for Python, as JSON for JavaScript), and a reference solution that
+    passed every test in the sandbox before the problem was served (coding/). Immutable once
+    created, except `gave_up_at`."""
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="code_problems"

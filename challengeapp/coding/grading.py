@@ -1,6 +1,7 @@
-"""Grading a learner's code: the harness (coding/harness.py) runs it in the sandbox on the tests'
-arguments, the server compares what it returned with the expected values, and the submission is
-stored. Never run in this process, never outside the sandbox: without one, nothing runs.
+"""Grading a learner's code: the harness for the problem's language (coding/harness.py for
+Python, coding/js_harness.py for JavaScript) runs it in the sandbox on the tests' arguments, the
+server compares what it returned with the expected values, and the submission is stored. Run,
+Submit and the verification of generated and curated problems all go through `suite_grade`. Never run in this process, never outside the sandbox: without one, nothing runs.
 
 Bounds: CODE_MAX_SUBMISSION_BYTES per submission; per learner, the runs in flight and per day
 (coding/allowance.py); per process, CODE_MAX_RUNS runs at once, a run waiting up to
@@ -22,9 +23,16 @@ from challengeapp.coding.harness import (
     harness_read,
     literal_value,
 )
+from challengeapp.coding.js_harness import (
+    UNDEFINED,
+    js_harness_program,
+    json_arguments,
+    json_equal,
+    json_value,
+)
 from challengeapp.coding.review import code_problem_ended
 from challengeapp.core.slots import process_slots
-from challengeapp.models import CodeProblem, CodeSubmission, SubmissionKind
+from challengeapp.models import CodeLanguage, CodeProblem, CodeSubmission, SubmissionKind
 from challengeapp.quality.sandbox import (
     CPU_SECONDS,
     WALL_SECONDS,
@@ -102,7 +110,11 @@ def submission_grade(*, user, problem: CodeProblem, code: object, kind: str) -> 
     counted = False
     try:
         graded, message, output = suite_grade(
-            code=code, function_name=problem.function_name, tests=tests, visible=visible
+            code=code,
+            function_name=problem.function_name,
+            tests=tests,
+            visible=visible,
+            language=problem.language,
         )
         counted = True
     finally:
@@ -126,19 +138,32 @@ def submission_grade(*, user, problem: CodeProblem, code: object, kind: str) -> 
 
 
 def suite_grade(
-    *, code: str, function_name: str, tests: list[dict], visible: int | None = None
+    *,
+    code: str,
+    function_name: str,
+    tests: list[dict],
+    visible: int | None = None,
+    language: str = CodeLanguage.PYTHON,
 ) -> tuple[list[GradedTest], str, str]:
-    """Run `code` on `tests` in the sandbox (within the process's bound on runs) and grade each:
-    the graded tests, a message about the run as a whole ("" when it ran to the end), and the
-    code's own output. RunRefused when the sandbox is busy past CODE_QUEUE_SECONDS or missing."""
+    """Run `code` (in `language`) on `tests` in the sandbox (within the process's bound on runs)
+    and grade each: the graded tests, a message about the run as a whole ("" when it ran to the
+    end), and the code's own output. RunRefused when the sandbox is busy past CODE_QUEUE_SECONDS
+    or missing (or cannot run the language)."""
     visible = len(tests) if visible is None else visible
-    arguments = [repr(arguments_value(test["args"])) for test in tests]
-    program, mark = harness_program(code=code, function_name=function_name, test_arguments=arguments)
+    if language == CodeLanguage.JAVASCRIPT:
+        program, mark = js_harness_program(
+            code=code,
+            function_name=function_name,
+            test_arguments=[json_arguments(test["args"]) for test in tests],
+        )
+    else:
+        arguments = [repr(arguments_value(test["args"])) for test in tests]
+        program, mark = harness_program(code=code, function_name=function_name, test_arguments=arguments)
     slots = process_slots("code runs", settings.CODE_MAX_RUNS)
     if not slots.acquire(timeout=settings.CODE_QUEUE_SECONDS):
         raise RunRefused(SANDBOX_BUSY, http_status=503)
     try:
-        run = snippet_run(code=program, language="python")
+        run = snippet_run(code=program, language=language)
     except SandboxUnavailable:
         raise RunRefused(SANDBOX_OFF, http_status=503) from None
     except ValueError:  # the program with this code and these tests is over the sandbox's cap
@@ -160,7 +185,7 @@ def suite_grade(
     graded = []
     for index, test in enumerate(tests):
         result = None if report.spoofed else report.per_test[index]
-        graded.append(_graded(test, result, visible=index < visible, message=message))
+        graded.append(_graded(test, result, visible=index < visible, message=message, language=language))
     return graded, message, report.output
 
 
@@ -170,14 +195,18 @@ def _how_it_ended(exit_code: int | None) -> str:
     return f"exit status {exit_code}"
 
 
-def _graded(test: dict, result: dict | None, *, visible: bool, message: str) -> GradedTest:
+def _graded(test: dict, result: dict | None, *, visible: bool, message: str, language: str) -> GradedTest:
     if result is None:
         return GradedTest(visible, False, "", NOT_REACHED.format(reason=message or UNREADABLE))
     if "error" in result:
         return GradedTest(visible, False, "", str(result["error"]))
     actual = str(result.get("actual", ""))[:ACTUAL_MAX_CHARS]
     try:
-        passed = literal_value(actual) == literal_value(test["expected"])
+        if language == CodeLanguage.JAVASCRIPT:
+            # `undefined` is what the function returned, and equal to no JSON value.
+            passed = actual != UNDEFINED and json_equal(json_value(actual), json_value(test["expected"]))
+        else:
+            passed = literal_value(actual) == literal_value(test["expected"])
     except ValueError:
         return GradedTest(visible, False, actual, NOT_COMPARABLE)
     return GradedTest(visible, passed, actual, "" if passed else WRONG_VALUE.format(actual=actual))

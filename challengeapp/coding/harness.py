@@ -130,8 +130,11 @@ os._exit(0)
 
 @dataclass(frozen=True)
 class HarnessRun:
-    """What the program reported: per test, what the function returned (`actual`, a repr) or the
-    error it raised; None for a test it never reported (the run ended first)."""
+    """What the program reported (the Python program or the JavaScript one, js_harness.py): per
+    test, what the function returned (`actual`: a repr, or JSON text) or the error it raised; None
+    for a test it never reported (the run ended first). `load_error`: why the code could not be
+    loaded, or (JavaScript) how it ended the run itself, by process.exit or an error outside the
+    call."""
 
     per_test: list[dict | None]
     load_error: str

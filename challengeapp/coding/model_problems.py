@@ -2,26 +2,33 @@
 
 The model answers under a strict JSON schema (CODE_PROBLEM_SCHEMA): a statement, a function and
 its signature, starter code, examples and hidden tests (arguments and expected values as Python
-literals), a reference solution, a plausible wrong solution and an explanation. What it wrote is
-parsed defensively and validated field by field; then, in the sandbox, the reference must pass
-every test and the starter code and the wrong solution must each fail at least one, or the
-problem is refused (CodeProblemRefused, a GenerationError with its cause): the learner's quota
-unit goes back, nothing is stored, and problems.py logs one line.
+literals for a Python problem, as JSON for a JavaScript one), a reference solution, a plausible
+wrong solution and an explanation. The prompt names the language and the version the sandbox runs
+(`sandbox_language_versions()`). What the model wrote is parsed defensively and validated field by
+field; then the content gate (coding/problem_gate.py) refuses schema-valid nonsense; then, in the
+sandbox, the reference must pass every test and the starter code and the wrong solution must each
+fail at least one, or the problem is refused (CodeProblemRefused, a GenerationError with its cause,
+and for the gate its rule): the learner's quota unit goes back, nothing is stored, and problems.py
+logs one line.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import keyword
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
 
 from challengeapp.coding.allowance import RunRefused
 from challengeapp.coding.grading import suite_grade
-from challengeapp.coding.harness import arguments_value, literal_value
+from challengeapp.coding.languages import test_values
+from challengeapp.coding.problem_gate import problem_gate_rule
 from challengeapp.core.errors import GenerationError, InvalidModelOutput
-from challengeapp.models import Difficulty, Topic
+from challengeapp.models import CodeLanguage, Difficulty, Topic
+from challengeapp.quality.sandbox import sandbox_language_versions, sandbox_python_version
 
 SCHEMA_NAME = "coding_problem"
 MAX_TITLE_CHARS = 120
@@ -35,11 +42,13 @@ _TEST_SCHEMA = {
     "properties": {
         "args": {
             "type": "string",
-            "description": "The call's arguments as Python literals, as written in the call.",
+            "description": "The call's arguments as written in the call, comma-separated: Python literals "
+            "for a Python problem, JSON values for a JavaScript one.",
         },
         "expected": {
             "type": "string",
-            "description": "The value the function must return, as a Python literal.",
+            "description": "The value the function must return: a Python literal for a Python problem, a "
+            "JSON value for a JavaScript one.",
         },
     },
     "required": ["args", "expected"],
@@ -51,10 +60,13 @@ CODE_PROBLEM_SCHEMA = {
         "title": {"type": "string"},
         "statement": {"type": "string", "description": "What the function must do, with its edge cases."},
         "function_name": {"type": "string"},
-        "signature": {"type": "string", "description": "def name(params) -> type, with type hints."},
+        "signature": {
+            "type": "string",
+            "description": "Python: def name(params) -> type, with type hints. JavaScript: function name(params).",
+        },
         "starter_code": {
             "type": "string",
-            "description": "The function's def line and a body that does not solve it.",
+            "description": "The function's first line as in the signature and a body that does not solve it.",
         },
         "examples": {
             "type": "array",
@@ -89,13 +101,32 @@ CODE_PROBLEM_SCHEMA = {
 }
 
 SYSTEM_PROMPT = (
-    "You write interview-style coding problems for CodeDrill: one Python 3.11 function to write, "
-    "pure (no input, files, network or randomness), returning plain values (numbers, strings, "
-    "booleans, None, lists, tuples, dicts, sets). Answer with one JSON object with exactly the "
-    "fields of the schema. Every test's arguments and expected value are Python literals. The "
-    "reference solution must pass every test; the starter code and the wrong solution must each "
-    "fail at least one. CodeDrill runs all three before a learner sees the problem."
+    "You write interview-style coding problems for CodeDrill: one {language} function to write, "
+    "pure (no input, files, network or randomness), {returns} Answer with one JSON object with "
+    "exactly the fields of the schema. {tests} The reference solution must pass every test; the "
+    "starter code and the wrong solution must each fail at least one. CodeDrill runs all three "
+    "before a learner sees the problem."
 )
+LANGUAGE_PROMPTS = {
+    CodeLanguage.PYTHON: {
+        "language": "{python}",
+        "returns": "returning plain values (numbers, strings, booleans, None, lists, tuples, dicts, sets).",
+        "tests": "Every test's arguments and expected value are Python literals. The signature is "
+        "`def name(params) -> type`.",
+    },
+    CodeLanguage.JAVASCRIPT: {
+        "language": "JavaScript (run by {javascript} as a CommonJS script: require, no top-level await)",
+        "returns": "returning plain JSON values (null, booleans, finite numbers, strings, arrays, plain "
+        "objects; never undefined, a Map or a Set).",
+        "tests": "Every test's arguments are JSON values separated by commas, as written in the call "
+        '(`[1, 2], "a"`), and its expected value is one JSON value (double-quoted strings, null, true, '
+        "false). The signature is `function name(params)`, and the starter code, the reference and the "
+        "wrong solution each declare that function.",
+    },
+}
+# Where the sandbox cannot run JavaScript here, nothing will verify the problem; the prompt still
+# names one version.
+DEFAULT_JAVASCRIPT_VERSION = "Node.js 20"
 DIFFICULTY_GUIDANCE = {
     Difficulty.EASY: "a warm-up: one loop or one data structure, a few lines",
     Difficulty.MEDIUM: "a typical interview question: the right data structure or an O(n) idea",
@@ -104,12 +135,17 @@ DIFFICULTY_GUIDANCE = {
 
 INVALID_PROBLEM = "The problem generator wrote an invalid problem: {reason} Please try again."
 REFUSED_PROBLEM = "The problem generator wrote a problem whose tests do not hold up, so it was not served. This one cost you nothing: please try again."
+GATE_REFUSED = "The problem generator wrote a problem that does not make sense, so it was not served. This one cost you nothing: please try again."
 SANDBOX_NEEDED = "Generated problems are checked by running them, and code cannot run here right now. Please try again later."
 
 
 class CodeProblemRefused(GenerationError):
     """A generated problem failed verification (`cause`: reference_fails, starter_passes,
-    wrong_passes) or validation (invalid_output)."""
+    wrong_passes) or the content gate (content_gate, with the gate's `rule`)."""
+
+    def __init__(self, message: str, *, cause: str, rule: str = "") -> None:
+        super().__init__(message, cause=cause)
+        self.rule = rule
 
 
 @dataclass(frozen=True)
@@ -124,6 +160,7 @@ class ProblemDraft:
     reference_solution: str
     wrong_solution: str
     explanation: str
+    language: str = CodeLanguage.PYTHON
     model_name: str = ""
 
     @property
@@ -132,15 +169,28 @@ class ProblemDraft:
         return f"code-model:{digest}"
 
 
-def problem_prompt_messages(*, difficulty: str, topic: str, recent_titles: list[str]) -> list[dict[str, str]]:
+def problem_system_prompt(language: str) -> str:
+    """The system prompt for a problem in `language`, naming the version the sandbox runs."""
+    versions = {
+        "python": f"Python {sandbox_python_version()}",
+        "javascript": DEFAULT_JAVASCRIPT_VERSION,
+        **sandbox_language_versions(),
+    }
+    parts = {name: text.format(**versions) for name, text in LANGUAGE_PROMPTS[language].items()}
+    return SYSTEM_PROMPT.format(**parts)
+
+
+def problem_prompt_messages(
+    *, difficulty: str, topic: str, recent_titles: list[str], language: str = CodeLanguage.PYTHON
+) -> list[dict[str, str]]:
     avoid = "; ".join(title[:80] for title in recent_titles[:20]) or "none"
     return [
-        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "system", "content": problem_system_prompt(language)},
         {
             "role": "user",
             "content": (
                 f"Write one {difficulty} problem ({DIFFICULTY_GUIDANCE[difficulty]}) on "
-                f"{Topic(topic).label}. Avoid these titles the learner already had: {avoid}."
+                f"{Topic(topic).label}, in {CodeLanguage(language).label}. Avoid these titles the learner already had: {avoid}."
             ),
         },
     ]
@@ -159,7 +209,7 @@ def _text(data: dict, name: str, limit: int = MAX_TEXT_CHARS) -> str:
     return value.strip() if limit <= MAX_TITLE_CHARS else value
 
 
-def _tests(data: dict, name: str, low: int, high: int) -> list[dict]:
+def _tests(data: dict, name: str, low: int, high: int, *, language: str) -> list[dict]:
     tests = data.get(name)
     if not isinstance(tests, list) or not low <= len(tests) <= high:
         raise InvalidModelOutput(INVALID_PROBLEM.format(reason=f"{name} must hold {low} to {high} tests."))
@@ -174,18 +224,100 @@ def _tests(data: dict, name: str, low: int, high: int) -> list[dict]:
         ):
             raise InvalidModelOutput(INVALID_PROBLEM.format(reason=f"a test in {name} is malformed."))
         try:
-            arguments_value(args)
-            literal_value(expected)
+            test_values(args=args, expected=expected, language=language)
         except ValueError:
+            written = "JSON values" if language == CodeLanguage.JAVASCRIPT else "Python literals"
             raise InvalidModelOutput(
-                INVALID_PROBLEM.format(reason=f"a test in {name} is not Python literals.")
+                INVALID_PROBLEM.format(reason=f"a test in {name} is not {written}.")
             ) from None
         checked.append({"args": args, "expected": expected})
     return checked
 
 
-def problem_draft_parse(content: object) -> ProblemDraft:
-    """The model's answer as a ProblemDraft, or InvalidModelOutput saying what is wrong with it."""
+# A JavaScript function's name: an ASCII identifier that is not a reserved word.
+_JS_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+_JS_RESERVED = frozenset(
+    [
+        "await",
+        "break",
+        "case",
+        "catch",
+        "class",
+        "const",
+        "continue",
+        "debugger",
+        "default",
+        "delete",
+        "do",
+        "else",
+        "enum",
+        "export",
+        "extends",
+        "false",
+        "finally",
+        "for",
+        "function",
+        "if",
+        "implements",
+        "import",
+        "in",
+        "instanceof",
+        "interface",
+        "let",
+        "new",
+        "null",
+        "package",
+        "private",
+        "protected",
+        "public",
+        "return",
+        "static",
+        "super",
+        "switch",
+        "this",
+        "throw",
+        "true",
+        "try",
+        "typeof",
+        "var",
+        "void",
+        "while",
+        "with",
+        "yield",
+        "arguments",
+        "eval",
+        "undefined",
+        "NaN",
+        "Infinity",
+    ]
+)
+
+
+def function_defined(code: str, *, name: str, language: str) -> bool:
+    """Whether `code` declares the function `name`: `def name(` in Python; in JavaScript
+    `function name(` (async too) or `const`/`let`/`var name =` (an arrow or function expression)."""
+    if language == CodeLanguage.JAVASCRIPT:
+        escaped = re.escape(name)
+        return bool(
+            re.search(rf"(?<![\w$.])function(?:\s*\*\s*|\s+){escaped}\s*\(", code)
+            or re.search(rf"(?<![\w$.])(?:const|let|var)\s+{escaped}\s*=", code)
+        )
+    return f"def {name}(" in code
+
+
+def _name_and_signature_valid(name: str, signature: str, language: str) -> bool:
+    if language == CodeLanguage.JAVASCRIPT:
+        return (
+            bool(_JS_IDENTIFIER.fullmatch(name))
+            and name not in _JS_RESERVED
+            and signature.startswith(f"function {name}(")
+        )
+    return name.isidentifier() and not keyword.iskeyword(name) and signature.startswith(f"def {name}(")
+
+
+def problem_draft_parse(content: object, *, language: str = CodeLanguage.PYTHON) -> ProblemDraft:
+    """The model's answer as a ProblemDraft in `language`, or InvalidModelOutput saying what is
+    wrong with it."""
     if not isinstance(content, str):
         raise InvalidModelOutput(INVALID_PROBLEM.format(reason="the answer is not text."))
     try:
@@ -201,18 +333,19 @@ def problem_draft_parse(content: object) -> ProblemDraft:
         function_name=_text(data, "function_name", MAX_TITLE_CHARS),
         signature=_text(data, "signature", 300),
         starter_code=_text(data, "starter_code", code_limit),
-        examples=_tests(data, "examples", MIN_EXAMPLES, MAX_EXAMPLES),
-        hidden_tests=_tests(data, "hidden_tests", MIN_HIDDEN, MAX_HIDDEN),
+        examples=_tests(data, "examples", MIN_EXAMPLES, MAX_EXAMPLES, language=language),
+        hidden_tests=_tests(data, "hidden_tests", MIN_HIDDEN, MAX_HIDDEN, language=language),
         reference_solution=_text(data, "reference_solution", code_limit),
         wrong_solution=_text(data, "wrong_solution", code_limit),
         explanation=_text(data, "explanation").strip(),
+        language=language,
     )
     name = draft.function_name
-    if not name.isidentifier() or not draft.signature.startswith(f"def {name}("):
+    if not _name_and_signature_valid(name, draft.signature, language):
         raise InvalidModelOutput(
             INVALID_PROBLEM.format(reason="the function name or signature is malformed.")
         )
-    if f"def {name}(" not in draft.starter_code:
+    if not function_defined(draft.starter_code, name=name, language=language):
         raise InvalidModelOutput(
             INVALID_PROBLEM.format(reason="the starter code does not define the function.")
         )
@@ -226,7 +359,9 @@ def problem_draft_verify(draft: ProblemDraft) -> None:
 
     def passes_all(code: str) -> bool:
         try:
-            graded, message, _ = suite_grade(code=code, function_name=draft.function_name, tests=tests)
+            graded, message, _ = suite_grade(
+                code=code, function_name=draft.function_name, tests=tests, language=draft.language
+            )
         except RunRefused:
             raise GenerationError(SANDBOX_NEEDED, cause="sandbox_unavailable") from None
         return not message and all(test.passed for test in graded)
@@ -239,20 +374,28 @@ def problem_draft_verify(draft: ProblemDraft) -> None:
         raise CodeProblemRefused(REFUSED_PROBLEM, cause="wrong_passes")
 
 
-def problem_generate(*, difficulty: str, topic: str, recent_titles: list[str]) -> ProblemDraft:
-    """Ask the model for a problem, parse it and verify it; GenerationError otherwise."""
+def problem_generate(
+    *, difficulty: str, topic: str, recent_titles: list[str], language: str = CodeLanguage.PYTHON
+) -> ProblemDraft:
+    """Ask the model for a problem in `language`, parse it, pass it through the content gate and
+    verify it; GenerationError otherwise."""
     from challengeapp.generation.openai_provider import structured_answer  # only with a key
 
     completion = structured_answer(
-        messages=problem_prompt_messages(difficulty=difficulty, topic=topic, recent_titles=recent_titles),
+        messages=problem_prompt_messages(
+            difficulty=difficulty, topic=topic, recent_titles=recent_titles, language=language
+        ),
         schema_name=SCHEMA_NAME,
         schema=CODE_PROBLEM_SCHEMA,
     )
     try:
-        draft = problem_draft_parse(completion.content)
+        draft = problem_draft_parse(completion.content, language=language)
     except InvalidModelOutput as error:
         raise InvalidModelOutput(error.message, upstream_request_id=completion.request_id) from error
     try:
+        rule = problem_gate_rule(draft, topic=topic)
+        if rule:
+            raise CodeProblemRefused(GATE_REFUSED, cause="content_gate", rule=rule)
         problem_draft_verify(draft)
     except GenerationError as error:
         error.upstream_request_id = completion.request_id

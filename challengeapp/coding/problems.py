@@ -3,7 +3,9 @@
 of the day's failures, then the unit; given back when nothing is served). With OPENAI_API_KEY the
 model writes it and it is served only once verified in the sandbox (coding/model_problems.py); a
 refusal costs the learner nothing and logs one WARNING line. Without a key it comes from the
-curated set, preferring problems of the asked difficulty and topic the learner has not had yet."""
+curated set, preferring problems of the asked difficulty, topic and language the learner has not
+had yet. A topic that names a language (python, javascript) is written in it; algorithms and data
+structures in the language the learner chooses (coding/languages.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from challengeapp.coding.curated import CODE_TOPICS, curated_problems
+from challengeapp.coding.languages import problem_language
 from challengeapp.coding.review import code_problem_ended, open_round, problem_round_submissions
 from challengeapp.core.errors import CodeDrillError, GenerationBusy, GenerationError
 from challengeapp.core.slots import process_slots
@@ -23,7 +26,7 @@ from challengeapp.quota import GenerationEnd, generation_end, generation_start
 
 UNKNOWN_DIFFICULTY = "Choose a difficulty: easy, medium or hard."
 UNKNOWN_TOPIC = "Choose a topic: " + ", ".join(str(topic.label) for topic in CODE_TOPICS) + "."
-NO_PROBLEM = "There is no coding problem for this difficulty and topic yet."
+NO_PROBLEM = "There is no coding problem for this difficulty, topic and language yet."
 
 GENERATION_BUSY = "CodeDrill is busy generating other problems. Try again in a few seconds."
 RECENT_TITLES = 20
@@ -38,17 +41,26 @@ class ProblemRefused(CodeDrillError):
         self.message = message
 
 
-def code_problem_create(*, user, difficulty: str, topic: str) -> CodeProblem:
-    """A new problem for the learner, charged one unit of today's quota. Raises ProblemRefused for
-    an unknown difficulty or topic (nothing charged), and what generation_start raises
+def code_problem_create(*, user, difficulty: str, topic: str, language: str | None = None) -> CodeProblem:
+    """A new problem for the learner, charged one unit of today's quota, in `language` (None: the
+    topic's own, else Python). Raises ProblemRefused for an unknown difficulty, topic or language,
+    or a language the topic is not written in (nothing charged), and what generation_start raises
     (QuotaExceeded, LearnerBusy) when the learner may not have one now."""
     if difficulty not in Difficulty.values:
         raise ProblemRefused(UNKNOWN_DIFFICULTY)
     if topic not in CODE_TOPICS:
         raise ProblemRefused(UNKNOWN_TOPIC)
+    try:
+        language = problem_language(topic=topic, language=language)
+    except ValueError as error:
+        raise ProblemRefused(str(error)) from None
     if settings.OPENAI_API_KEY:
-        return _from_model(user=user, difficulty=difficulty, topic=topic)
-    candidates = [p for p in curated_problems() if p.difficulty == difficulty and p.topic == topic]
+        return _from_model(user=user, difficulty=difficulty, topic=topic, language=language)
+    candidates = [
+        p
+        for p in curated_problems()
+        if p.difficulty == difficulty and p.topic == topic and p.language == language
+    ]
     if not candidates:
         raise ProblemRefused(NO_PROBLEM)
     day = generation_start(
@@ -63,6 +75,7 @@ def code_problem_create(*, user, difficulty: str, topic: str) -> CodeProblem:
             owner=user,
             difficulty=difficulty,
             topic=topic,
+            language=language,
             title=chosen.title,
             statement=chosen.statement,
             function_name=chosen.function_name,
@@ -81,7 +94,7 @@ def code_problem_create(*, user, difficulty: str, topic: str) -> CodeProblem:
         generation_end(user=user, day=day, counts_failure=False, outcome=outcome)
 
 
-def _from_model(*, user, difficulty: str, topic: str) -> CodeProblem:
+def _from_model(*, user, difficulty: str, topic: str, language: str) -> CodeProblem:
     # Imported here so that the curated-only product never loads the OpenAI SDK.
     from challengeapp.coding.model_problems import problem_generate
 
@@ -100,7 +113,9 @@ def _from_model(*, user, difficulty: str, topic: str) -> CodeProblem:
                 .values_list("title", flat=True)[:RECENT_TITLES]
             )
             with generation_budget(settings.GENERATION_BUDGET_SECONDS):
-                draft = problem_generate(difficulty=difficulty, topic=topic, recent_titles=recent)
+                draft = problem_generate(
+                    difficulty=difficulty, topic=topic, language=language, recent_titles=recent
+                )
         except GenerationError as error:
             if not isinstance(error, GenerationBusy):
                 outcome = GenerationEnd.FAILED
@@ -111,6 +126,7 @@ def _from_model(*, user, difficulty: str, topic: str) -> CodeProblem:
             owner=user,
             difficulty=difficulty,
             topic=topic,
+            language=language,
             title=draft.title,
             statement=draft.statement,
             function_name=draft.function_name,
@@ -127,15 +143,19 @@ def _from_model(*, user, difficulty: str, topic: str) -> CodeProblem:
         outcome = GenerationEnd.SERVED
         return problem
     except GenerationError as error:
+        # The content gate's rule, as the challenges' log line gives it (generation/pipeline.py).
+        rule = getattr(error, "rule", "")
         logger.warning(
             "code problem refused cause=%s provider=openai upstream_request_id=%s learner=%s "
-            "difficulty=%s topic=%s message=%r",
+            "difficulty=%s topic=%s language=%s message=%r%s",
             error.cause,
             error.upstream_request_id or "-",
             user.username,
             difficulty,
             topic,
+            language,
             error.message,
+            f" rule={rule}" if rule else "",
         )
         raise
     finally:

@@ -10,7 +10,7 @@ from challengeapp.identity.learners import learner_get_or_create
 from challengeapp.middleware import SESSION_COOKIE
 from challengeapp.tests.fakes.browser_fixtures import browser, page_factory
 from challengeapp.tests.fakes.clerk_fixtures import clerk_clock, clerk_jwks, clerk_pem
-from challengeapp.tests.fakes.machine import sandbox
+from challengeapp.tests.fakes.machine import node_sandbox, sandbox
 from challengeapp.tests.fakes.openai_fixtures import fake_openai
 
 

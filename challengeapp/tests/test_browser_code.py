@@ -87,3 +87,36 @@ def test_the_same_flow_works_without_javascript(sandbox, page_factory):
     page.get_by_label("Your Python code").fill(problem.reference_solution)
     page.get_by_role("button", name="Submit").click()
     expect(page.locator("[data-result]")).to_contain_text("Solved!")
+
+
+def test_a_javascript_problem_run_submitted_and_solved(node_sandbox, page_factory):
+    page = page_factory(viewport={"width": 1280, "height": 800})
+    audit = AxeAudit("javascript")
+    sign_in(page, "Script Writer")
+    page.goto("/code/")
+    page.get_by_label("Topic").select_option("javascript")
+    page.get_by_role("radio", name="JavaScript").check()
+    audit.check(page, "write the code, JavaScript chosen")
+    page.get_by_role("button", name="New coding problem").click()
+    expect(page.get_by_role("heading", level=1)).not_to_have_text("Write the code")
+    problem = CodeProblem.objects.get()
+    assert problem.language == "javascript"
+    editor = page.get_by_label("Your JavaScript code")
+    expect(editor).to_have_value(problem.starter_code)
+    expect(editor).to_have_attribute("data-language", "javascript")
+
+    page.get_by_role("button", name="Run examples").click()
+    result = page.locator("#code-result")
+    expect(result.locator("[data-result]")).to_contain_text("Not yet.")
+    expect(result.get_by_role("heading", name="Result")).to_be_focused()
+    example = problem.examples[0]
+    expect(result.locator("table")).to_contain_text(f"{problem.function_name}({example['args']})")
+    audit.check(page, "JavaScript examples run, failing")
+
+    editor.fill(problem.reference_solution)
+    page.get_by_role("button", name="Submit").click()
+    expect(result.locator("[data-result]")).to_contain_text("Solved!")
+    expect(result.get_by_role("heading", name="Result")).to_be_focused()
+    expect(page.get_by_role("region", name="Code snippet (javascript)")).to_be_visible()
+    audit.check(page, "JavaScript solved, solution shown")
+    audit.assert_clean()

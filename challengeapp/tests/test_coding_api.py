@@ -96,6 +96,10 @@ def test_submissions_are_graded_and_not_charged_and_the_solution_shows_once_solv
         ({"difficulty": "easy"}, 422),
         ({"difficulty": 1, "topic": "python"}, 422),
         ([], 422),
+        ({"difficulty": "easy", "topic": "python", "language": "javascript"}, 422),
+        ({"difficulty": "easy", "topic": "javascript", "language": "python"}, 422),
+        ({"difficulty": "easy", "topic": "algorithms", "language": "ruby"}, 422),
+        ({"difficulty": "easy", "topic": "algorithms", "language": ["javascript"]}, 422),
     ],
 )
 def test_bad_new_problem_requests_are_4xx_and_charge_nothing(api, learner, body, status):
@@ -172,3 +176,50 @@ def test_a_generated_problem_needs_a_sandbox_and_costs_nothing_without_one(
     response = _create(api)
     assert response.status_code == 502 and "cannot run" in response.json()["detail"]
     assert not CodeProblem.objects.exists() and quota_status(user=learner).used == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        ({"topic": "python", "language": "javascript"}, "Python problems are written in Python"),
+        ({"topic": "algorithms", "language": "JavaScript"}, "Choose a language: Python or JavaScript."),
+    ],
+)
+def test_a_language_refusal_says_what_to_choose(api, fields, said):
+    response = _create(api, **fields)
+    assert response.status_code == 422 and response.json()["detail"].startswith(said)
+
+
+@pytest.mark.parametrize(
+    ("fields", "language"),
+    [
+        ({"topic": "javascript"}, "javascript"),
+        ({"topic": "javascript", "language": "javascript"}, "javascript"),
+        ({"topic": "algorithms", "language": "javascript"}, "javascript"),
+        ({"topic": "data-structures", "language": "javascript"}, "javascript"),
+        ({"topic": "algorithms"}, "python"),
+        ({"topic": "python", "language": "python"}, "python"),
+    ],
+)
+def test_the_language_is_the_topics_own_or_the_one_asked_for_and_the_answer_says_which(api, fields, language):
+    response = _create(api, **fields)
+    assert response.status_code == 201 and response.json()["language"] == language
+    assert CodeProblem.objects.get(id=response.json()["id"]).language == language
+
+
+def test_a_javascript_problem_is_graded_in_javascript_through_the_api(node_sandbox, api):
+    body = _create(api, topic="data-structures", language="javascript").json()
+    assert body["signature"].startswith("function ") and body["examples"][0]["call"].startswith(
+        body["function_name"] + "("
+    )
+    problem = CodeProblem.objects.get(id=body["id"])
+    path = f"/api/code-challenges/{problem.id}/submissions"
+    wrong = api.post(path, {"code": problem.starter_code}).json()
+    assert wrong["passed"] is False and wrong["tests_total"] == len(problem.examples) + len(
+        problem.hidden_tests
+    )
+    right = api.post(path, {"code": problem.reference_solution}).json()
+    assert right["passed"] is True and right["message"] == ""
+    detail = api.get(f"/api/code-challenges/{problem.id}").json()
+    assert detail["solved"] is True and detail["language"] == "javascript"
+    assert detail["reference_solution"] == problem.reference_solution

@@ -1,7 +1,7 @@
-"""Coding problems written by the model, through the real openai SDK against the fake
-OpenAI-compatible server: served when verified in the sandbox; refused at no cost, with one log
-line, when the reference fails a test, a test accepts the starter code or the wrong solution, or
-the answer is invalid."""
+"""Coding problems written by the model, in Python and in JavaScript, through the real openai SDK
+against the fake OpenAI-compatible server: served when verified in the sandbox; refused at no
+cost, with one log line, when the reference fails a test, a test accepts the starter code or the
+wrong solution, the answer is invalid, or the content gate refuses it (with its rule)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from challengeapp.coding.curated import curated_problems
 from challengeapp.coding.model_problems import SCHEMA_NAME
 from challengeapp.models import CodeProblem, Provider
+from challengeapp.quality.sandbox import sandbox_language_versions
 from challengeapp.quota import quota_status
 from challengeapp.tests.fakes.openai_server import ErrorReply, Reply
 from challengeapp.tests.test_api import bearer
@@ -43,6 +44,12 @@ def _ask(client, learner):
     )
 
 
+# The same code written otherwise: the content gate refuses a reference that is the starter code or
+# the wrong solution as written, so these reach the sandbox.
+def _rewritten(code: str) -> str:
+    return "# the same, written again\n" + code
+
+
 def _refusals(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.getMessage().startswith("code problem refused")]
 
@@ -68,9 +75,9 @@ def test_a_verified_problem_is_served_charged_and_asked_for_under_the_strict_sch
 @pytest.mark.parametrize(
     ("changes", "cause"),
     [
-        ({"reference_solution": SOURCE.wrong_solution}, "reference_fails"),
-        ({"starter_code": SOURCE.reference_solution}, "starter_passes"),
-        ({"wrong_solution": SOURCE.reference_solution}, "wrong_passes"),
+        ({"reference_solution": _rewritten(SOURCE.wrong_solution)}, "reference_fails"),
+        ({"starter_code": _rewritten(SOURCE.reference_solution)}, "starter_passes"),
+        ({"wrong_solution": _rewritten(SOURCE.reference_solution)}, "wrong_passes"),
         (
             {
                 "starter_code": "def find_index(sorted_numbers, target):\n    return -1\n",
@@ -117,6 +124,189 @@ def test_an_unreadable_answer_or_a_server_error_is_refused_at_no_cost(fake_opena
 
 def test_the_page_says_so_when_a_generated_problem_is_refused(sandbox, fake_openai, learner_client, learner):
     fake_openai.enqueue(Reply(json.dumps({**PROBLEM, "reference_solution": SOURCE.wrong_solution})))
-    response = learner_client.post("/code/new/", {"difficulty": "easy", "topic": "algorithms"})
+    response = learner_client.post(
+        "/code/new/", {"difficulty": "easy", "topic": "algorithms", "language": "python"}
+    )
     assert response.status_code == 502 and "cost you nothing" in response.content.decode()
     assert quota_status(user=learner).used == 0
+
+
+JS_SOURCE = next(p for p in curated_problems() if p.problem_id == "js-top-scorers")
+JS_PROBLEM = {
+    "title": "Leaders of the table",
+    "statement": JS_SOURCE.statement,
+    "function_name": JS_SOURCE.function_name,
+    "signature": JS_SOURCE.signature,
+    "starter_code": JS_SOURCE.starter_code,
+    "examples": list(JS_SOURCE.examples),
+    "hidden_tests": list(JS_SOURCE.hidden_tests),
+    "reference_solution": JS_SOURCE.reference_solution,
+    "wrong_solution": JS_SOURCE.wrong_solution,
+    "explanation": JS_SOURCE.explanation,
+}
+
+
+def _ask_javascript(client, learner, topic="javascript"):
+    return client.post(
+        "/api/code-challenges",
+        json.dumps({"difficulty": "medium", "topic": topic, "language": "javascript"}),
+        content_type="application/json",
+        **bearer(learner),
+    )
+
+
+def test_a_generated_javascript_problem_is_asked_for_in_javascript_verified_and_served(
+    node_sandbox, fake_openai, client, learner
+):
+    fake_openai.enqueue(Reply(json.dumps(JS_PROBLEM)))
+    response = _ask_javascript(client, learner, topic="algorithms")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["language"] == "javascript" and body["title"] == "Leaders of the table"
+    problem = CodeProblem.objects.get(id=body["id"])
+    assert (problem.language, problem.provider) == ("javascript", Provider.OPENAI)
+    assert quota_status(user=learner).used == 1
+    (request,) = fake_openai.chat_requests
+    system = request.messages[0]["content"]
+    assert f"run by {sandbox_language_versions()['javascript']} as a CommonJS script" in system
+    assert "JSON values" in system and "function name(params)" in system
+    assert "in JavaScript" in request.messages[1]["content"]
+
+
+def test_the_python_prompt_names_the_sandboxs_python(sandbox, fake_openai, client, learner):
+    fake_openai.enqueue(Reply(json.dumps(PROBLEM)))
+    assert _ask(client, learner).status_code == 201
+    system = fake_openai.chat_requests[0].messages[0]["content"]
+    assert sandbox_language_versions()["python"] in system and "Python literals" in system
+
+
+def _js_rewritten(code: str) -> str:
+    return "// the same, written again\n" + code
+
+
+@pytest.mark.parametrize(
+    ("changes", "cause"),
+    [
+        ({"reference_solution": _js_rewritten(JS_SOURCE.wrong_solution)}, "reference_fails"),
+        ({"starter_code": _js_rewritten(JS_SOURCE.reference_solution)}, "starter_passes"),
+        ({"wrong_solution": _js_rewritten(JS_SOURCE.reference_solution)}, "wrong_passes"),
+        ({"examples": [{"args": "{'ann': 5}, 1", "expected": "['ann']"}]}, "invalid_output"),
+        ({"hidden_tests": [{"args": '{"a": 1}, 1', "expected": "NaN"}] * 2}, "invalid_output"),
+        ({"signature": "def topScorers(scores, count)"}, "invalid_output"),
+        ({"starter_code": "function top(scores, count) {}\n"}, "invalid_output"),
+        ({"function_name": "class", "signature": "function class(scores, count)"}, "invalid_output"),
+    ],
+    ids=[
+        "reference fails",
+        "starter passes",
+        "wrong passes",
+        "tests not JSON",
+        "NaN is not JSON",
+        "a Python signature",
+        "starter without the function",
+        "a reserved word",
+    ],
+)
+def test_a_generated_javascript_problem_that_does_not_hold_up_is_refused_at_no_cost(
+    node_sandbox, fake_openai, client, learner, caplog, changes, cause
+):
+    caplog.set_level(logging.WARNING, logger="challengeapp.generation")
+    fake_openai.enqueue(Reply(json.dumps({**JS_PROBLEM, **changes})))
+    response = _ask_javascript(client, learner)
+    assert response.status_code == 502 and response.json()["detail"]
+    assert not CodeProblem.objects.exists() and quota_status(user=learner).used == 0
+    (line,) = _refusals(caplog)
+    assert f"cause={cause}" in line and "language=javascript" in line
+
+
+_BINARY_HIDDEN = list(SOURCE.hidden_tests)
+
+
+@pytest.mark.parametrize(
+    ("problem", "changes", "rule"),
+    [
+        (
+            PROBLEM,
+            {"statement": "Return the index of target in the sorted list, or -1. [Insert details here]"},
+            "placeholder",
+        ),
+        (PROBLEM, {"explanation": "Lorem ipsum dolor sit amet, consectetur adipiscing."}, "placeholder"),
+        (
+            PROBLEM,
+            {"starter_code": "def find_index(sorted_numbers, target):\n    [Your code here]\n"},
+            "placeholder",
+        ),
+        (JS_PROBLEM, {"starter_code": "function topScorers(scores, count) {\n  <TODO>\n}\n"}, "placeholder"),
+        (PROBLEM, {"statement": "Binary search."}, "no_words"),
+        (PROBLEM, {"explanation": "O(log n)."}, "no_words"),
+        (PROBLEM, {"title": "Easy algorithms problem"}, "title_only_topic"),
+        (JS_PROBLEM, {"title": "JavaScript coding challenge 2"}, "title_only_topic"),
+        (
+            PROBLEM,
+            {"statement": "Return the index of target in the list, or -1, as the hidden_tests expect."},
+            "echoes_prompt",
+        ),
+        (
+            JS_PROBLEM,
+            {"explanation": "The reference_solution sorts by score, then by name."},
+            "echoes_prompt",
+        ),
+        (
+            PROBLEM,
+            {"explanation": "Here is the problem in JSON format, with a binary search."},
+            "echoes_prompt",
+        ),
+        (PROBLEM, {"starter_code": SOURCE.reference_solution}, "reference_is_starter"),
+        (
+            JS_PROBLEM,
+            {"wrong_solution": JS_SOURCE.reference_solution.replace("\n", "\n\n  ")},
+            "reference_is_wrong",
+        ),
+        (PROBLEM, {"hidden_tests": list(SOURCE.examples)}, "hidden_tests_shown"),
+        (
+            PROBLEM,
+            {
+                "statement": PROBLEM["statement"]
+                + " "
+                + " ".join(f"find_index({t['args']})" for t in _BINARY_HIDDEN)
+            },
+            "hidden_tests_shown",
+        ),
+        (PROBLEM, {"hidden_tests": [*_BINARY_HIDDEN, {"args": "[2],2", "expected": "0"}]}, "duplicate_tests"),
+        (
+            JS_PROBLEM,
+            {"hidden_tests": [*JS_SOURCE.hidden_tests, {"args": '{"p":1},5', "expected": '["p"]'}]},
+            "duplicate_tests",
+        ),
+    ],
+    ids=[
+        "placeholder in the statement",
+        "lorem ipsum",
+        "placeholder in Python starter code",
+        "placeholder in JavaScript starter code",
+        "statement of two words",
+        "explanation without words",
+        "title names only the topic",
+        "JavaScript title names only the language",
+        "statement echoes a field name",
+        "JavaScript explanation echoes a field name",
+        "in JSON format",
+        "reference is the starter",
+        "JavaScript reference is the wrong solution",
+        "hidden tests are the examples",
+        "hidden tests written in the statement",
+        "duplicate Python tests",
+        "duplicate JSON tests",
+    ],
+)
+def test_the_content_gate_refuses_a_generated_problem_at_no_cost_naming_its_rule(
+    fake_openai, client, learner, caplog, problem, changes, rule
+):
+    # No sandbox needed: the gate refuses before anything runs.
+    caplog.set_level(logging.WARNING, logger="challengeapp.generation")
+    fake_openai.enqueue(Reply(json.dumps({**problem, **changes})))
+    response = _ask(client, learner) if problem is PROBLEM else _ask_javascript(client, learner)
+    assert response.status_code == 502 and "cost you nothing" in response.json()["detail"]
+    assert not CodeProblem.objects.exists() and quota_status(user=learner).used == 0
+    (line,) = _refusals(caplog)
+    assert "cause=content_gate" in line and line.endswith(f" rule={rule}")

@@ -14,8 +14,8 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
 
 
-def _new_problem(client, difficulty="easy", topic="data-structures"):
-    response = client.post("/code/new/", {"difficulty": difficulty, "topic": topic})
+def _new_problem(client, difficulty="easy", topic="data-structures", language="python"):
+    response = client.post("/code/new/", {"difficulty": difficulty, "topic": topic, "language": language})
     assert response.status_code == 302
     return CodeProblem.objects.get(id=int(response["Location"].rstrip("/").rsplit("/", 1)[1]))
 
@@ -43,7 +43,9 @@ def test_a_bad_choice_re_renders_the_form_with_a_message_and_charges_nothing(lea
 
 def test_a_spent_quota_is_said_on_the_page(learner_client, settings):
     settings.DAILY_CHALLENGE_QUOTA = 0
-    response = learner_client.post("/code/new/", {"difficulty": "easy", "topic": "python"})
+    response = learner_client.post(
+        "/code/new/", {"difficulty": "easy", "topic": "python", "language": "python"}
+    )
     assert response.status_code == 429 and "used all of today" in response.content.decode()
 
 
@@ -133,3 +135,72 @@ def test_the_list_of_problems_says_which_are_solved_given_up_or_open(sandbox, le
     page = learner_client.get("/code/").content.decode()
     assert "Solved after 2 tries · 2 runs" in page
     assert "Gave up · 0 runs" in page and "Not solved yet · 0 runs" in page
+
+
+def test_a_javascript_problem_through_the_page_runs_and_is_solved_in_javascript(node_sandbox, learner_client):
+    page = learner_client.get("/code/").content.decode()
+    assert "<legend>Language</legend>" in page and 'value="javascript"' in page
+    response = learner_client.post(
+        "/code/new/", {"difficulty": "hard", "topic": "javascript", "language": "javascript"}
+    )
+    assert response.status_code == 302
+    problem = CodeProblem.objects.get()
+    assert problem.language == "javascript" and problem.signature.startswith("function ")
+    detail = learner_client.get(f"/code/{problem.id}/").content.decode()
+    assert "Your JavaScript code" in detail and 'data-language="javascript"' in detail
+    failing = learner_client.post(
+        f"/code/{problem.id}/submissions/", {"code": problem.starter_code, "action": "run"}, headers=HTMX
+    ).content.decode()
+    assert "Not yet." in failing
+    example = problem.examples[0]
+    assert escape(f"{problem.function_name}({example['args']})") in failing
+    solved = learner_client.post(
+        f"/code/{problem.id}/submissions/", {"code": problem.reference_solution, "action": "submit"}
+    ).content.decode()
+    assert "Solved!" in solved and "Code snippet (javascript)" in solved
+
+
+def test_algorithms_in_javascript_come_in_javascript(learner_client):
+    response = learner_client.post(
+        "/code/new/", {"difficulty": "easy", "topic": "algorithms", "language": "javascript"}
+    )
+    assert response.status_code == 302
+    problem = CodeProblem.objects.get()
+    assert (problem.topic, problem.language) == ("algorithms", "javascript")
+    assert "JavaScript" in learner_client.get("/code/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("topic", "radio", "language"),
+    [("python", "javascript", "python"), ("javascript", "python", "javascript")],
+)
+def test_a_topic_that_names_a_language_is_written_in_it_whatever_the_radio_says(
+    learner_client, topic, radio, language
+):
+    response = learner_client.post("/code/new/", {"difficulty": "easy", "topic": topic, "language": radio})
+    assert response.status_code == 302
+    assert CodeProblem.objects.get().language == language
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"difficulty": "easy", "topic": "algorithms", "language": "cobol"},
+        {"difficulty": "easy", "topic": "algorithms"},
+    ],
+)
+def test_an_unknown_or_missing_language_is_refused_and_charges_nothing(learner_client, learner, data):
+    response = learner_client.post("/code/new/", data)
+    assert response.status_code == 400 and "Choose one of the listed options." in response.content.decode()
+    assert quota_status(user=learner).used == 0 and not CodeProblem.objects.exists()
+
+
+def test_a_pair_without_curated_problems_says_so(learner_client, learner, monkeypatch):
+    from challengeapp.coding import problems
+
+    monkeypatch.setattr(problems, "curated_problems", lambda: ())
+    response = learner_client.post(
+        "/code/new/", {"difficulty": "easy", "topic": "algorithms", "language": "javascript"}
+    )
+    assert response.status_code == 400 and problems.NO_PROBLEM in response.content.decode()
+    assert quota_status(user=learner).used == 0

@@ -41,3 +41,14 @@ def sandbox() -> None:
             "REQUIRE_SANDBOX", f"NO SANDBOX: bubblewrap is not installed; install it: {INSTALL_BUBBLEWRAP}"
         )
     unavailable("REQUIRE_SANDBOX", f"NO SANDBOX: {reason}")
+
+
+@pytest.fixture
+def node_sandbox(sandbox) -> None:
+    """The sandbox, with JavaScript running in it (Node.js proven), or the test is skipped (failed
+    under REQUIRE_SANDBOX=1) with the reason."""
+    from challengeapp.quality.sandbox import sandbox_language_problem
+
+    problem = sandbox_language_problem("javascript")
+    if problem:
+        unavailable("REQUIRE_SANDBOX", f"NO JAVASCRIPT IN THE SANDBOX: {problem}")

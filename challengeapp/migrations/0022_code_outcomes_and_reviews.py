@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('challengeapp', '0020_code_problems'),
+        ('challengeapp', '0021_code_problem_javascript'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

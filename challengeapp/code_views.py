@@ -60,9 +60,11 @@ class CodeProblemForm(SingleValuedForm):
         initial=CODE_TOPICS[0],
         error_messages={"required": INVALID_CHOICE, "invalid_choice": INVALID_CHOICE},
     )
+    # Without one (a form posted by a script), the topic's own language, else Python, as in the API.
     language = forms.ChoiceField(
         choices=[(language.value, language.label) for language in CODE_LANGUAGES],
         initial=CodeLanguage.PYTHON,
+        required=False,
         widget=forms.RadioSelect,
         help_text="For algorithms and data structures. Python and JavaScript problems are always in their own language.",
         error_messages={"required": INVALID_CHOICE, "invalid_choice": INVALID_CHOICE},
@@ -106,7 +108,7 @@ def code_problem_new(request: HtmxHttpRequest) -> HttpResponse:
             topic=form.cleaned_data["topic"],
             # On the page, a topic that names a language (Python, JavaScript) is written in it
             # whatever the radio says (it defaults to Python): the choice is for the others.
-            language=TOPIC_LANGUAGE.get(form.cleaned_data["topic"], form.cleaned_data["language"]),
+            language=TOPIC_LANGUAGE.get(form.cleaned_data["topic"], form.cleaned_data["language"] or None),
         )
     except ProblemRefused as error:
         return _home(request, form=form, problem=error.message, status=400)

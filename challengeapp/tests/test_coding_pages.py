@@ -182,17 +182,17 @@ def test_a_topic_that_names_a_language_is_written_in_it_whatever_the_radio_says(
     assert CodeProblem.objects.get().language == language
 
 
-@pytest.mark.parametrize(
-    "data",
-    [
-        {"difficulty": "easy", "topic": "algorithms", "language": "cobol"},
-        {"difficulty": "easy", "topic": "algorithms"},
-    ],
-)
-def test_an_unknown_or_missing_language_is_refused_and_charges_nothing(learner_client, learner, data):
-    response = learner_client.post("/code/new/", data)
+def test_an_unknown_language_is_refused_and_charges_nothing(learner_client, learner):
+    response = learner_client.post(
+        "/code/new/", {"difficulty": "easy", "topic": "algorithms", "language": "cobol"}
+    )
     assert response.status_code == 400 and "Choose one of the listed options." in response.content.decode()
     assert quota_status(user=learner).used == 0 and not CodeProblem.objects.exists()
+
+
+def test_without_a_language_a_problem_comes_in_python(learner_client):
+    assert learner_client.post("/code/new/", {"difficulty": "easy", "topic": "algorithms"}).status_code == 302
+    assert CodeProblem.objects.get().language == "python"
 
 
 def test_a_pair_without_curated_problems_says_so(learner_client, learner, monkeypatch):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from html import escape
 
 import pytest
@@ -186,3 +187,62 @@ def test_an_ending_is_recorded_once_and_a_repeat_joins_the_card(sandbox, learner
     assert code_problem_ended(problem=again, solved=True) == "solved_first"
     card = CodeReviewCard.objects.get()
     assert card.problem_id == problem.id and card.reviews == 1 and card.last_outcome == "solved_first"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_endings_at_the_same_moment_end_the_problem_and_a_round_once(learner):
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        pytest.skip(
+            "needs PostgreSQL (DATABASE_URL=postgres://…): the in-memory SQLite test database cannot wait on a lock"
+        )
+    from challengeapp.coding.curated import curated_problems
+    from challengeapp.coding.review import code_review_start
+
+    chosen = curated_problems()[0]
+    problem = CodeProblem.objects.create(
+        owner=learner,
+        difficulty=chosen.difficulty,
+        topic=chosen.topic,
+        title=chosen.title,
+        statement=chosen.statement,
+        function_name=chosen.function_name,
+        signature=chosen.signature,
+        starter_code=chosen.starter_code,
+        examples=list(chosen.examples),
+        hidden_tests=list(chosen.hidden_tests),
+        reference_solution=chosen.reference_solution,
+        explanation=chosen.explanation,
+        provider="bank",
+        source_key=chosen.source_key,
+    )
+
+    def race(solved: tuple[bool, bool]) -> list[str]:
+        barrier, outcomes = threading.Barrier(2), []
+
+        def end(solved_here: bool) -> None:
+            try:
+                barrier.wait()
+                outcomes.append(
+                    code_problem_ended(problem=CodeProblem.objects.get(pk=problem.pk), solved=solved_here)
+                )
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=end, args=(flag,)) for flag in solved]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return outcomes
+
+    first = sorted(race((True, False)))
+    assert first[0] == "" and first[1] in {"solved_first", "gave_up"}
+    assert race((True, True)) == ["", ""]  # it has ended: nothing changes
+    card = CodeReviewCard.objects.get()
+    assert card.reviews == 0
+    code_review_start(user=learner, problem_id=problem.id)
+    ended = [outcome for outcome in race((True, True)) if outcome]
+    card.refresh_from_db()
+    assert len(ended) == 1 and card.reviews == 1 and card.round_started_at is None

@@ -185,7 +185,22 @@ class ReviewState(models.IntegerChoices):
     RELEARNING = 3, "Relearning"
 
 
-class ReviewCard(models.Model):
+class FsrsSchedule(models.Model):
+    """An FSRS card's state, as the `fsrs` package has it (learning/review.py reads and writes it):
+    a challenge's review card and a coding problem's alike."""
+
+    state = models.PositiveSmallIntegerField(choices=ReviewState.choices)
+    step = models.PositiveSmallIntegerField(null=True, blank=True)
+    stability = models.FloatField(null=True, blank=True)
+    difficulty = models.FloatField(null=True, blank=True)
+    due_at = models.DateTimeField()
+    last_review_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class ReviewCard(FsrsSchedule):
     """The spaced-review schedule of one piece of content for one learner (FSRS card state), and
     the order its options are shown in for the pending review: drawn anew after every review, kept
     here so the learner cannot learn positions and an answer is graded against what was shown.
@@ -196,12 +211,6 @@ class ReviewCard(models.Model):
     challenge = models.OneToOneField(Challenge, on_delete=models.CASCADE, related_name="review_card")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_cards")
     source_key = models.CharField(max_length=120)
-    state = models.PositiveSmallIntegerField(choices=ReviewState.choices)
-    step = models.PositiveSmallIntegerField(null=True, blank=True)
-    stability = models.FloatField(null=True, blank=True)
-    difficulty = models.FloatField(null=True, blank=True)
-    due_at = models.DateTimeField()
-    last_review_at = models.DateTimeField(null=True, blank=True)
     option_order = models.JSONField(help_text="The option indexes in the order the next review shows them.")
     reviews = models.PositiveIntegerField(default=0, help_text="Reviews after the first answer.")
     # Answered right on a review that came at least RETENTION_GAP after the answer before it, and
@@ -544,7 +553,7 @@ class CodeRunAllowance(models.Model):
         return f"{self.runs} code runs on {self.day}"
 
 
-class CodeReviewCard(models.Model):
+class CodeReviewCard(FsrsSchedule):
     """The spaced-review schedule (FSRS, as ReviewCard) of one coding problem for one learner.
 
     Created when the problem ends (solved or given up), graded by how it ended (solved on the first
@@ -557,12 +566,6 @@ class CodeReviewCard(models.Model):
     problem = models.OneToOneField(CodeProblem, on_delete=models.CASCADE, related_name="review_card")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     source_key = models.CharField(max_length=120)
-    state = models.PositiveSmallIntegerField(choices=ReviewState.choices)
-    step = models.PositiveSmallIntegerField(null=True, blank=True)
-    stability = models.FloatField(null=True, blank=True)
-    difficulty = models.FloatField(null=True, blank=True)
-    due_at = models.DateTimeField()
-    last_review_at = models.DateTimeField(null=True, blank=True)
     reviews = models.PositiveIntegerField(default=0, help_text="Review rounds ended after the first.")
     last_outcome = models.CharField(max_length=20, choices=CodeOutcome.choices)
     # Set while a review round is open: Submits from this moment on belong to the round.

@@ -24,10 +24,10 @@ import datetime as dt
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from fsrs import Card, Rating, State
+from fsrs import Card, Rating
 
 from challengeapp.core.errors import CodeDrillError
-from challengeapp.learning.review import review_scheduler, tomorrow_start
+from challengeapp.learning.review import copy_schedule, fsrs_card, review_scheduler, tomorrow_start
 from challengeapp.models import (
     CodeOutcome,
     CodeProblem,
@@ -63,34 +63,13 @@ class CodeReviewRefused(CodeDrillError):
         self.message = message
 
 
-def _utc(moment: dt.datetime | None) -> dt.datetime | None:
-    return moment.astimezone(dt.UTC) if moment is not None else None
-
-
 def _schedule(card: CodeReviewCard, outcome: str, now: dt.datetime, *, first: bool) -> None:
     """Grade `card` (not saved) for a round that ended with `outcome` at `now`."""
-    current = Card(card_id=card.problem_id) if first else _fsrs_card(card)
+    current = Card(card_id=card.problem_id) if first else fsrs_card(card, card_id=card.problem_id)
     rating = (FIRST_RATINGS if first else REVIEW_RATINGS)[outcome]
     scheduled, _ = review_scheduler().review_card(current, Rating(rating), now)
-    card.state = int(scheduled.state)
-    card.step = scheduled.step
-    card.stability = scheduled.stability
-    card.difficulty = scheduled.difficulty
-    card.due_at = scheduled.due
-    card.last_review_at = scheduled.last_review
+    copy_schedule(card, scheduled)
     card.last_outcome = outcome
-
-
-def _fsrs_card(card: CodeReviewCard) -> Card:
-    return Card(
-        card_id=card.problem_id,
-        state=State(card.state),
-        step=card.step,
-        stability=card.stability,
-        difficulty=card.difficulty,
-        due=_utc(card.due_at),
-        last_review=_utc(card.last_review_at),
-    )
 
 
 def _submits(problem: CodeProblem, *, since: dt.datetime | None = None) -> int:

@@ -48,6 +48,7 @@ from challengeapp.learning.progress_counts import progress_count_add
 from challengeapp.models import (
     Attempt,
     Challenge,
+    CodeReviewCard,
     Confidence,
     ReviewCard,
     ReviewLog,
@@ -144,9 +145,10 @@ def _utc(moment: dt.datetime | None) -> dt.datetime | None:
     return moment.astimezone(dt.UTC) if moment is not None else None
 
 
-def _fsrs_card(card: ReviewCard) -> Card:
+def fsrs_card(card: ReviewCard | CodeReviewCard, *, card_id: int) -> Card:
+    """A stored schedule (a challenge's card or a coding problem's) as an FSRS card."""
     return Card(
-        card_id=card.challenge_id,
+        card_id=card_id,
         state=State(card.state),
         step=card.step,
         stability=card.stability,
@@ -156,7 +158,8 @@ def _fsrs_card(card: ReviewCard) -> Card:
     )
 
 
-def _copy_schedule(card: ReviewCard, scheduled: Card) -> None:
+def copy_schedule(card: ReviewCard | CodeReviewCard, scheduled: Card) -> None:
+    """Store an FSRS card's schedule on `card` (not saved)."""
     card.state = int(scheduled.state)
     card.step = scheduled.step
     card.stability = scheduled.stability
@@ -383,7 +386,7 @@ def review_schedule_first_answer(
         misses=0 if recalled else 1,
         missed_at=None if recalled else answered_at,
     )
-    _copy_schedule(card, scheduled)
+    copy_schedule(card, scheduled)
     card.save()
     ReviewLog.objects.create(
         card=card,
@@ -427,10 +430,12 @@ def _grade(
     rating = review_rating(is_correct=is_correct, confidence=confidence)
     recalled = is_recalled(is_correct=is_correct, confidence=confidence)
     previous = _utc(card.last_review_at)
-    scheduled, _ = review_scheduler().review_card(_fsrs_card(card), Rating(rating), now)
+    scheduled, _ = review_scheduler().review_card(
+        fsrs_card(card, card_id=card.challenge_id), Rating(rating), now
+    )
     seen_reviews = card.reviews
     was_retained, was_recalled = card.retained, card.recalled
-    _copy_schedule(card, scheduled)
+    copy_schedule(card, scheduled)
     card.reviews = seen_reviews + 1
     card.option_order = _new_order()
     card.recalled = recalled
@@ -635,7 +640,7 @@ def review_card_manage(*, user, challenge_id: int, action: str, now: dt.datetime
         else:
             was_retained, was_recalled = card.retained, card.recalled
             fresh = Card(card_id=card.challenge_id, due=now)
-            _copy_schedule(card, fresh)
+            copy_schedule(card, fresh)
             card.step = fresh.step
             card.misses, card.missed_at = 0, None
             card.recalled = card.retained = card.suspended = False
@@ -676,7 +681,7 @@ def review_card_rebuild(card: ReviewCard) -> ReviewCard:
             retained = True
         previous = reviewed_at
     ReviewLog.objects.bulk_update(logs, ["is_correct", "rating", "due_after"])
-    _copy_schedule(card, scheduled)
+    copy_schedule(card, scheduled)
     was_retained, was_recalled = card.retained, card.recalled
     card.retained, card.recalled, card.misses, card.missed_at = retained, recalled, misses, missed_at
     card.save(

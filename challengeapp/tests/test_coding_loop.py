@@ -197,26 +197,10 @@ def test_two_endings_at_the_same_moment_end_the_problem_and_a_round_once(learner
         pytest.skip(
             "needs PostgreSQL (DATABASE_URL=postgres://…): the in-memory SQLite test database cannot wait on a lock"
         )
-    from challengeapp.coding.curated import curated_problems
+    from challengeapp.coding.problems import code_problem_create
     from challengeapp.coding.review import code_review_start
 
-    chosen = curated_problems()[0]
-    problem = CodeProblem.objects.create(
-        owner=learner,
-        difficulty=chosen.difficulty,
-        topic=chosen.topic,
-        title=chosen.title,
-        statement=chosen.statement,
-        function_name=chosen.function_name,
-        signature=chosen.signature,
-        starter_code=chosen.starter_code,
-        examples=list(chosen.examples),
-        hidden_tests=list(chosen.hidden_tests),
-        reference_solution=chosen.reference_solution,
-        explanation=chosen.explanation,
-        provider="bank",
-        source_key=chosen.source_key,
-    )
+    problem = code_problem_create(user=learner, difficulty="easy", topic="python")
 
     def race(solved: tuple[bool, bool]) -> list[str]:
         barrier, outcomes = threading.Barrier(2), []

@@ -382,6 +382,20 @@ def coding_rows(result: BackendResult) -> None:
         )
 
 
+def code_bounds(args: argparse.Namespace) -> str:
+    """The server's bounds on learners' code runs, as its settings (and any --server-env) make them."""
+    from django.conf import settings
+
+    def value(name: str) -> str:
+        return args.server_env.get(name) or str(getattr(settings, name))
+
+    return (
+        f"{value('CODE_RUNS_IN_FLIGHT_PER_LEARNER')} run in flight and {value('CODE_RUNS_PER_DAY')} a day per "
+        f"learner; CODE_MAX_RUNS={value('CODE_MAX_RUNS')} at once per process, a run waiting up to "
+        f"CODE_QUEUE_SECONDS={value('CODE_QUEUE_SECONDS')} s for a turn, then refused 503"
+    )
+
+
 def other_note(measured: dict) -> str:
     """⚠ when other processes used the CPU just before a coding run (its figures understate the app)."""
     other = measured.get("other_cpu", 0.0)
@@ -504,9 +518,8 @@ def markdown_report(
         f"{coding.PAGE_LEARNERS} learners, a new connection each, every {coding.PAGE_INTERVAL * 1000:.0f} ms "
         f"from a separate process) for {args.generation_window:g} s with nothing else running, then again while "
         f"{coding.LOOPERS} learners resubmit `while True: pass` as soon as each answer comes back; in both, "
-        f"POST /api/generate-challenge every {coding.GENERATION_INTERVAL:g} s. The server's code-run bounds are "
-        f"its defaults: one run in flight and 200 a day per learner, CODE_MAX_RUNS=2 per process with a 3 s "
-        f"queue (CODE_QUEUE_SECONDS), past which a run is refused 503."
+        f"POST /api/generate-challenge every {coding.GENERATION_INTERVAL:g} s. The server's code-run bounds: "
+        f"{code_bounds(args)}."
     )
     if set(args.only) != set(MEASUREMENTS):
         add(f"- **PARTIAL RUN**: only {', '.join(sorted(args.only))}")

@@ -15,9 +15,9 @@ development session tokens:
 - endless loops: other learners' pages (/, /history/, /code/ and GET /api/quota in turn, each on
   a new connection, from a process of its own) every PAGE_INTERVAL seconds for the window, first
   with nothing else running, then while LOOPERS learners each resubmit `while True: pass` as soon
-  as their answer comes back; in both windows a generation (POST /api/generate-challenge, the
+  as their answer comes back (each time on a new connection); in both windows a generation (POST /api/generate-challenge, the
   model instant) every GENERATION_INTERVAL seconds;
-- hostile submissions, one after another (HOSTILE), each expected to end in a clear failed
+- hostile submissions, one after another (`hostile_cases`), each expected to end in a clear failed
   result: 200 with passed false and a message or a test's error, or 422/429/503 with a detail;
   never a 5xx or a broken connection.
 """
@@ -163,16 +163,17 @@ class Tally:
         }
 
 
-def _post(client: clients.KeepAliveClient, path: str, token: str, body: dict) -> tuple[int, object, float]:
-    """POST `body` as `token`; (status, decoded body, milliseconds); status 0 for a broken request."""
+def _post(
+    client: clients.KeepAliveClient, path: str, token: str, body: dict, *, close: bool = False
+) -> tuple[int, object, float]:
+    """POST `body` as `token` (with `close`, on a connection closed after it); (status, decoded
+    body, milliseconds); status 0 for a broken request."""
     began = time.perf_counter()
+    headers = {**SUBMISSION_HEADERS, "Authorization": f"Bearer {token}"}
+    if close:
+        headers["Connection"] = "close"
     try:
-        status, payload = client.request(
-            "POST",
-            path,
-            headers={**SUBMISSION_HEADERS, "Authorization": f"Bearer {token}"},
-            body=json.dumps(body).encode(),
-        )
+        status, payload = client.request("POST", path, headers=headers, body=json.dumps(body).encode())
     except (OSError, http.client.HTTPException) as error:
         return 0, f"{type(error).__name__}: {error}", (time.perf_counter() - began) * 1000
     took = (time.perf_counter() - began) * 1000
@@ -233,10 +234,12 @@ def _loop_submissions(
     *,
     until: threading.Event | None = None,
     window: float | None = None,
+    new_connections: bool = False,
 ) -> tuple[list[threading.Thread], list[float]]:
     """Each learner resubmits `code` as soon as its answer comes back, on its own keep-alive
-    connection, until `until` is set or `window` seconds have passed (a request under way then is
-    waited for). Returns the started threads and, once set, the start time in a list."""
+    connection (with `new_connections`, a new one each time, so that each submission lands on a
+    worker drawn anew), until `until` is set or `window` seconds have passed (a request under way
+    then is waited for). Returns the started threads and, once set, the start time in a list."""
     started: list[float] = []
     barrier = threading.Barrier(len(learners) + 1)
     stop = until or threading.Event()
@@ -245,7 +248,9 @@ def _loop_submissions(
         client = clients.KeepAliveClient(base_url, timeout=60)
         barrier.wait()
         while not stop.is_set() and (window is None or time.monotonic() < started[0] + window):
-            status, body, took = _post(client, _submission_path(problem_id), token, {"code": code})
+            status, body, took = _post(
+                client, _submission_path(problem_id), token, {"code": code}, close=new_connections
+            )
             tally.add(status, body, took)
             if status == 0:
                 time.sleep(0.5)
@@ -451,7 +456,11 @@ def measure(bench: BackendBench) -> None:
     other = bench.wait_for_quiet("coding: pages while endless loops run")
     loops = Tally()
     stop = threading.Event()
-    threads, _ = _loop_submissions(bench.server.url, loopers, ENDLESS, loops, until=stop)
+    # A new connection per submission: a keep-alive connection stays with one worker, and which
+    # workers the 8 drew would decide how many loops the per-process bound lets run at once.
+    threads, _ = _loop_submissions(
+        bench.server.url, loopers, ENDLESS, loops, until=stop, new_connections=True
+    )
     time.sleep(LOOPS_SETTLE_SECONDS)
     try:
         coding["pages_loops"] = _pages(bench, page_tokens, generation_token, window) | {"other_cpu": other}

@@ -469,6 +469,12 @@ def measure(bench: BackendBench) -> None:
         for thread in threads:
             thread.join(90)
     coding["loops"] = loops.summary()
+    if coding["loops"]["busy_503"]:
+        bench.result.notes.append(
+            f"The endless loops got {coding['loops']['busy_503']} answers 503 (busy: the per-process bound on "
+            "code runs and its queue); Django logs each 5xx as an ERROR line, so they are among the problems "
+            "in the server's log above."
+        )
     busy = coding["pages_loops"]
     log(
         f"{bench.name}: coding: pages while {LOOPERS} endless loops run: p50 {busy['probe']['p50_ms']:.1f} "

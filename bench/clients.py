@@ -1,5 +1,5 @@
 """Python clients for what wrk cannot measure: learners generating against a slow model, the quota
-prober that runs beside them, uploads that stall half-way, and the bytes of a first visit.
+(or page) prober that runs beside them, uploads that stall half-way, and the bytes of a first visit.
 
 The prober runs as its own process (`python bench/clients.py probe …`) so that its latencies are
 never the generating threads' GIL waits.
@@ -159,13 +159,18 @@ def probe(
     duration: float,
     new_connection: bool = False,
     timeout: float = 30.0,
+    paths: list[str] | None = None,
 ) -> dict:
-    """GET /api/quota every `interval` seconds (on a fixed schedule) for `duration` seconds, each
-    probe as the next learner of `tokens`. One keep-alive connection, or with `new_connection` a new
-    one per probe, as different learners' browsers would open: a keep-alive connection stays with the
-    gunicorn worker that accepted it, new ones are spread between the workers."""
+    """GET /api/quota (or each of `paths` in turn: a page with the learner's session cookie, a path
+    under /api/ with the Bearer token) every `interval` seconds (on a fixed schedule) for `duration`
+    seconds, each probe as the next learner of `tokens`. One keep-alive connection, or with
+    `new_connection` a new one per probe, as different learners' browsers would open: a keep-alive
+    connection stays with the gunicorn worker that accepted it, new ones are spread between the
+    workers. With `paths`, the result also has each path's figures ("paths")."""
+    paths = paths or ["/api/quota"]
     client = KeepAliveClient(base_url, timeout=timeout)
     latencies, statuses, errors = [], {}, 0
+    per_path: dict[str, list[float]] = {path: [] for path in paths}
     started = time.monotonic()
     tick = 0
     while True:
@@ -175,17 +180,22 @@ def probe(
         now = time.monotonic()
         if due > now:
             time.sleep(due - now)
-        headers = {"Authorization": f"Bearer {tokens[tick % len(tokens)]}", "Accept": "application/json"}
+        token, path = tokens[tick % len(tokens)], paths[tick % len(paths)]
+        if path.startswith("/api/"):
+            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        else:
+            headers = {"Cookie": f"__session={token}", "Accept": "text/html"}
         if new_connection:
             headers["Connection"] = "close"
         began = time.perf_counter()
         try:
-            status, _ = client.request("GET", "/api/quota", headers=headers)
+            status, _ = client.request("GET", path, headers=headers)
         except (OSError, http.client.HTTPException):
             errors += 1
             status = 0
         else:
             latencies.append((time.perf_counter() - began) * 1000)
+            per_path[path].append(latencies[-1])
         if new_connection:
             client.close()
         statuses[str(status)] = statuses.get(str(status), 0) + 1
@@ -201,6 +211,10 @@ def probe(
         "p50_ms": percentile(latencies, 50),
         "p99_ms": percentile(latencies, 99),
         "max_ms": max(latencies) if latencies else float("nan"),
+        "paths": {
+            path: {"samples": len(values), "p50_ms": percentile(values, 50), "p99_ms": percentile(values, 99)}
+            for path, values in per_path.items()
+        },
     }
 
 
@@ -216,6 +230,7 @@ class Prober:
         duration: float,
         new_connection: bool = False,
         timeout: float = 30.0,
+        paths: list[str] | None = None,
     ) -> None:
         self.command = [
             sys.executable,
@@ -231,6 +246,7 @@ class Prober:
             "--timeout",
             str(timeout),
             *(["--new-connection"] if new_connection else []),
+            *(argument for path in paths or [] for argument in ("--path", path)),
         ]
         self.process: subprocess.Popen | None = None
 
@@ -415,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     probe_parser.add_argument("--duration", type=float, required=True)
     probe_parser.add_argument("--timeout", type=float, default=30.0)
     probe_parser.add_argument("--new-connection", action="store_true")
+    probe_parser.add_argument("--path", action="append", default=None, help="repeat: GET each in turn")
     args = parser.parse_args(argv)
     result = probe(
         args.url,
@@ -423,6 +440,7 @@ def main(argv: list[str] | None = None) -> int:
         duration=args.duration,
         new_connection=args.new_connection,
         timeout=args.timeout,
+        paths=args.path,
     )
     print("BENCH_JSON " + json.dumps(result), flush=True)
     return 0

@@ -12,6 +12,11 @@ is terminated:
   A blind second check (challengeapp/quality/blind_check.py: recognised by its system prompt's
   opening) is answered at once, without the delay, as an honest checker would: the letter the
   correct option is shown under.
+  A request for a coding problem (its response format is the `coding_problem` JSON schema,
+  challengeapp/coding/model_problems.py) is answered, after the delay as a challenge is, with
+  one problem with 3 examples and 7 hidden tests, whose reference passes them all and whose starter
+  and wrong solution fail some, as the server's verification requires. The bench knows its correct
+  solution (bench/loads/coding.py).
 - PUT /_bench/delay with {"seconds": 2.0}: the delay for the requests that arrive from now on.
 - GET /_bench/stats: {"requests", "in_flight", "max_in_flight", "delay"}; POST /_bench/reset zeroes
   the counters.
@@ -86,6 +91,66 @@ def check_content(request: dict) -> str | None:
     }
     letters = [letter for letter, text in shown.items() if text == _OPTIONS[2]]
     return json.dumps({"reasoning": "sorted() returns a new list.", "answers": letters})
+
+
+# The coding problem every coding request gets: 3 examples + 7 hidden tests = 10 tests a submission
+# runs. The statement carries the answer's number, so each learner's problem is its own.
+CODING_SCHEMA_NAME = "coding_problem"
+CODING_FUNCTION = "longest_run"
+CODING_REFERENCE = """def longest_run(xs: list[int]) -> int:
+    best = run = 0
+    previous = None
+    for index, value in enumerate(xs):
+        run = run + 1 if index and value == previous else 1
+        previous = value
+        best = max(best, run)
+    return best
+"""
+CODING_WRONG = """def longest_run(xs: list[int]) -> int:
+    best = run = 0
+    for index in range(1, len(xs)):
+        if xs[index] == xs[index - 1]:
+            run += 1
+        else:
+            best = max(best, run + 1)
+            run = 0
+    return best
+"""
+CODING_EXAMPLES = [("[1, 1, 2, 2, 2, 3]", "3"), ("[]", "0"), ("[5]", "1")]
+CODING_HIDDEN = [
+    ("[1, 2, 3]", "1"),
+    ("[4, 4, 4, 4]", "4"),
+    ("[1, 2, 2]", "2"),
+    ("[7, 7, 1, 7, 7, 7]", "3"),
+    ("[0, 0, 0, 1, 1]", "3"),
+    ("[-1, -1, 2, 2, 2, 2, 3]", "4"),
+    ("[9, 8, 8, 9, 9, 9, 9, 9]", "5"),
+]
+
+
+def coding_content(request: dict, number: int) -> str | None:
+    """A coding problem for a request under the coding problem schema, or None for any other."""
+    response_format = request.get("response_format") or {}
+    schema = response_format.get("json_schema") or {} if isinstance(response_format, dict) else {}
+    if not isinstance(schema, dict) or schema.get("name") != CODING_SCHEMA_NAME:
+        return None
+    return json.dumps(
+        {
+            "title": f"Longest run of equal neighbours (#{number})",
+            "statement": (
+                f"Benchmark problem {_NONCE}-{number}: return the length of the longest stretch of "
+                "equal adjacent values in xs, 0 for an empty list."
+            ),
+            "function_name": CODING_FUNCTION,
+            "signature": "def longest_run(xs: list[int]) -> int",
+            "starter_code": "def longest_run(xs: list[int]) -> int:\n    return 0\n",
+            "examples": [{"args": args, "expected": expected} for args, expected in CODING_EXAMPLES],
+            "hidden_tests": [{"args": args, "expected": expected} for args, expected in CODING_HIDDEN],
+            "reference_solution": CODING_REFERENCE,
+            "wrong_solution": CODING_WRONG,
+            "explanation": "Count the current run, reset it when the value changes, keep the longest.",
+        }
+    )
 
 
 def completion_body(number: int, content: str | None = None) -> bytes:
@@ -183,12 +248,14 @@ class Handler(BaseHTTPRequestHandler):
             _state["max_in_flight"] = max(_state["max_in_flight"], _state["in_flight"])
             delay = _state["delay"]
         try:
-            content = check_content(request) if isinstance(request, dict) else None
-            # The delay is the writer's: a check is answered at once, so a storm's ideal stays one
-            # model delay per generation (a real check adds a short round trip: docs/FIGURES.md).
-            if delay > 0 and content is None:
-                time.sleep(delay)
             number = next(_counter)
+            check = check_content(request) if isinstance(request, dict) else None
+            # The delay is the writer's (a challenge or a coding problem): a check is answered at
+            # once, so a storm's ideal stays one model delay per generation (a real check adds a
+            # short round trip: docs/FIGURES.md).
+            if delay > 0 and check is None:
+                time.sleep(delay)
+            content = check or (coding_content(request, number) if isinstance(request, dict) else None)
             self._send(200, completion_body(number, content), request_id=f"req_bench_{number}")
         finally:
             with _state_lock:

@@ -213,6 +213,7 @@ class BackendResult:
     stalled: dict = field(default_factory=dict)
     first_visit: dict = field(default_factory=dict)
     queries: dict = field(default_factory=dict)
+    coding: dict = field(default_factory=dict)  # learners' code runs: bench/loads/coding.py
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     server_log_problems: list[str] = field(default_factory=list)

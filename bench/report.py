@@ -11,7 +11,8 @@ import argparse
 import datetime as dt
 
 from harness import BUSY_MACHINE_PERCENT, CONNECTIONS, DAILY_QUOTA, BackendResult, Row
-from loads import MEASUREMENTS
+from loadgen import percentile
+from loads import MEASUREMENTS, coding
 from loads.ceiling import CEILING, ONE_QUERY, QUOTA
 from loads.generate import GENERATE_INSTANT
 from loads.reads import (
@@ -238,6 +239,8 @@ def evaluate(result: BackendResult) -> None:
             )
         )
 
+    coding_rows(result)
+
     if result.queries:
         small, large = (str(length) for length in result.queries["lengths"])
         for page in result.queries["pages"]:
@@ -258,6 +261,7 @@ def evaluate(result: BackendResult) -> None:
     errors += sum(gen["lost"] + gen["probe"]["errors"] for gen in result.generation.values())
     errors += stalled["probe"]["errors"] if stalled else 0
     errors += visit.get("errors", 0) if visit else 0
+    errors += coding_errors(result.coding)
     rows.append(
         Row(
             "Errors under every load (non-2xx, socket errors, timeouts, lost generations, failed probes)",
@@ -266,6 +270,176 @@ def evaluate(result: BackendResult) -> None:
             errors == 0,
         )
     )
+
+
+def coding_errors(measured: dict) -> int:
+    """Answers to learners' code that were neither a result nor a clear refusal: 5xx, broken
+    connections, another status; and pages or generations that failed meanwhile."""
+    if not measured:
+        return 0
+    errors = 0
+    for key in ("sequential", "throughput", "loops"):
+        if key in measured:
+            errors += sum(measured[key]["unexpected"].values())
+    for key in ("pages_quiet", "pages_loops"):
+        if key in measured:
+            pages = measured[key]
+            errors += pages["probe"]["errors"]
+            errors += pages["generation"]["attempts"] - pages["generation"]["completed"]
+    return errors
+
+
+def coding_rows(result: BackendResult) -> None:
+    measured = result.coding
+    if not measured:
+        return
+    rows = result.rows
+    tests = coding.TESTS_PER_SUBMISSION
+    if "sequential" in measured:
+        seq = measured["sequential"]
+        rows.append(
+            Row(
+                f"A code submission of {tests} tests, one learner, {seq['submissions']} in turn: p50 / p99",
+                "each graded, each passed",
+                f"{fmt_ms(seq['p50_ms'])} / {fmt_ms(seq['p99_ms'])} (max {fmt_ms(seq['max_ms'])}; "
+                f"{seq['passed']} passed, {seq['failed']} failed, {seq['busy_503']} busy)" + other_note(seq),
+                seq["passed"] == seq["submissions"],
+            )
+        )
+    if "throughput" in measured:
+        rate = measured["throughput"]
+        unexpected = sum(rate["unexpected"].values())
+        rows.append(
+            Row(
+                f"Code submissions of {tests} tests per second, {rate['learners']} learners at once",
+                "— (503 busy and 429 counted apart)",
+                f"{rate['per_second']:.1f} /s ({rate['graded']} graded in {rate['elapsed_s']:.1f} s; "
+                f"p50 {fmt_ms(rate['p50_ms'])}, p99 {fmt_ms(rate['p99_ms'])}; {rate['passed']} passed; "
+                f"503 busy {rate['busy_503']}, 429 {rate['refused_429']}, other {unexpected})"
+                + other_note(rate),
+                None,
+            )
+        )
+    for key, what, target in (
+        (
+            "pages_quiet",
+            "Other learners' pages (/, /history/, /code/, /api/quota), nothing else running: p99",
+            None,
+        ),
+        (
+            "pages_loops",
+            f"Other learners' pages while {coding.LOOPERS} learners resubmit endless loops: p99",
+            coding.TARGET_PAGES_P99_MS,
+        ),
+    ):
+        if key not in measured:
+            continue
+        pages = measured[key]
+        probe = pages["probe"]
+        failed = f", {probe['errors']} failed {probe['statuses']}" if probe["errors"] else ", none failed"
+        per_path = ", ".join(f"{path} {fmt_ms(p['p99_ms'])}" for path, p in probe["paths"].items())
+        running = pages["sandboxes"]
+        rows.append(
+            Row(
+                what,
+                f"< {target} ms, none failed" if target else "—",
+                f"{fmt_ms(probe['p99_ms'])} (p50 {fmt_ms(probe['p50_ms'])}, max {fmt_ms(probe['max_ms'])}, "
+                f"{probe['samples']} pages{failed}; p99 by page: {per_path}; sandboxes running "
+                f"{running['mean']:.1f} on average, machine busy {pages['machine_busy_percent']:.0f} % of "
+                f"{100 * pages['cores']})" + other_note(pages),
+                probe["p99_ms"] < target and probe["errors"] == 0 if target else None,
+            )
+        )
+    if "pages_loops" in measured:
+        during = measured["pages_loops"]["generation"]
+        before = measured.get("pages_quiet", {}).get("generation")
+        without = (
+            f"; without the loops {before['completed']} of {before['attempts']}, p50 {fmt_ms(before['p50_ms'])}"
+            if before
+            else ""
+        )
+        rows.append(
+            Row(
+                f"Generations (model instant) every {coding.GENERATION_INTERVAL:g} s during the loops",
+                "each completes (201)",
+                f"{during['completed']} of {during['attempts']}, p50 {fmt_ms(during['p50_ms'])}, max "
+                f"{fmt_ms(during['max_ms'])}{without}",
+                during["attempts"] > 0 and during["completed"] == during["attempts"],
+            )
+        )
+    if "hostile" in measured:
+        hostile = measured["hostile"]
+        clear = sum(row["clear"] for row in hostile)
+        server = measured.get("server_after", {})
+        rows.append(
+            Row(
+                "Hostile submissions (fork, loop, memory, output, files, network, signals, exits)",
+                "each a clear failed result, never a 5xx; the server unharmed",
+                f"{clear} of {len(hostile)} clear; server master alive: {server.get('master_alive')}, "
+                f"{server.get('workers')} workers (table below)",
+                clear == len(hostile) and bool(server.get("master_alive")),
+            )
+        )
+
+
+def code_bounds(args: argparse.Namespace) -> str:
+    """The server's bounds on learners' code runs, as its settings (and any --server-env) make them."""
+    from django.conf import settings
+
+    def value(name: str) -> str:
+        return args.server_env.get(name) or str(getattr(settings, name))
+
+    return (
+        f"{value('CODE_RUNS_IN_FLIGHT_PER_LEARNER')} run in flight and {value('CODE_RUNS_PER_DAY')} a day per "
+        f"learner; CODE_MAX_RUNS={value('CODE_MAX_RUNS')} at once per process, a run waiting up to "
+        f"CODE_QUEUE_SECONDS={value('CODE_QUEUE_SECONDS')} s for a turn, then refused 503"
+    )
+
+
+def other_note(measured: dict) -> str:
+    """⚠ when other processes used the CPU just before a coding run (its figures understate the app)."""
+    other = measured.get("other_cpu", 0.0)
+    return (
+        f" ⚠ other processes used {other:.0f}% of a core just before" if other >= BUSY_MACHINE_PERCENT else ""
+    )
+
+
+def coding_section(measured: dict, add) -> None:
+    """The coding load in detail: what the endless loops got, and the hostile submissions' table."""
+    loops = measured.get("loops")
+    if loops:
+        messages = "; ".join(
+            f"{count}× {message or '(no message)'}" for message, count in loops["messages"].items()
+        )
+        add(
+            f"Endless loops (`while True: pass`, {coding.LOOPERS} learners resubmitting as soon as each answer "
+            f"came back): {loops['graded']} graded ({messages}), 503 busy {loops['busy_503']}, 429 "
+            f"{loops['refused_429']}, other {sum(loops['unexpected'].values())} {loops['unexpected'] or ''}."
+        )
+        add("")
+    if measured.get("problem_ms"):
+        served = measured["problem_ms"]
+        add(
+            f"Serving each learner's problem (POST /api/code-challenges: the fake model's answer, then the "
+            f"reference, the starter and the wrong solution run in the sandbox): {len(served)} problems, p50 "
+            f"{fmt_ms(percentile(served, 50))}, max {fmt_ms(max(served))}."
+        )
+        add("")
+    hostile = measured.get("hostile")
+    if hostile:
+        add("Hostile submissions, one after another, through POST /api/code-challenges/<id>/submissions:")
+        add("")
+        add(
+            "| what the code tries | status | passed | tests | what the learner is told | time | clear failed result |"
+        )
+        add("|---|---:|---|---:|---|---:|---|")
+        for row in hostile:
+            said = row["said"].replace("|", "\\|").replace("\n", " ")
+            add(
+                f"| {row['what']} | {row['status']} | {row['passed']} | {row['tests']} | {said} | "
+                f"{row['ms']:,.0f} ms | {'yes' if row['clear'] else '**no**'} |"
+            )
+        add("")
 
 
 # --- the report -------------------------------------------------------------------------------------
@@ -332,6 +506,20 @@ def markdown_report(
         f"every {STALLED_PROBE_INTERVAL * 1000:.0f} ms as {STALLED_PROBE_LEARNERS} other learners in turn, each on a "
         f"new connection, with a {STALLED_PROBE_TIMEOUT:g} s timeout. CLERK_WEBHOOK_SIGNING_SECRET is set so that "
         "the webhook reads its body; afterwards the uploads send the rest of their body."
+    )
+    add(
+        f"- **Learners' code**: each learner's problem comes from POST /api/code-challenges, which with the "
+        f"server's key asks the (fake) model; it answers one problem of {coding.TESTS_PER_SUBMISSION} tests "
+        f"(3 examples, 7 hidden), verified by the server in the sandbox before it is served. A submission is "
+        f"POST /api/code-challenges/<id>/submissions with the correct solution: "
+        f"{coding.SEQUENTIAL_QUICK if args.quick else coding.SEQUENTIAL} in turn by one learner, then "
+        f"{coding.THROUGHPUT_LEARNERS} learners each resubmitting on a keep-alive connection for "
+        f"{args.duration:g} s. Other learners' pages ({', '.join(coding.PAGE_PATHS)} in turn, "
+        f"{coding.PAGE_LEARNERS} learners, a new connection each, every {coding.PAGE_INTERVAL * 1000:.0f} ms "
+        f"from a separate process) for {args.generation_window:g} s with nothing else running, then again while "
+        f"{coding.LOOPERS} learners resubmit `while True: pass` as soon as each answer comes back; in both, "
+        f"POST /api/generate-challenge every {coding.GENERATION_INTERVAL:g} s. The server's code-run bounds: "
+        f"{code_bounds(args)}."
     )
     if set(args.only) != set(MEASUREMENTS):
         add(f"- **PARTIAL RUN**: only {', '.join(sorted(args.only))}")
@@ -479,6 +667,8 @@ def markdown_report(
             add("")
             add(f"(The HTML would be {visit['html_gzip_bytes']:,} bytes gzipped.)")
             add("")
+        if result.coding:
+            coding_section(result.coding, add)
         if result.queries:
             add(
                 f"SQL queries per request (Django test client + CaptureQueriesContext, {result.queries['vendor']}, "

@@ -13,13 +13,14 @@ target, are printed and written to docs/BENCHMARKS.md with the machine, the date
 Per backend, in this order: a storm of 32 slow generations as the first requests the freshly
 started server serves; GET /api/quota against a one-view Django app under the same gunicorn
 (bench/ceiling_app.py) and against that app running /api/quota's one query, run after run in turn; the other reads; quota reads while 8 uploads stall
-half-way; generations with an instant model; the first visit's bytes; 8 slow generations; the SQL
-queries per page.
+half-way; generations with an instant model; the first visit's bytes; 8 slow generations; learners'
+code runs (submissions of 10 tests in turn and at once, other learners' pages while 8 endless loops
+run, hostile submissions); the SQL queries per page. `--only coding` (say) runs one measurement.
 
 The code: this file reads the arguments and runs each backend's sequence in order;
 bench/harness.py holds a backend's server and state and the machinery every load uses;
 bench/loads/ has one module per measurement (storm, ceiling, reads, stalled, generate, visit, slow,
-queries); bench/report.py judges the results and writes the report.
+coding, queries); bench/report.py judges the results and writes the report.
 """
 
 from __future__ import annotations
@@ -50,7 +51,18 @@ from harness import (  # noqa: E402
     machine_info,
     token_for,
 )
-from loads import MEASUREMENTS, ceiling, generate, queries, reads, slow, stalled, storm, visit  # noqa: E402
+from loads import (  # noqa: E402
+    MEASUREMENTS,
+    ceiling,
+    coding,
+    generate,
+    queries,
+    reads,
+    slow,
+    stalled,
+    storm,
+    visit,
+)
 from loads.reads import HISTORY_ALL_ITEMS  # noqa: E402
 from loads.stalled import STALLED_PROBE_LEARNERS  # noqa: E402
 from loads.storm import STORM_LEARNERS  # noqa: E402
@@ -107,6 +119,8 @@ def run_backend(bench: BackendBench) -> BackendResult:
         visit.measure(bench, tokens["hist10"])
     if "slow" in args.only:
         slow.measure(bench, tokens["reader"])
+    if "coding" in args.only:
+        coding.measure(bench)
 
     bench.check_server()
 

@@ -225,7 +225,9 @@ SANDBOX_QUEUE_SECONDS = env_float("SANDBOX_QUEUE_SECONDS", 10.0)
 # --- Coding problems ("Write the code", challengeapp/coding/) ------------------------------------
 # Learners' code runs at once per process, apart from the challenge checks' SANDBOX_MAX_RUNS (so
 # endless loops cannot hold up generations), and how long a run waits for a turn before "busy".
-CODE_MAX_RUNS = env_int("CODE_MAX_RUNS", 2, minimum=1)
+# One per process: with two, 8 endless loops on 2 cores took other learners' pages to p99 > 100 ms
+# (each sandbox is a session, which the kernel may schedule as a group of its own: docs/FIGURES.md).
+CODE_MAX_RUNS = env_int("CODE_MAX_RUNS", 1, minimum=1)
 CODE_QUEUE_SECONDS = env_float("CODE_QUEUE_SECONDS", 3.0)
 # Per learner, across every process: runs under way at once, and runs (Run or Submit) a day.
 CODE_RUNS_IN_FLIGHT_PER_LEARNER = env_int("CODE_RUNS_IN_FLIGHT_PER_LEARNER", 1, minimum=1)

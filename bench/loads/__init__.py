@@ -5,4 +5,4 @@ Each module owns its labels and settings and a `measure(bench, …)` function th
 this order, bench/report.py judges the results against the targets.
 """
 
-MEASUREMENTS = ("storm", "ceiling", "reads", "stalled", "generate", "visit", "slow", "queries")
+MEASUREMENTS = ("storm", "ceiling", "reads", "stalled", "generate", "visit", "slow", "coding", "queries")

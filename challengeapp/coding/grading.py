@@ -5,8 +5,9 @@ Submit and the verification of generated and curated problems all go through `su
 
 Bounds: CODE_MAX_SUBMISSION_BYTES per submission; per learner, the runs in flight and per day
 (coding/allowance.py); per process, CODE_MAX_RUNS runs at once, a run waiting up to
-CODE_QUEUE_SECONDS for a turn. The bound is its own, not the one the challenge checks share
-(SANDBOX_MAX_RUNS), so learners' endless loops cannot hold up generations.
+CODE_QUEUE_SECONDS for a turn. The bound is its own, not the one the challenge checks and the
+verification of generated coding problems share (SANDBOX_MAX_RUNS), so learners' endless loops
+cannot hold up generations.
 """
 
 from __future__ import annotations
@@ -144,11 +145,17 @@ def suite_grade(
     tests: list[dict],
     visible: int | None = None,
     language: str = CodeLanguage.PYTHON,
+    learners_code: bool = True,
 ) -> tuple[list[GradedTest], str, str]:
     """Run `code` (in `language`) on `tests` in the sandbox (within the process's bound on runs)
     and grade each: the graded tests, a message about the run as a whole ("" when it ran to the
-    end), and the code's own output. RunRefused when the sandbox is busy past CODE_QUEUE_SECONDS
-    or missing (or cannot run the language)."""
+    end), and the code's own output. RunRefused when the sandbox is busy past the queue's wait
+    or missing (or cannot run the language).
+
+    The bound: a learner's code waits for one of CODE_MAX_RUNS turns (CODE_QUEUE_SECONDS); a
+    generated problem's code (`learners_code=False`: the model's reference, starter and wrong
+    solution) for one of the SANDBOX_MAX_RUNS turns the challenges' checks take
+    (SANDBOX_QUEUE_SECONDS), so learners' endless loops never hold up a generation."""
     visible = len(tests) if visible is None else visible
     if language == CodeLanguage.JAVASCRIPT:
         program, mark = js_harness_program(
@@ -159,8 +166,11 @@ def suite_grade(
     else:
         arguments = [repr(arguments_value(test["args"])) for test in tests]
         program, mark = harness_program(code=code, function_name=function_name, test_arguments=arguments)
-    slots = process_slots("code runs", settings.CODE_MAX_RUNS)
-    if not slots.acquire(timeout=settings.CODE_QUEUE_SECONDS):
+    if learners_code:
+        slots, wait = process_slots("code runs", settings.CODE_MAX_RUNS), settings.CODE_QUEUE_SECONDS
+    else:
+        slots, wait = process_slots("sandbox runs", settings.SANDBOX_MAX_RUNS), settings.SANDBOX_QUEUE_SECONDS
+    if not slots.acquire(timeout=wait):
         raise RunRefused(SANDBOX_BUSY, http_status=503)
     try:
         run = snippet_run(code=program, language=language)

@@ -360,7 +360,11 @@ def problem_draft_verify(draft: ProblemDraft) -> None:
     def passes_all(code: str) -> bool:
         try:
             graded, message, _ = suite_grade(
-                code=code, function_name=draft.function_name, tests=tests, language=draft.language
+                code=code,
+                function_name=draft.function_name,
+                tests=tests,
+                language=draft.language,
+                learners_code=False,
             )
         except RunRefused:
             raise GenerationError(SANDBOX_NEEDED, cause="sandbox_unavailable") from None

@@ -310,3 +310,23 @@ def test_the_content_gate_refuses_a_generated_problem_at_no_cost_naming_its_rule
     assert not CodeProblem.objects.exists() and quota_status(user=learner).used == 0
     (line,) = _refusals(caplog)
     assert "cause=content_gate" in line and line.endswith(f" rule={rule}")
+
+
+def test_learners_runs_holding_every_turn_do_not_hold_up_a_generated_problems_check(
+    sandbox, fake_openai, client, learner, settings
+):
+    from challengeapp.core.slots import process_slots
+
+    # Every turn learners' code may take in this process is taken (endless loops, say): the
+    # model's code is checked in the turns the challenges' checks share, so the problem is served.
+    learners_turns = process_slots("code runs", settings.CODE_MAX_RUNS)
+    taken = 0
+    while learners_turns.acquire(blocking=False):
+        taken += 1
+    try:
+        fake_openai.enqueue(Reply(json.dumps(PROBLEM)))
+        response = _ask(client, learner)
+    finally:
+        for _ in range(taken):
+            learners_turns.release()
+    assert taken >= 1 and response.status_code == 201

@@ -294,10 +294,12 @@ def test_past_the_daily_limit_only_misses_are_served(learner, settings, learner_
 def test_the_daily_goal_and_the_forecast_are_on_the_pages_and_the_api(learner, learner_client, settings):
     settings.REVIEW_DAILY_GOAL = 3
     first = answered(learner)
-    answered(learner)
+    second = answered(learner)
     ReviewCard.objects.filter(challenge=first).update(
         state=ReviewState.REVIEW, due_at=timezone.now() + dt.timedelta(days=2)
     )
+    # Due now, not at the end of its ten-minute step, which falls tomorrow late in the evening.
+    ReviewCard.objects.filter(challenge=second).update(due_at=timezone.now())
     forecast = get(learner, "/api/review").json()["forecast"]
     assert len(forecast) == 7 and forecast[0]["date"] == timezone.localdate().isoformat()
     assert [day["due"] for day in forecast] == [1, 0, 1, 0, 0, 0, 0]

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from challengeapp.auth import learner_required
@@ -26,6 +25,7 @@ from challengeapp.coding.problems import (
 )
 from challengeapp.coding.review import (
     CodeReviewRefused,
+    code_review_is_due,
     code_review_start,
     code_reviews_due,
     problem_round_submissions,
@@ -72,10 +72,9 @@ class CodeProblemForm(SingleValuedForm):
 
 
 def _home(request: HtmxHttpRequest, *, form: CodeProblemForm, problem: str = "", status: int = 200):
-    solved = CodeSubmission.objects.filter(problem=OuterRef("pk"), kind=SubmissionKind.SUBMIT, passed=True)
     recent = (
         CodeProblem.objects.filter(owner=request.user)
-        .annotate(attempts=Count("submissions"), solved=Exists(solved))
+        .annotate(attempts=Count("submissions"))
         .order_by("-id")[:RECENT_PROBLEMS]
     )
     context = {
@@ -133,7 +132,7 @@ def _problem_context(problem: CodeProblem, *, submission: CodeSubmission | None 
         "revealed": not in_round and problem.outcome != CodeOutcome.UNDER_WAY,
         "review_card": card,
         "in_round": in_round,
-        "review_due": card is not None and not in_round and card.due_at <= timezone.now(),
+        "review_due": card is not None and not in_round and code_review_is_due(card),
         "code": problem.starter_code,
         "submission": submission,
         "max_bytes": settings.CODE_MAX_SUBMISSION_BYTES,

@@ -178,6 +178,12 @@ def _due_q(now: dt.datetime) -> Q:
     return Q(state=ReviewState.REVIEW, due_at__lt=tomorrow_start(now)) | Q(due_at__lte=now)
 
 
+def code_review_is_due(card: CodeReviewCard, *, now: dt.datetime | None = None) -> bool:
+    """`_due_q` for one card already loaded."""
+    now = now or timezone.now()
+    return (card.state == ReviewState.REVIEW and card.due_at < tomorrow_start(now)) or card.due_at <= now
+
+
 def code_reviews_due(*, user, now: dt.datetime | None = None) -> QuerySet[CodeReviewCard]:
     """The learner's coding problems due for review, oldest due first (with their problem)."""
     now = now or timezone.now()

@@ -230,3 +230,16 @@ def test_two_endings_at_the_same_moment_end_the_problem_and_a_round_once(learner
     ended = [outcome for outcome in race((True, True)) if outcome]
     card.refresh_from_db()
     assert len(ended) == 1 and card.reviews == 1 and card.round_started_at is None
+
+
+def test_a_card_due_later_today_is_due_now_as_challenges_cards_are(sandbox, learner_client):
+    from challengeapp.learning.review import tomorrow_start
+
+    problem = _new_problem(learner_client)
+    _submit(learner_client, problem, problem.reference_solution)
+    CodeReviewCard.objects.filter(problem=problem).update(
+        state=ReviewState.REVIEW, due_at=tomorrow_start(timezone.now()) - dt.timedelta(seconds=1)
+    )
+    assert "Due for review now." in learner_client.get(f"/code/{problem.id}/").content.decode()
+    home = learner_client.get("/code/").content.decode()
+    assert "Due for review" in home and "Write it again" in home

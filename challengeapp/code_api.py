@@ -23,10 +23,9 @@ from challengeapp.coding.problems import (
     ProblemRefused,
     code_problem_create,
     code_problem_give_up,
-    code_problem_revealed,
-    code_problem_solved,
+    code_problem_standing,
 )
-from challengeapp.coding.review import CodeReviewRefused, code_review_start, problem_round_submissions
+from challengeapp.coding.review import CodeReviewRefused, code_review_start
 from challengeapp.core.errors import GenerationError, QuotaExceeded
 from challengeapp.models import CodeProblem, CodeReviewCard, CodeSubmission, SubmissionKind
 from challengeapp.quota import quota_status
@@ -156,21 +155,15 @@ def _code_challenge_list(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"items": items, "next_before": page[LIST_PAGE - 1].id if more else None})
 
 
-def _card(problem: CodeProblem) -> CodeReviewCard | None:
-    return CodeReviewCard.objects.filter(problem=problem).first()
-
-
 def _problem_body(problem: CodeProblem) -> dict[str, Any]:
     body = code_problem_json(problem)
-    card = _card(problem)
-    in_round = card is not None and card.round_started_at is not None
-    body["solved"] = not in_round and code_problem_solved(problem)
-    body.update(code_outcome_json(problem, card))
-    if code_problem_revealed(problem):
+    standing = code_problem_standing(problem)
+    body["solved"] = standing.solved
+    body.update(code_outcome_json(problem, standing.card))
+    if standing.revealed:
         body["reference_solution"] = problem.reference_solution
         body["explanation"] = problem.explanation
-    attempts = problem_round_submissions(problem) if in_round else problem.submissions.all()
-    body["attempts"] = [submission_json(s) for s in attempts.order_by("-id")[:ATTEMPTS_SHOWN]]
+    body["attempts"] = [submission_json(s) for s in standing.submissions.order_by("-id")[:ATTEMPTS_SHOWN]]
     return body
 
 

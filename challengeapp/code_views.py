@@ -19,24 +19,22 @@ from challengeapp.coding.grading import submission_grade
 from challengeapp.coding.languages import CODE_LANGUAGES, TOPIC_LANGUAGE
 from challengeapp.coding.problems import (
     ProblemRefused,
+    ProblemStanding,
     code_problem_create,
     code_problem_give_up,
-    code_problem_solved,
+    code_problem_standing,
 )
 from challengeapp.coding.review import (
     CodeReviewRefused,
     code_review_is_due,
     code_review_start,
     code_reviews_due,
-    problem_round_submissions,
 )
 from challengeapp.core.errors import GenerationError, QuotaExceeded
 from challengeapp.forms import SingleValuedForm
 from challengeapp.models import (
     CodeLanguage,
-    CodeOutcome,
     CodeProblem,
-    CodeReviewCard,
     CodeSubmission,
     Difficulty,
     SubmissionKind,
@@ -123,16 +121,22 @@ def problem_url(problem: CodeProblem) -> str:
     return reverse("code-problem", kwargs={"problem_id": problem.id})
 
 
-def _problem_context(problem: CodeProblem, *, submission: CodeSubmission | None = None, **extra) -> dict:
-    card = CodeReviewCard.objects.filter(problem=problem).first()
-    in_round = card is not None and card.round_started_at is not None
+def _problem_context(
+    problem: CodeProblem,
+    *,
+    standing: ProblemStanding | None = None,
+    submission: CodeSubmission | None = None,
+    **extra,
+) -> dict:
+    standing = standing or code_problem_standing(problem)
+    card = standing.card
     context = {
         "code_problem": problem,
-        "solved": not in_round and code_problem_solved(problem),
-        "revealed": not in_round and problem.outcome != CodeOutcome.UNDER_WAY,
+        "solved": standing.solved,
+        "revealed": standing.revealed,
         "review_card": card,
-        "in_round": in_round,
-        "review_due": card is not None and not in_round and code_review_is_due(card),
+        "in_round": standing.in_round,
+        "review_due": card is not None and not standing.in_round and code_review_is_due(card),
         "code": problem.starter_code,
         "submission": submission,
         "max_bytes": settings.CODE_MAX_SUBMISSION_BYTES,
@@ -167,8 +171,9 @@ def _result_summary(problem: CodeProblem, submission: CodeSubmission) -> dict:
 @learner_required
 def code_problem_detail(request: HtmxHttpRequest, problem_id: int) -> HttpResponse:
     problem = get_object_or_404(CodeProblem, id=problem_id, owner=request.user)
-    latest = problem_round_submissions(problem).order_by("-id").first()
-    context = _problem_context(problem, submission=latest)
+    standing = code_problem_standing(problem)
+    latest = standing.submissions.order_by("-id").first()
+    context = _problem_context(problem, standing=standing, submission=latest)
     if latest is not None:
         context["code"] = latest.code
     return render(request, "challengeapp/code_problem.html", context)

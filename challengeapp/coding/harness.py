@@ -143,9 +143,9 @@ class HarnessRun:
     spoofed: bool
 
 
-def harness_program(*, code: str, function_name: str, test_arguments: list[str]) -> tuple[str, str]:
-    """The program that runs `code`'s `function_name` on each test's arguments, and the marker its
-    result lines start with."""
+def harness_data(*, code: str, function_name: str, test_arguments: list) -> tuple[dict, str]:
+    """The document a harness program (this one, or js_harness.py's) reads: the code, the function's
+    name, each test's arguments and the limits; and the marker drawn for this run."""
     mark = "codedrill-result-" + secrets.token_hex(16)
     data = {
         "mark": mark,
@@ -156,6 +156,13 @@ def harness_program(*, code: str, function_name: str, test_arguments: list[str])
         "tests": list(test_arguments),
         "limits": [ACTUAL_MAX_CHARS, OUTPUT_MAX_CHARS, ERROR_MAX_CHARS],
     }
+    return data, mark
+
+
+def harness_program(*, code: str, function_name: str, test_arguments: list[str]) -> tuple[str, str]:
+    """The program that runs `code`'s `function_name` on each test's arguments, and the marker its
+    result lines start with."""
+    data, mark = harness_data(code=code, function_name=function_name, test_arguments=test_arguments)
     return _PROGRAM.replace("__DATA__", repr(json.dumps(data)), 1), mark
 
 

@@ -34,12 +34,10 @@ with a message saying so and the tests not yet run fail.
 
 from __future__ import annotations
 
-import base64
 import json
 import math
-import secrets
 
-from challengeapp.coding.harness import ACTUAL_MAX_CHARS, ERROR_MAX_CHARS, OUTPUT_MAX_CHARS
+from challengeapp.coding.harness import ACTUAL_MAX_CHARS, harness_data
 
 UNDEFINED = "undefined"
 
@@ -247,14 +245,7 @@ main();
 def js_harness_program(*, code: str, function_name: str, test_arguments: list[list]) -> tuple[str, str]:
     """The program that runs `code`'s `function_name` on each test's arguments (each a list of JSON
     values), and the marker its result lines start with."""
-    mark = "codedrill-result-" + secrets.token_hex(16)
-    data = {
-        "mark": mark,
-        "code_base64": base64.b64encode(code.encode("utf-8")).decode("ascii"),
-        "function": function_name,
-        "tests": list(test_arguments),
-        "limits": [ACTUAL_MAX_CHARS, OUTPUT_MAX_CHARS, ERROR_MAX_CHARS],
-    }
+    data, mark = harness_data(code=code, function_name=function_name, test_arguments=test_arguments)
     # json.dumps twice: a JSON string (ASCII only) is a JavaScript string literal.
     return _PROGRAM.replace("__DATA__", json.dumps(json.dumps(data)), 1), mark
 

@@ -11,17 +11,27 @@ from __future__ import annotations
 
 import logging
 import random
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from challengeapp.coding.curated import CODE_TOPICS, curated_problems
 from challengeapp.coding.languages import problem_language
-from challengeapp.coding.review import code_problem_ended, open_round, problem_round_submissions
+from challengeapp.coding.review import code_problem_ended
 from challengeapp.core.errors import CodeDrillError, GenerationBusy, GenerationError
 from challengeapp.core.slots import process_slots
 from challengeapp.generation.budget import generation_budget
-from challengeapp.models import CodeOutcome, CodeProblem, Difficulty, Provider, SubmissionKind
+from challengeapp.models import (
+    CodeOutcome,
+    CodeProblem,
+    CodeReviewCard,
+    CodeSubmission,
+    Difficulty,
+    Provider,
+    SubmissionKind,
+)
 from challengeapp.quota import GenerationEnd, generation_end, generation_start
 
 UNKNOWN_DIFFICULTY = "Choose a difficulty: easy, medium or hard."
@@ -71,22 +81,13 @@ def code_problem_create(*, user, difficulty: str, topic: str, language: str | No
         seen = set(CodeProblem.objects.filter(owner=user, topic=topic).values_list("source_key", flat=True))
         fresh = [p for p in candidates if p.source_key not in seen]
         chosen = _rng.choice(fresh or candidates)
-        problem = CodeProblem.objects.create(
-            owner=user,
+        problem = _problem_store(
+            user=user,
             difficulty=difficulty,
             topic=topic,
             language=language,
-            title=chosen.title,
-            statement=chosen.statement,
-            function_name=chosen.function_name,
-            signature=chosen.signature,
-            starter_code=chosen.starter_code,
-            examples=list(chosen.examples),
-            hidden_tests=list(chosen.hidden_tests),
-            reference_solution=chosen.reference_solution,
-            explanation=chosen.explanation,
+            source=chosen,
             provider=Provider.BANK,
-            source_key=chosen.source_key,
         )
         outcome = GenerationEnd.SERVED
         return problem
@@ -122,23 +123,14 @@ def _from_model(*, user, difficulty: str, topic: str, language: str) -> CodeProb
             raise
         finally:
             slots.release()
-        problem = CodeProblem.objects.create(
-            owner=user,
+        problem = _problem_store(
+            user=user,
             difficulty=difficulty,
             topic=topic,
             language=language,
-            title=draft.title,
-            statement=draft.statement,
-            function_name=draft.function_name,
-            signature=draft.signature,
-            starter_code=draft.starter_code,
-            examples=draft.examples,
-            hidden_tests=draft.hidden_tests,
-            reference_solution=draft.reference_solution,
-            explanation=draft.explanation,
+            source=draft,
             provider=Provider.OPENAI,
             model_name=draft.model_name,
-            source_key=draft.source_key,
         )
         outcome = GenerationEnd.SERVED
         return problem
@@ -162,22 +154,65 @@ def _from_model(*, user, difficulty: str, topic: str, language: str) -> CodeProb
         generation_end(user=user, day=day, counts_failure=True, outcome=outcome)
 
 
+def _problem_store(
+    *, user, difficulty: str, topic: str, language: str, source, provider: str, model_name: str = ""
+) -> CodeProblem:
+    """Store what the learner is served: `source` is a curated problem or a verified draft (the same
+    fields under the same names)."""
+    return CodeProblem.objects.create(
+        owner=user,
+        difficulty=difficulty,
+        topic=topic,
+        language=language,
+        title=source.title,
+        statement=source.statement,
+        function_name=source.function_name,
+        signature=source.signature,
+        starter_code=source.starter_code,
+        examples=list(source.examples),
+        hidden_tests=list(source.hidden_tests),
+        reference_solution=source.reference_solution,
+        explanation=source.explanation,
+        provider=provider,
+        model_name=model_name,
+        source_key=source.source_key,
+    )
+
+
 def code_problem_give_up(*, problem: CodeProblem) -> None:
     """The learner asks for the solution before solving the problem (or the open review round):
     the first give-up is recorded, and the problem or the round ends (coding/review.py)."""
-    if not code_problem_solved(problem):
+    if not code_problem_standing(problem).solved:
         CodeProblem.objects.filter(pk=problem.pk, gave_up_at__isnull=True).update(gave_up_at=timezone.now())
         code_problem_ended(problem=problem, solved=False)
     problem.refresh_from_db(fields=["gave_up_at", "outcome", "outcome_submits", "finished_at"])
 
 
-def code_problem_solved(problem: CodeProblem) -> bool:
-    """Solved: in the open review round if there is one (never: a solve ends the round), else
-    ever."""
-    return problem_round_submissions(problem).filter(kind=SubmissionKind.SUBMIT, passed=True).exists()
+@dataclass(frozen=True)
+class ProblemStanding:
+    """Where the learner stands with a problem, read with one lookup of its review card: the card
+    (once the problem has ended), whether a review round is open, whether it is solved (in the
+    open round: never, a solve ends the round; else ever), whether the solution may be shown (it
+    has ended and no round is open: in a round the learner writes it again without it), and the
+    submissions the page and the API show (the open round's, else all)."""
+
+    card: CodeReviewCard | None
+    in_round: bool
+    solved: bool
+    revealed: bool
+    submissions: QuerySet[CodeSubmission]
 
 
-def code_problem_revealed(problem: CodeProblem) -> bool:
-    """The solution may be shown: the problem has ended (solved or given up) and no review round
-    of it is open (in a round the learner writes it again without it)."""
-    return problem.outcome != CodeOutcome.UNDER_WAY and open_round(problem) is None
+def code_problem_standing(problem: CodeProblem) -> ProblemStanding:
+    card = CodeReviewCard.objects.filter(problem=problem).first()
+    in_round = card is not None and card.round_started_at is not None
+    submissions = problem.submissions.all()
+    if in_round:
+        submissions = submissions.filter(created_at__gte=card.round_started_at)
+    return ProblemStanding(
+        card=card,
+        in_round=in_round,
+        solved=not in_round and submissions.filter(kind=SubmissionKind.SUBMIT, passed=True).exists(),
+        revealed=not in_round and problem.outcome != CodeOutcome.UNDER_WAY,
+        submissions=submissions,
+    )

@@ -32,7 +32,6 @@ from challengeapp.models import (
     CodeOutcome,
     CodeProblem,
     CodeReviewCard,
-    CodeSubmission,
     ReviewRating,
     ReviewState,
     SubmissionKind,
@@ -196,12 +195,3 @@ def code_reviews_due(*, user, now: dt.datetime | None = None) -> QuerySet[CodeRe
 
 def code_review_due_count(*, user, now: dt.datetime | None = None) -> int:
     return CodeReviewCard.objects.filter(_due_q(now or timezone.now()), owner=user).count()
-
-
-def problem_round_submissions(problem: CodeProblem) -> QuerySet[CodeSubmission]:
-    """The submissions the page shows: those of the open review round, else all of them."""
-    submissions = problem.submissions.all()
-    card = open_round(problem)
-    if card is not None:
-        submissions = submissions.filter(created_at__gte=card.round_started_at)
-    return submissions

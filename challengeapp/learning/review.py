@@ -158,6 +158,10 @@ def fsrs_card(card: ReviewCard | CodeReviewCard, *, card_id: int) -> Card:
     )
 
 
+# The fields copy_schedule writes, for the updates that store them.
+SCHEDULE_FIELDS = ("state", "step", "stability", "difficulty", "due_at", "last_review_at")
+
+
 def copy_schedule(card: ReviewCard | CodeReviewCard, scheduled: Card) -> None:
     """Store an FSRS card's schedule on `card` (not saved)."""
     card.state = int(scheduled.state)
@@ -446,12 +450,7 @@ def _grade(
     elif previous is not None and now - previous >= RETENTION_GAP:
         card.retained = True
     fields = [
-        "state",
-        "step",
-        "stability",
-        "difficulty",
-        "due_at",
-        "last_review_at",
+        *SCHEDULE_FIELDS,
         "reviews",
         "option_order",
         "recalled",
@@ -686,12 +685,7 @@ def review_card_rebuild(card: ReviewCard) -> ReviewCard:
     card.retained, card.recalled, card.misses, card.missed_at = retained, recalled, misses, missed_at
     card.save(
         update_fields=[
-            "state",
-            "step",
-            "stability",
-            "difficulty",
-            "due_at",
-            "last_review_at",
+            *SCHEDULE_FIELDS,
             "retained",
             "recalled",
             "misses",

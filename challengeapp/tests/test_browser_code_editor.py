@@ -27,11 +27,15 @@ def expect(locator):
     return playwright_expect(locator)
 
 
-def open_problem(page, name: str) -> CodeProblem:
+def open_problem(page, name: str, *, scripted: bool = True) -> CodeProblem:
     sign_in(page, name)
     page.goto("/code/")
     page.get_by_role("button", name="New coding problem").click()
     expect(page.get_by_role("heading", level=1)).not_to_have_text("Write the code")
+    if scripted:
+        # The editor script is deferred: keys pressed before it has taken the textarea are a
+        # plain textarea's (Tab leaves it), so wait until it says it is ready.
+        expect(page.locator("textarea[data-editor-ready]")).to_have_count(1)
     return CodeProblem.objects.get()
 
 
@@ -301,7 +305,7 @@ def test_ctrl_enter_submits_and_escape_then_tab_leaves_the_editor(sandbox, page_
 @pytest.mark.django_db(transaction=True)
 def test_without_javascript_the_editor_is_a_plain_textarea_that_submits(sandbox, page_factory):
     page = page_factory(java_script_enabled=False)
-    problem = open_problem(page, "Plain")
+    problem = open_problem(page, "Plain", scripted=False)
     editor = page.get_by_label(LABEL)
     expect(editor).to_have_value(problem.starter_code)
     expect(page.locator("pre.code-editor-layer")).to_have_count(0)

@@ -15,7 +15,6 @@ logs one line.
 from __future__ import annotations
 
 import hashlib
-import json
 import keyword
 import re
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from challengeapp.coding.grading import suite_grade
 from challengeapp.coding.languages import test_values
 from challengeapp.coding.problem_gate import problem_gate_rule
 from challengeapp.core.errors import GenerationError, InvalidModelOutput
+from challengeapp.generation.parsing import first_valid_object
 from challengeapp.models import CodeLanguage, Difficulty, Topic
 from challengeapp.quality.sandbox import sandbox_language_versions, sandbox_python_version
 
@@ -36,6 +36,9 @@ MAX_TEXT_CHARS = 4000
 MAX_TEST_CHARS = 500
 MIN_EXAMPLES, MAX_EXAMPLES = 1, 5
 MIN_HIDDEN, MAX_HIDDEN = 2, 20
+# The longest answer read beside its three code fields (each at most CODE_MAX_SUBMISSION_BYTES):
+# two texts and 25 tests at their limits, with room for JSON escaping and a fence or some prose.
+ANSWER_CHARS_BESIDE_CODE = 90_000
 
 _TEST_SCHEMA = {
     "type": "object",
@@ -199,37 +202,59 @@ def problem_prompt_messages(
 def _text(data: dict, name: str, limit: int = MAX_TEXT_CHARS) -> str:
     value = data.get(name)
     if not isinstance(value, str) or not value.strip():
-        raise InvalidModelOutput(INVALID_PROBLEM.format(reason=f"{name} is missing or empty."))
-    try:
-        size = len(value.encode("utf-8"))
-    except UnicodeEncodeError:  # a lone surrogate
-        raise InvalidModelOutput(INVALID_PROBLEM.format(reason=f"{name} is not valid text.")) from None
-    if size > limit or "\x00" in value:
-        raise InvalidModelOutput(INVALID_PROBLEM.format(reason=f"{name} is too long or not text."))
+        raise InvalidModelOutput(f"{name} is missing or empty.")
+    if not _encodable(value):
+        raise InvalidModelOutput(f"{name} is not valid text.")
+    if len(value.encode("utf-8")) > limit or "\x00" in value:
+        raise InvalidModelOutput(f"{name} is too long or not text.")
     return value.strip() if limit <= MAX_TITLE_CHARS else value
+
+
+def _encodable(text: str) -> bool:
+    """False for text holding a lone surrogate (JSON can spell one, "\\ud800"): neither the
+    database nor the response could store it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+# A code field the model wrapped whole in a markdown fence, as models do even inside JSON: the
+# code is what is inside. Only a fence around the whole field; a fence inside code is code.
+_FENCED = re.compile(r"\s*(?P<fence>```|~~~)[\w+#-]*[ \t]*\n(?P<code>.*?)\n?[ \t]*(?P=fence)\s*", re.DOTALL)
+
+
+def _code(data: dict, name: str) -> str:
+    code = _text(data, name, settings.CODE_MAX_SUBMISSION_BYTES)
+    fenced = _FENCED.fullmatch(code)
+    if fenced and fenced["fence"] not in fenced["code"]:
+        code = fenced["code"] + "\n"
+        if not code.strip():
+            raise InvalidModelOutput(f"{name} is missing or empty.")
+    return code
 
 
 def _tests(data: dict, name: str, low: int, high: int, *, language: str) -> list[dict]:
     tests = data.get(name)
     if not isinstance(tests, list) or not low <= len(tests) <= high:
-        raise InvalidModelOutput(INVALID_PROBLEM.format(reason=f"{name} must hold {low} to {high} tests."))
+        raise InvalidModelOutput(f"{name} must hold {low} to {high} tests.")
     checked = []
     for test in tests:
         if not isinstance(test, dict) or set(test) != {"args", "expected"}:
-            raise InvalidModelOutput(INVALID_PROBLEM.format(reason=f"a test in {name} is malformed."))
+            raise InvalidModelOutput(f"a test in {name} is malformed.")
         args, expected = test["args"], test["expected"]
         if (
             not (isinstance(args, str) and isinstance(expected, str))
             or max(len(args), len(expected)) > MAX_TEST_CHARS
+            or not (_encodable(args) and _encodable(expected))
         ):
-            raise InvalidModelOutput(INVALID_PROBLEM.format(reason=f"a test in {name} is malformed."))
+            raise InvalidModelOutput(f"a test in {name} is malformed.")
         try:
             test_values(args=args, expected=expected, language=language)
         except ValueError:
             written = "JSON values" if language == CodeLanguage.JAVASCRIPT else "Python literals"
-            raise InvalidModelOutput(
-                INVALID_PROBLEM.format(reason=f"a test in {name} is not {written}.")
-            ) from None
+            raise InvalidModelOutput(f"a test in {name} is not {written}.") from None
         checked.append({"args": args, "expected": expected})
     return checked
 
@@ -317,38 +342,38 @@ def _name_and_signature_valid(name: str, signature: str, language: str) -> bool:
 
 def problem_draft_parse(content: object, *, language: str = CodeLanguage.PYTHON) -> ProblemDraft:
     """The model's answer as a ProblemDraft in `language`, or InvalidModelOutput saying what is
-    wrong with it."""
-    if not isinstance(content, str):
-        raise InvalidModelOutput(INVALID_PROBLEM.format(reason="the answer is not text."))
+    wrong with it. The answer is read as the challenges' answers are (generation/parsing.py): the
+    first valid problem object, on its own, fenced or among prose."""
     try:
-        data = json.loads(content)
-    except (ValueError, RecursionError):
-        raise InvalidModelOutput(INVALID_PROBLEM.format(reason="the answer is not JSON.")) from None
-    if not isinstance(data, dict):
-        raise InvalidModelOutput(INVALID_PROBLEM.format(reason="the answer is not a JSON object."))
-    code_limit = settings.CODE_MAX_SUBMISSION_BYTES
+        return first_valid_object(
+            content,
+            lambda data: _problem_draft(data, language=language),
+            max_chars=3 * settings.CODE_MAX_SUBMISSION_BYTES + ANSWER_CHARS_BESIDE_CODE,
+            kind="problem",
+        )
+    except InvalidModelOutput as error:
+        raise InvalidModelOutput(INVALID_PROBLEM.format(reason=error.message)) from None
+
+
+def _problem_draft(data: dict, *, language: str) -> ProblemDraft:
     draft = ProblemDraft(
         title=_text(data, "title", MAX_TITLE_CHARS),
         statement=_text(data, "statement").strip(),
         function_name=_text(data, "function_name", MAX_TITLE_CHARS),
         signature=_text(data, "signature", 300),
-        starter_code=_text(data, "starter_code", code_limit),
+        starter_code=_code(data, "starter_code"),
         examples=_tests(data, "examples", MIN_EXAMPLES, MAX_EXAMPLES, language=language),
         hidden_tests=_tests(data, "hidden_tests", MIN_HIDDEN, MAX_HIDDEN, language=language),
-        reference_solution=_text(data, "reference_solution", code_limit),
-        wrong_solution=_text(data, "wrong_solution", code_limit),
+        reference_solution=_code(data, "reference_solution"),
+        wrong_solution=_code(data, "wrong_solution"),
         explanation=_text(data, "explanation").strip(),
         language=language,
     )
     name = draft.function_name
     if not _name_and_signature_valid(name, draft.signature, language):
-        raise InvalidModelOutput(
-            INVALID_PROBLEM.format(reason="the function name or signature is malformed.")
-        )
+        raise InvalidModelOutput("the function name or signature is malformed.")
     if not function_defined(draft.starter_code, name=name, language=language):
-        raise InvalidModelOutput(
-            INVALID_PROBLEM.format(reason="the starter code does not define the function.")
-        )
+        raise InvalidModelOutput("the starter code does not define the function.")
     return draft
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from challengeapp.core.drafts import ChallengeDraft, challenge_draft_validate
 from challengeapp.core.errors import InvalidModelOutput
@@ -33,12 +34,17 @@ MAX_CANDIDATES = 64
 
 NOT_TEXT = "The model's answer is not text."
 EMPTY_OUTPUT = "The model's answer is empty."
-OUTPUT_TOO_LONG = f"The model's answer is longer than {MAX_OUTPUT_CHARS:,} characters."
-NESTED_TOO_DEEPLY = "The model's answer is nested too deeply to be a challenge."
+TOO_LONG = "The model's answer is longer than {limit:,} characters."
+OUTPUT_TOO_LONG = TOO_LONG.format(limit=MAX_OUTPUT_CHARS)
+TOO_DEEP = "The model's answer is nested too deeply to be a {kind}."
+NESTED_TOO_DEEPLY = TOO_DEEP.format(kind="challenge")
 NO_JSON_OBJECT = "The model's answer contains no JSON object."
-ARRAY_NOT_OBJECT = "The model's answer is a JSON list, not a single challenge."
+A_LIST = "The model's answer is a JSON list, not a single {kind}."
+ARRAY_NOT_OBJECT = A_LIST.format(kind="challenge")
 NOT_VALID_UNICODE = "The model's answer contains text that is not valid Unicode."
 UNREADABLE = "The model's answer could not be read."
+
+T = TypeVar("T")
 
 _CANDIDATE_START = re.compile(r"[{\[]")
 _BRACKETS = re.compile(r"[{}\[\]]")
@@ -53,10 +59,25 @@ def challenge_draft_parse(text: object) -> ChallengeDraft:
     when it holds one. Raises InvalidModelOutput (only) when no valid challenge is found, with
     the reason for the first object that was rejected, if any.
     """
+    return first_valid_object(text, _validated)
+
+
+def first_valid_object(
+    text: object,
+    validate: Callable[[dict[str, Any]], T],
+    *,
+    max_chars: int = MAX_OUTPUT_CHARS,
+    kind: str = "challenge",
+) -> T:
+    """What `validate` makes of the first JSON object in `text` it accepts (it raises
+    InvalidModelOutput for one it does not), found as challenge_draft_parse finds a challenge:
+    on its own, fenced or among prose, never inside a list; `text` at most `max_chars` long; the
+    messages call the object a `kind`. InvalidModelOutput, and nothing else, otherwise. The coding
+    problems' parser uses it too."""
     if not isinstance(text, str):
         raise InvalidModelOutput(NOT_TEXT)
     try:
-        return _parse(text)
+        return _parse(text, validate, max_chars, kind)
     except InvalidModelOutput:
         raise
     except Exception as error:
@@ -66,14 +87,14 @@ def challenge_draft_parse(text: object) -> ChallengeDraft:
         raise InvalidModelOutput(UNREADABLE) from error
 
 
-def _parse(text: str) -> ChallengeDraft:
-    if len(text) > MAX_OUTPUT_CHARS:
-        raise InvalidModelOutput(OUTPUT_TOO_LONG)
+def _parse(text: str, validate: Callable[[dict[str, Any]], T], max_chars: int, kind: str) -> T:
+    if len(text) > max_chars:
+        raise InvalidModelOutput(TOO_LONG.format(limit=max_chars))
     if not text.strip():
         raise InvalidModelOutput(EMPTY_OUTPUT)
     if _nesting_depth(text) > MAX_NESTING_DEPTH:
-        raise InvalidModelOutput(NESTED_TOO_DEEPLY)
-    return _first_valid_object(text)
+        raise InvalidModelOutput(TOO_DEEP.format(kind=kind))
+    return _first_valid_object(text, validate, kind)
 
 
 def _nesting_depth(text: str) -> int:
@@ -96,7 +117,7 @@ def _nesting_depth(text: str) -> int:
     return deepest
 
 
-def _first_valid_object(text: str) -> ChallengeDraft:
+def _first_valid_object(text: str, validate: Callable[[dict[str, Any]], T], kind: str) -> T:
     first_rejection: InvalidModelOutput | None = None
     position = 0
     for _ in range(MAX_CANDIDATES):
@@ -112,14 +133,14 @@ def _first_valid_object(text: str) -> ChallengeDraft:
         value, end = decoded
         if isinstance(value, list) and _is_preamble(text[:start]):
             # The answer *is* a list: not a challenge, whatever it holds.
-            raise InvalidModelOutput(ARRAY_NOT_OBJECT)
+            raise InvalidModelOutput(A_LIST.format(kind=kind))
         # Skip the whole decoded value: a list's items (a "[1]" in prose, say) and an object's
         # nested values are never taken for the challenge itself.
         position = end
         if not isinstance(value, dict):
             continue
         try:
-            return _validated(value)
+            return validate(value)
         except InvalidModelOutput as rejection:
             first_rejection = first_rejection or rejection
     if first_rejection is not None:

@@ -330,3 +330,75 @@ def test_learners_runs_holding_every_turn_do_not_hold_up_a_generated_problems_ch
         for _ in range(taken):
             learners_turns.release()
     assert taken >= 1 and response.status_code == 201
+
+
+def _fenced(code: str, language: str = "python") -> str:
+    return f"```{language}\n{code.rstrip()}\n```"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        f"```json\n{json.dumps(PROBLEM, indent=2)}\n```",
+        f"Here is your problem:\n\n{json.dumps(PROBLEM)}\n\nGood luck!",
+        json.dumps(
+            {
+                **PROBLEM,
+                "starter_code": _fenced(SOURCE.starter_code),
+                "reference_solution": _fenced(SOURCE.reference_solution),
+                "wrong_solution": "~~~py\n" + SOURCE.wrong_solution + "~~~\n",
+            }
+        ),
+    ],
+    ids=["fenced answer", "answer among prose", "code fields fenced"],
+)
+def test_a_problem_written_the_way_models_write_is_read_verified_and_served(
+    sandbox, fake_openai, client, learner, answer
+):
+    fake_openai.enqueue(Reply(answer))
+    response = _ask(client, learner)
+    assert response.status_code == 201
+    problem = CodeProblem.objects.get(id=response.json()["id"])
+    assert "```" not in problem.starter_code + problem.reference_solution
+    assert (
+        problem.starter_code.startswith("def find_index(")
+        and response.json()["starter_code"] == problem.starter_code
+    )
+    assert quota_status(user=learner).used == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (json.dumps([PROBLEM]), "a JSON list, not a single problem"),
+        (json.dumps(PROBLEM)[:-40], "no JSON object"),
+        (json.dumps({"problem": PROBLEM}), "title is missing"),
+        (json.dumps({**PROBLEM, "reference_solution": "```python\n```"}), "reference_solution is missing"),
+        (
+            json.dumps({**PROBLEM, "hidden_tests": [{"args": "'\ud800', 1", "expected": "-1"}] * 2}),
+            "malformed",
+        ),
+        (json.dumps({**PROBLEM, "explanation": "x " * 100_000}), "longer than"),
+        (json.dumps({**PROBLEM, "examples": [{"args": [[1, 2], 2], "expected": 1}]}), "malformed"),
+    ],
+    ids=[
+        "a list",
+        "cut short",
+        "wrapped in another object",
+        "empty fence",
+        "lone surrogate in a test",
+        "too long",
+        "tests not strings",
+    ],
+)
+def test_an_answer_that_holds_no_usable_problem_is_refused_at_no_cost_saying_why(
+    fake_openai, client, learner, caplog, answer, reason
+):
+    # No sandbox needed: nothing reaches it.
+    caplog.set_level(logging.WARNING, logger="challengeapp.generation")
+    fake_openai.enqueue(Reply(answer))
+    response = _ask(client, learner)
+    assert response.status_code == 502 and reason in response.json()["detail"]
+    assert not CodeProblem.objects.exists() and quota_status(user=learner).used == 0
+    (line,) = _refusals(caplog)
+    assert "cause=invalid_output" in line

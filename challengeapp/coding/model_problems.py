@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import keyword
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 
@@ -330,14 +330,21 @@ def function_defined(code: str, *, name: str, language: str) -> bool:
     return f"def {name}(" in code
 
 
-def _name_and_signature_valid(name: str, signature: str, language: str) -> bool:
+def _name_valid(name: str, language: str) -> bool:
     if language == CodeLanguage.JAVASCRIPT:
-        return (
-            bool(_JS_IDENTIFIER.fullmatch(name))
-            and name not in _JS_RESERVED
-            and signature.startswith(f"function {name}(")
-        )
-    return name.isidentifier() and not keyword.iskeyword(name) and signature.startswith(f"def {name}(")
+        return bool(_JS_IDENTIFIER.fullmatch(name)) and name not in _JS_RESERVED
+    return name.isidentifier() and not keyword.iskeyword(name)
+
+
+def _signature(signature: str, *, name: str, language: str) -> str:
+    """The signature as shown: `def name(…)` or `function name(…)`. Models write it in backticks,
+    or without its keyword, now and then; those are mended. Empty for one that names another
+    function, or is not a signature at all."""
+    keyword_ = "function" if language == CodeLanguage.JAVASCRIPT else "def"
+    signature = signature.strip().strip("`").strip()
+    if signature.startswith(f"{name}("):
+        signature = f"{keyword_} {signature}"
+    return signature if signature.startswith(f"{keyword_} {name}(") else ""
 
 
 def problem_draft_parse(content: object, *, language: str = CodeLanguage.PYTHON) -> ProblemDraft:
@@ -370,11 +377,12 @@ def _problem_draft(data: dict, *, language: str) -> ProblemDraft:
         language=language,
     )
     name = draft.function_name
-    if not _name_and_signature_valid(name, draft.signature, language):
+    signature = _signature(draft.signature, name=name, language=language)
+    if not (_name_valid(name, language) and signature):
         raise InvalidModelOutput("the function name or signature is malformed.")
     if not function_defined(draft.starter_code, name=name, language=language):
         raise InvalidModelOutput("the starter code does not define the function.")
-    return draft
+    return replace(draft, signature=signature)
 
 
 def problem_draft_verify(draft: ProblemDraft) -> None:
@@ -429,4 +437,4 @@ def problem_generate(
     except GenerationError as error:
         error.upstream_request_id = completion.request_id
         raise
-    return ProblemDraft(**{**draft.__dict__, "model_name": completion.model_name})
+    return replace(draft, model_name=completion.model_name)

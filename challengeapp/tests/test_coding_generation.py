@@ -349,8 +349,9 @@ def _fenced(code: str, language: str = "python") -> str:
                 "wrong_solution": "~~~py\n" + SOURCE.wrong_solution + "~~~\n",
             }
         ),
+        json.dumps({**PROBLEM, "signature": "`" + SOURCE.signature.removeprefix("def ") + "`"}),
     ],
-    ids=["fenced answer", "answer among prose", "code fields fenced"],
+    ids=["fenced answer", "answer among prose", "code fields fenced", "signature without def"],
 )
 def test_a_problem_written_the_way_models_write_is_read_verified_and_served(
     sandbox, fake_openai, client, learner, answer
@@ -359,6 +360,7 @@ def test_a_problem_written_the_way_models_write_is_read_verified_and_served(
     response = _ask(client, learner)
     assert response.status_code == 201
     problem = CodeProblem.objects.get(id=response.json()["id"])
+    assert problem.signature == SOURCE.signature == response.json()["signature"]
     assert "```" not in problem.starter_code + problem.reference_solution
     assert (
         problem.starter_code.startswith("def find_index(")
@@ -380,6 +382,7 @@ def test_a_problem_written_the_way_models_write_is_read_verified_and_served(
         ),
         (json.dumps({**PROBLEM, "explanation": "x " * 100_000}), "longer than"),
         (json.dumps({**PROBLEM, "examples": [{"args": [[1, 2], 2], "expected": 1}]}), "malformed"),
+        (json.dumps({**PROBLEM, "signature": "def search(items, target)"}), "signature is malformed"),
     ],
     ids=[
         "a list",
@@ -389,6 +392,7 @@ def test_a_problem_written_the_way_models_write_is_read_verified_and_served(
         "lone surrogate in a test",
         "too long",
         "tests not strings",
+        "signature of another function",
     ],
 )
 def test_an_answer_that_holds_no_usable_problem_is_refused_at_no_cost_saying_why(

@@ -396,6 +396,135 @@ def test_one_account_cannot_take_the_generation_slots_of_others(database_url, si
             assert challenge_count(database_url, user_id) == 0
 
 
+# --- Write the code: new problems share the quota, runs are bounded under a burst -----------------
+
+CODE_PROBLEMS = "/api/code-challenges"
+RUNS_PER_DAY_PREFIX = "You have run code"
+ALREADY_RUNNING_PREFIX = "Your code is already running"
+SANDBOX_BUSY_PREFIX = "CodeDrill is running a lot of code"
+
+
+def code_rows(database_url: str, user_id: int) -> tuple[int, int]:
+    """The learner's coding problems and submissions stored."""
+    (problems,) = run_sql(
+        database_url, "SELECT COUNT(*) FROM challengeapp_codeproblem WHERE owner_id = %s", [user_id]
+    )[0]
+    (submissions,) = run_sql(
+        database_url,
+        "SELECT COUNT(*) FROM challengeapp_codesubmission s JOIN challengeapp_codeproblem p"
+        " ON s.problem_id = p.id WHERE p.owner_id = %s",
+        [user_id],
+    )[0]
+    return problems, submissions
+
+
+def run_allowance(database_url: str, user_id: int) -> tuple[int, int]:
+    """The learner's runs counted today and runs in flight."""
+    rows = run_sql(
+        database_url,
+        "SELECT runs, in_flight FROM challengeapp_coderunallowance WHERE user_id = %s",
+        [user_id],
+    )
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_coding_problems_and_challenges_asked_for_together_take_exactly_the_daily_limit(
+    bank_server, database_url, mint_token
+):
+    token = mint_token("user_burst_mixed")
+    user_id = signed_in_learner(bank_server, token, database_url, "user_burst_mixed")
+
+    def ask(n: int):
+        if n % 2:
+            return bank_server.request(
+                "POST", CODE_PROBLEMS, token=token, body={"difficulty": "easy", "topic": "algorithms"}
+            )
+        return bank_server.request("POST", GENERATE, token=token, body={"difficulty": "easy"})
+
+    counter = iter(range(1000))
+    lock = threading.Lock()
+
+    def next_request():
+        with lock:
+            n = next(counter)
+        return ask(n)
+
+    responses = fire_concurrently(24, next_request)
+    assert not [r for r in responses if isinstance(r, BaseException)], responses
+    assert statuses(responses) == {201: LIMIT, 429: 24 - LIMIT}, [(r.status, r.body) for r in responses]
+    assert_refusals(responses)
+    problems, _ = code_rows(database_url, user_id)
+    assert problems + challenge_count(database_url, user_id) == LIMIT
+    assert quota_row(database_url, user_id) == (LIMIT, str(utc_today()))
+
+
+def _new_code_problem(server: LiveServer, token: str) -> Response:
+    response = server.request(
+        "POST", CODE_PROBLEMS, token=token, body={"difficulty": "easy", "topic": "python"}
+    )
+    assert response.status == 201, response
+    return response
+
+
+def test_a_burst_of_one_learners_submissions_runs_one_at_a_time_and_counts_only_what_ran(
+    sandbox, bank_server, database_url, mint_token
+):
+    token = mint_token("user_burst_code")
+    user_id = signed_in_learner(bank_server, token, database_url, "user_burst_code")
+    problem = _new_code_problem(bank_server, token).body
+    path = f"{CODE_PROBLEMS}/{problem['id']}/submissions"
+
+    responses = fire_concurrently(
+        10,
+        lambda: bank_server.request(
+            "POST", path, token=token, body={"code": problem["starter_code"]}, timeout=60
+        ),
+    )
+
+    assert not [r for r in responses if isinstance(r, BaseException)], responses
+    ran = [r for r in responses if r.status == 200]
+    assert ran and all(r.body["passed"] is False and r.body["tests_total"] for r in ran)
+    for response in responses:
+        if response.status != 200:
+            assert response.status in (429, 503), response
+            assert response.detail.startswith((ALREADY_RUNNING_PREFIX, SANDBOX_BUSY_PREFIX)), response
+    # Every run that was answered is stored and counted; nothing refused is; no slot is left held.
+    assert code_rows(database_url, user_id) == (1, len(ran))
+    assert run_allowance(database_url, user_id) == (len(ran), 0)
+
+
+def test_a_burst_past_the_daily_runs_never_runs_more_than_the_day_allows(
+    sandbox, database_url, signing_key_path, mint_token
+):
+    token = mint_token("user_burst_runs_day")
+    with live_server(
+        database_url,
+        signing_key_path,
+        extra_env={
+            "CODE_RUNS_PER_DAY": "3",
+            "CODE_RUNS_IN_FLIGHT_PER_LEARNER": "50",
+            "CODE_QUEUE_SECONDS": "20",
+        },
+    ) as server:
+        user_id = signed_in_learner(server, token, database_url, "user_burst_runs_day")
+        problem = _new_code_problem(server, token).body
+        path = f"{CODE_PROBLEMS}/{problem['id']}/submissions"
+
+        responses = fire_concurrently(
+            12,
+            lambda: server.request(
+                "POST", path, token=token, body={"code": problem["starter_code"]}, timeout=90
+            ),
+        )
+
+    assert not [r for r in responses if isinstance(r, BaseException)], responses
+    assert statuses(responses) == {200: 3, 429: 9}, [(r.status, r.body) for r in responses]
+    assert all(r.detail.startswith(RUNS_PER_DAY_PREFIX) for r in responses if r.status == 429)
+    assert code_rows(database_url, user_id) == (1, 3)
+    assert run_allowance(database_url, user_id) == (3, 0)
+
+
 # --- An answer racing an operator's correction ------------------------------------------------------
 # In this process, on the test database (PostgreSQL when DATABASE_URL names one): the answer is held
 # at the moment it has read the key, and the correction must wait for it, then grade it again.

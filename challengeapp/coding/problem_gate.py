@@ -1,6 +1,6 @@
 """The content gate for coding problems: cheap rules that refuse a schema-valid problem that is not
 a problem, before it is run in the sandbox, as quality/content_gate.py does for multiple-choice
-challenges (whose helpers it reuses). A refusal is a failed generation like a failed
+challenges (whose public helpers it reuses). A refusal is a failed generation like a failed
 verification: no charge, nothing stored, one log line with `cause=content_gate rule=<rule>`.
 Every curated problem passes the gate (test_coding_gate.py), so a rule never refuses a sound
 problem of ours.
@@ -34,17 +34,15 @@ from typing import Protocol
 
 from challengeapp.coding.languages import test_call_key
 from challengeapp.quality.content_gate import (
-    _CODE_PLACEHOLDER,
-    _GENERIC_TITLE_WORDS,
-    _PLACEHOLDER_WORDS,
-    _PROMPT_ECHO,
-    _PROSE_PLACEHOLDER,
-    _TOPIC_WORDS,
-    _WORD,
     RULE_ECHOES_PROMPT,
     RULE_NO_WORDS,
     RULE_PLACEHOLDER,
     RULE_TITLE_ONLY_TOPIC,
+    code_placeholder,
+    echoes_prompt,
+    prose_placeholder,
+    title_names_only,
+    word_count,
 )
 
 RULE_REFERENCE_IS_STARTER = "reference_is_starter"
@@ -85,18 +83,18 @@ def problem_gate_rule(problem: CodingProblem, *, topic: str) -> str:
     """The name of the first rule `problem` breaks, or "" when it passes the gate. Its tests are
     already valid in its language (parsed before the gate)."""
     prose = (problem.title, problem.statement, problem.explanation)
-    if any(_PROSE_PLACEHOLDER.search(text) or _PLACEHOLDER_WORDS.search(text) for text in prose):
+    if any(prose_placeholder(text) for text in prose):
         return RULE_PLACEHOLDER
-    if any(_CODE_PLACEHOLDER.search(code) for code in (problem.starter_code, problem.reference_solution)):
+    if any(code_placeholder(code) for code in (problem.starter_code, problem.reference_solution)):
         return RULE_PLACEHOLDER
     if (
-        len(_WORD.findall(problem.statement)) < MIN_STATEMENT_WORDS
-        or len(_WORD.findall(problem.explanation)) < MIN_EXPLANATION_WORDS
+        word_count(problem.statement) < MIN_STATEMENT_WORDS
+        or word_count(problem.explanation) < MIN_EXPLANATION_WORDS
     ):
         return RULE_NO_WORDS
-    if _title_names_nothing(problem.title):
+    if title_names_only(problem.title, _CODING_TITLE_WORDS):
         return RULE_TITLE_ONLY_TOPIC
-    if any(_PROMPT_ECHO.search(text) or _CODING_PROMPT_ECHO.search(text) for text in prose):
+    if any(echoes_prompt(text) or _CODING_PROMPT_ECHO.search(text) for text in prose):
         return RULE_ECHOES_PROMPT
     reference = _without_whitespace(problem.reference_solution)
     if reference == _without_whitespace(problem.starter_code):
@@ -104,12 +102,6 @@ def problem_gate_rule(problem: CodingProblem, *, topic: str) -> str:
     if reference == _without_whitespace(problem.wrong_solution):
         return RULE_REFERENCE_IS_WRONG
     return _tests_rule(problem)
-
-
-def _title_names_nothing(title: str) -> bool:
-    words = re.findall(r"[^\W_]+", title.casefold())
-    ignored = _TOPIC_WORDS | _GENERIC_TITLE_WORDS | _CODING_TITLE_WORDS
-    return not [word for word in words if not word.isdigit() and word not in ignored]
 
 
 def _without_whitespace(code: str) -> str:

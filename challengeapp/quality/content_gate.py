@@ -132,13 +132,24 @@ _PLACEHOLDER_WORDS = re.compile(r"(?m:^[\W_]*(?:TODO|TBD|FIXME)(?:[\W_]*$|\s*[:\
 _LABEL_ONLY_OPTION = re.compile(r"(?:option|answer|choice)\s*\(?[a-d1-4]\)?[.:]?", re.IGNORECASE)
 
 
+def prose_placeholder(text: str) -> bool:
+    """Whether prose (a title, a question, an explanation) holds template text. Shared with the
+    coding problems' gate (coding/problem_gate.py), as are the helpers below it names."""
+    return bool(_PROSE_PLACEHOLDER.search(text) or _PLACEHOLDER_WORDS.search(text))
+
+
+def code_placeholder(code: str) -> bool:
+    """Whether code holds a bracketed placeholder (`[your code here]`, `<insert code>`)."""
+    return bool(_CODE_PLACEHOLDER.search(code))
+
+
 def _has_placeholder(draft: ChallengeDraft) -> bool:
     prose = (draft.title, draft.question, draft.explanation, *draft.options)
-    if any(_PROSE_PLACEHOLDER.search(text) or _PLACEHOLDER_WORDS.search(text) for text in prose):
+    if any(prose_placeholder(text) for text in prose):
         return True
     if any(_LABEL_ONLY_OPTION.fullmatch(option) for option in draft.options):
         return True
-    return bool(draft.code and _CODE_PLACEHOLDER.search(draft.code))
+    return bool(draft.code and code_placeholder(draft.code))
 
 
 # --- of_the_above -----------------------------------------------------------------------------------
@@ -181,8 +192,13 @@ def _points_at_other_options(option: str, draft: ChallengeDraft) -> bool:
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
 
+def word_count(text: str) -> int:
+    """The words of letters in `text` (two letters or more; digits and symbols are not words)."""
+    return len(_WORD.findall(text))
+
+
 def _too_few_words(text: str) -> bool:
-    return len(_WORD.findall(text)) < MIN_WORDS
+    return word_count(text) < MIN_WORDS
 
 
 # --- title_only_topic -------------------------------------------------------------------------------
@@ -262,14 +278,12 @@ _GENERIC_TITLE_WORDS = frozenset(
 )
 
 
-def _title_only_names_the_topic(title: str) -> bool:
+def title_names_only(title: str, also_ignored: frozenset[str] = frozenset()) -> bool:
+    """Whether a title names nothing but a topic, a difficulty, generic words ("question", "quiz",
+    numbers) and `also_ignored`."""
     words = re.findall(r"[^\W_]+", title.casefold())
-    meaningful = [
-        word
-        for word in words
-        if not word.isdigit() and word not in _TOPIC_WORDS and word not in _GENERIC_TITLE_WORDS
-    ]
-    return not meaningful
+    ignored = _TOPIC_WORDS | _GENERIC_TITLE_WORDS | also_ignored
+    return not [word for word in words if not word.isdigit() and word not in ignored]
 
 
 # --- labelled_options -------------------------------------------------------------------------------
@@ -296,8 +310,13 @@ _PROMPT_ECHO = re.compile(
 )
 
 
+def echoes_prompt(text: str) -> bool:
+    """Whether `text` repeats our instructions ("distractors", "in JSON format", "multiple choice")."""
+    return bool(_PROMPT_ECHO.search(text))
+
+
 def _echoes_the_prompt(draft: ChallengeDraft) -> bool:
-    return any(_PROMPT_ECHO.search(text) for text in (draft.title, draft.question, *draft.options))
+    return any(echoes_prompt(text) for text in (draft.title, draft.question, *draft.options))
 
 
 # --- code_is_prose ----------------------------------------------------------------------------------
@@ -773,7 +792,7 @@ def content_gate_rule_broken(draft: ChallengeDraft) -> str | None:
         return RULE_OF_THE_ABOVE
     if _too_few_words(draft.question) or _too_few_words(draft.explanation):
         return RULE_NO_WORDS
-    if _title_only_names_the_topic(draft.title):
+    if title_names_only(draft.title):
         return RULE_TITLE_ONLY_TOPIC
     if _options_are_labelled(draft.options):
         return RULE_LABELLED_OPTIONS

@@ -91,9 +91,13 @@ _topic_rng = random.SystemRandom()
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, detail: str, **extra: Any) -> None:
+    """An error answer: `status`, `{"detail": …}` with `extra` fields beside it, and a Retry-After
+    header when `retry_after` (seconds) is given."""
+
+    def __init__(self, status: int, detail: str, *, retry_after: int | None = None, **extra: Any) -> None:
         super().__init__(detail)
         self.status, self.detail, self.extra = status, detail, extra
+        self.retry_after = retry_after
 
 
 def error_response(status: int, detail: str, **extra: Any) -> JsonResponse:
@@ -116,7 +120,10 @@ def api_view(*methods: str) -> Callable[[Callable[..., HttpResponse]], Callable[
             try:
                 return authenticated(request, *args, **kwargs)
             except ApiError as error:
-                return error_response(error.status, error.detail, **error.extra)
+                response = error_response(error.status, error.detail, **error.extra)
+                if error.retry_after is not None:
+                    response["Retry-After"] = str(error.retry_after)
+                return response
 
         return wrapper
 

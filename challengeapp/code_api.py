@@ -205,5 +205,5 @@ def code_submissions(request: HttpRequest, problem_id: int) -> HttpResponse:
     try:
         submission = submission_grade(user=request.user, problem=problem, code=code, kind=kind)
     except RunRefused as error:
-        raise ApiError(error.http_status, error.message) from None
+        raise ApiError(error.http_status, error.message, retry_after=error.retry_after) from None
     return JsonResponse(submission_json(submission))

@@ -185,17 +185,20 @@ def code_submit(request: HtmxHttpRequest, problem_id: int) -> HttpResponse:
     problem = get_object_or_404(CodeProblem, id=problem_id, owner=request.user)
     code = request.POST.get("code", "")
     kind = request.POST.get("action", SubmissionKind.SUBMIT)
-    status, context = 200, {}
+    status, context, retry_after = 200, {}, None
     try:
         context["submission"] = submission_grade(user=request.user, problem=problem, code=code, kind=kind)
     except RunRefused as error:
-        status, context["refused"] = error.http_status, error.message
+        status, context["refused"], retry_after = error.http_status, error.message, error.retry_after
     context = _problem_context(problem, **context)
     context["code"] = code
     if request.htmx:
         # htmx swaps only 2xx answers: a refusal comes back as the result region, with status 200.
         return render(request, "challengeapp/code_problem.html#code-result", context)
-    return render(request, "challengeapp/code_problem.html", context, status=status)
+    response = render(request, "challengeapp/code_problem.html", context, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @require_POST

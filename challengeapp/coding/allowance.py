@@ -6,6 +6,7 @@ A count left by a process that died mid-run expires after RUN_LEASE."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from django.conf import settings
 from django.db.models import Case, F, PositiveIntegerField, Q, Value, When
@@ -13,7 +14,8 @@ from django.utils import timezone
 
 from challengeapp.core.errors import CodeDrillError
 from challengeapp.models import CodeRunAllowance
-from challengeapp.quota import quota_today
+from challengeapp.quality.sandbox import WALL_SECONDS
+from challengeapp.quota import quota_resets_at, quota_today
 
 RUN_LEASE = dt.timedelta(minutes=2)
 RUNS_IN_FLIGHT = "Your code is already running {count} time(s). Wait for the result, then run it again."
@@ -21,12 +23,15 @@ RUNS_PER_DAY = "You have run code {count} times today, the most a day. Runs open
 
 
 class RunRefused(CodeDrillError):
-    """A run was not started; nothing was run or counted. `http_status` is 429 or 503."""
+    """A run was not started; nothing was run or counted. `http_status` is 429 or 503;
+    `retry_after`, when known, the seconds until a run may be taken again (the Retry-After
+    header)."""
 
-    def __init__(self, message: str, *, http_status: int = 429) -> None:
+    def __init__(self, message: str, *, http_status: int = 429, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.http_status = http_status
+        self.retry_after = retry_after
 
 
 def run_start(*, user) -> None:
@@ -50,8 +55,10 @@ def run_start(*, user) -> None:
     if taken:
         return
     if not CodeRunAllowance.objects.filter(user_id=user.pk).filter(run_left).exists():
-        raise RunRefused(RUNS_PER_DAY.format(count=per_day))
-    raise RunRefused(RUNS_IN_FLIGHT.format(count=in_flight))
+        until_tomorrow = (quota_resets_at(today) - now).total_seconds()
+        raise RunRefused(RUNS_PER_DAY.format(count=per_day), retry_after=max(1, math.ceil(until_tomorrow)))
+    # A run under way ends within the sandbox's wall-clock limit.
+    raise RunRefused(RUNS_IN_FLIGHT.format(count=in_flight), retry_after=math.ceil(WALL_SECONDS))
 
 
 def run_end(*, user, counted: bool = True) -> None:

@@ -12,6 +12,7 @@ cannot hold up generations.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -171,7 +172,7 @@ def suite_grade(
     else:
         slots, wait = process_slots("sandbox runs", settings.SANDBOX_MAX_RUNS), settings.SANDBOX_QUEUE_SECONDS
     if not slots.acquire(timeout=wait):
-        raise RunRefused(SANDBOX_BUSY, http_status=503)
+        raise RunRefused(SANDBOX_BUSY, http_status=503, retry_after=max(1, math.ceil(wait)))
     try:
         run = snippet_run(code=program, language=language)
     except SandboxUnavailable:

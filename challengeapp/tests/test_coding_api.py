@@ -8,6 +8,7 @@ import json
 import pytest
 from django.test import Client
 
+from challengeapp.coding.grading import SANDBOX_BUSY
 from challengeapp.models import CodeProblem, CodeSubmission
 from challengeapp.quota import quota_status
 from challengeapp.tests.test_api import bearer
@@ -152,6 +153,38 @@ def test_past_the_daily_runs_a_submission_is_429(sandbox, api, settings):
     assert api.post(path, {"code": "x = 1"}).status_code == 200
     response = api.post(path, {"code": "x = 1"})
     assert response.status_code == 429 and "today" in response.json()["detail"]
+    # Retry-After: until the quota day turns, at most a day away.
+    assert 0 < int(response["Retry-After"]) <= 24 * 3600
+
+
+def test_a_run_refused_while_another_is_under_way_or_the_sandbox_is_busy_says_when_to_retry(
+    api, learner, settings
+):
+    from challengeapp.coding.allowance import run_start
+    from challengeapp.core.slots import process_slots
+
+    problem_id = _create(api).json()["id"]
+    path = f"/api/code-challenges/{problem_id}/submissions"
+    settings.CODE_RUNS_IN_FLIGHT_PER_LEARNER = 1
+    run_start(user=learner)  # a run under way, in another request
+    response = api.post(path, {"code": "x = 1"})
+    assert response.status_code == 429 and "already running" in response.json()["detail"]
+    assert response["Retry-After"] == "5"  # a run ends within the sandbox's wall-clock limit
+
+    settings.CODE_RUNS_IN_FLIGHT_PER_LEARNER = 2
+    settings.CODE_QUEUE_SECONDS = 0.05
+    slots = process_slots("code runs", settings.CODE_MAX_RUNS)
+    taken = 0
+    while slots.acquire(blocking=False):
+        taken += 1
+    try:
+        response = api.post(path, {"code": "x = 1"})
+    finally:
+        for _ in range(taken):
+            slots.release()
+    assert response.status_code == 503 and response.json()["detail"] == SANDBOX_BUSY
+    assert response["Retry-After"] == "1"
+    assert not CodeSubmission.objects.exists()
 
 
 def test_without_a_sandbox_a_submission_is_503_nothing_stored_or_counted(api, learner, settings):

@@ -89,6 +89,19 @@ def test_a_refused_run_is_a_message_not_an_error_page(learner_client, settings):
     assert swapped.status_code == 200 and 'role="alert"' in swapped.content.decode()
 
 
+def test_past_the_daily_runs_the_page_says_so_and_when_to_come_back(learner_client, learner, settings):
+    from challengeapp.models import CodeRunAllowance
+    from challengeapp.quota import quota_today
+
+    settings.CODE_RUNS_PER_DAY = 1
+    problem = _new_problem(learner_client)
+    CodeRunAllowance.objects.create(user=learner, day=quota_today(), runs=1)
+    response = learner_client.post(f"/code/{problem.id}/submissions/", {"code": "x = 1", "action": "run"})
+    assert response.status_code == 429 and "Runs open again tomorrow" in response.content.decode()
+    assert 0 < int(response["Retry-After"]) <= 24 * 3600
+    assert response.context["code"] == "x = 1"  # the code is kept
+
+
 def test_giving_up_shows_the_solution_and_another_learner_cannot_see_the_problem(
     learner_client, other_learner, client
 ):

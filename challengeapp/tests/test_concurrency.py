@@ -10,6 +10,7 @@ would share it.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import threading
 import time
@@ -435,22 +436,16 @@ def test_coding_problems_and_challenges_asked_for_together_take_exactly_the_dail
     token = mint_token("user_burst_mixed")
     user_id = signed_in_learner(bank_server, token, database_url, "user_burst_mixed")
 
-    def ask(n: int):
-        if n % 2:
+    numbers = itertools.count()  # next() on it is atomic: each thread gets its own number
+
+    def ask():
+        if next(numbers) % 2:
             return bank_server.request(
                 "POST", CODE_PROBLEMS, token=token, body={"difficulty": "easy", "topic": "algorithms"}
             )
         return bank_server.request("POST", GENERATE, token=token, body={"difficulty": "easy"})
 
-    counter = iter(range(1000))
-    lock = threading.Lock()
-
-    def next_request():
-        with lock:
-            n = next(counter)
-        return ask(n)
-
-    responses = fire_concurrently(24, next_request)
+    responses = fire_concurrently(24, ask)
     assert not [r for r in responses if isinstance(r, BaseException)], responses
     assert statuses(responses) == {201: LIMIT, 429: 24 - LIMIT}, [(r.status, r.body) for r in responses]
     assert_refusals(responses)
@@ -459,30 +454,28 @@ def test_coding_problems_and_challenges_asked_for_together_take_exactly_the_dail
     assert quota_row(database_url, user_id) == (LIMIT, str(utc_today()))
 
 
-def _new_code_problem(server: LiveServer, token: str) -> Response:
-    response = server.request(
+def submission_burst(server: LiveServer, database_url: str, mint_token, clerk_id: str, count: int):
+    """A new learner with a new problem sends `count` submissions of its starter code at once:
+    their user id and the answers."""
+    token = mint_token(clerk_id)
+    user_id = signed_in_learner(server, token, database_url, clerk_id)
+    created = server.request(
         "POST", CODE_PROBLEMS, token=token, body={"difficulty": "easy", "topic": "python"}
     )
-    assert response.status == 201, response
-    return response
+    assert created.status == 201, created
+    path, starter = f"{CODE_PROBLEMS}/{created.body['id']}/submissions", created.body["starter_code"]
+    responses = fire_concurrently(
+        count, lambda: server.request("POST", path, token=token, body={"code": starter}, timeout=90)
+    )
+    assert not [r for r in responses if isinstance(r, BaseException)], responses
+    return user_id, responses
 
 
 def test_a_burst_of_one_learners_submissions_runs_one_at_a_time_and_counts_only_what_ran(
     sandbox, bank_server, database_url, mint_token
 ):
-    token = mint_token("user_burst_code")
-    user_id = signed_in_learner(bank_server, token, database_url, "user_burst_code")
-    problem = _new_code_problem(bank_server, token).body
-    path = f"{CODE_PROBLEMS}/{problem['id']}/submissions"
+    user_id, responses = submission_burst(bank_server, database_url, mint_token, "user_burst_code", 10)
 
-    responses = fire_concurrently(
-        10,
-        lambda: bank_server.request(
-            "POST", path, token=token, body={"code": problem["starter_code"]}, timeout=60
-        ),
-    )
-
-    assert not [r for r in responses if isinstance(r, BaseException)], responses
     ran = [r for r in responses if r.status == 200]
     assert ran and all(r.body["passed"] is False and r.body["tests_total"] for r in ran)
     for response in responses:
@@ -497,28 +490,14 @@ def test_a_burst_of_one_learners_submissions_runs_one_at_a_time_and_counts_only_
 def test_a_burst_past_the_daily_runs_never_runs_more_than_the_day_allows(
     sandbox, database_url, signing_key_path, mint_token
 ):
-    token = mint_token("user_burst_runs_day")
-    with live_server(
-        database_url,
-        signing_key_path,
-        extra_env={
-            "CODE_RUNS_PER_DAY": "3",
-            "CODE_RUNS_IN_FLIGHT_PER_LEARNER": "50",
-            "CODE_QUEUE_SECONDS": "20",
-        },
-    ) as server:
-        user_id = signed_in_learner(server, token, database_url, "user_burst_runs_day")
-        problem = _new_code_problem(server, token).body
-        path = f"{CODE_PROBLEMS}/{problem['id']}/submissions"
+    day_of_three = {
+        "CODE_RUNS_PER_DAY": "3",
+        "CODE_RUNS_IN_FLIGHT_PER_LEARNER": "50",
+        "CODE_QUEUE_SECONDS": "20",
+    }
+    with live_server(database_url, signing_key_path, extra_env=day_of_three) as server:
+        user_id, responses = submission_burst(server, database_url, mint_token, "user_burst_runs_day", 12)
 
-        responses = fire_concurrently(
-            12,
-            lambda: server.request(
-                "POST", path, token=token, body={"code": problem["starter_code"]}, timeout=90
-            ),
-        )
-
-    assert not [r for r in responses if isinstance(r, BaseException)], responses
     assert statuses(responses) == {200: 3, 429: 9}, [(r.status, r.body) for r in responses]
     assert all(r.detail.startswith(RUNS_PER_DAY_PREFIX) for r in responses if r.status == 429)
     assert code_rows(database_url, user_id) == (1, 3)

@@ -10,7 +10,9 @@ a miscomputed expected value or a reference that crashes on its own edge case (r
 tests so weak that the starter code or the wrong solution passes (starter_passes, wrong_passes),
 tests that are not literals of the language or an answer cut off (invalid_output, or truncated
 when the API says it stopped at its token limit), template text or our own field names in the
-statement (content_gate). For every entry, in turn:
+statement, hidden tests that only repeat the examples, starter code that is the reference
+(content_gate). A sound entry's family is the way its answer is written (plain JSON, fenced, among
+prose, code fields fenced). For every entry, in turn:
 
 - a fake OpenAI-compatible server on 127.0.0.1 (this process) answers the app's request for a
   problem with the entry's `reply` as the message's content (and its `finish_reason`, "stop"
@@ -283,10 +285,15 @@ def _learner(number: int) -> str:
 
 
 def _own_reference(entry: Entry) -> str:
-    """The reference solution the entry's reply holds, read as the product reads the reply."""
+    """The reference solution the entry's reply holds, read as the product reads the reply; ""
+    when this process cannot read it (then it is not the served one, and is reported so)."""
     from challengeapp.coding.model_problems import problem_draft_parse
+    from challengeapp.core.errors import InvalidModelOutput
 
-    return problem_draft_parse(entry.reply, language=entry.language).reference_solution
+    try:
+        return problem_draft_parse(entry.reply, language=entry.language).reference_solution
+    except InvalidModelOutput:
+        return ""
 
 
 def _one(entry: Entry, *, number: int, server, model: FakeWriter, token_for) -> Outcome:
@@ -322,7 +329,9 @@ def _one(entry: Entry, *, number: int, server, model: FakeWriter, token_for) -> 
 
         reference = _own_reference(entry)
         outcome.starter_passed = bool(post("/submissions", {"code": problem["starter_code"]}).get("passed"))
-        outcome.reference_passed = bool(post("/submissions", {"code": reference}).get("passed"))
+        outcome.reference_passed = bool(reference) and bool(
+            post("/submissions", {"code": reference}).get("passed")
+        )
         shown = post("/give-up", {}).get("reference_solution")
         outcome.reference_shown_is_own = shown == reference
     quota = http_request(server.url, "GET", "/api/quota", token=token).body
@@ -351,13 +360,14 @@ def report(outcomes: list[Outcome], meta: dict) -> str:
         f"- Sound problems served: {_percent(sum(o.served for o in sound), len(sound))}",
         f"- Flawed problems refused: {_percent(sum(not o.served for o in flawed), len(flawed))}, "
         f"with the expected cause: {_percent(sum(not o.served and o.cause == o.entry.cause for o in flawed), len(flawed))}",
-        f"- Refusals that cost the learner a quota unit: {len(charged)}",
+        f"- Refusals that cost the learner a quota unit: {len(charged)}; served problems that cost exactly "
+        f"one: {_percent(sum(o.quota_used == 1 for o in served), len(served))}",
         f"- Server errors (5xx other than the model's 502/503 refusals): {len(five_xx)}",
         f"- Served problems whose own reference solution passes when submitted: "
         f"{_percent(sum(bool(o.reference_passed) for o in served), len(served))}; "
         f"whose starter code fails when submitted: {_percent(sum(o.starter_passed is False for o in served), len(served))}; "
         f"whose give-up shows that reference: {_percent(sum(bool(o.reference_shown_is_own) for o in served), len(served))}",
-        f"- Time to serve or refuse a problem (the POST, the sandbox's three runs included): "
+        f"- Time to serve or refuse a problem (the POST, with the sandbox's runs when there are any): "
         f"p50 {statistics.median(seconds) if seconds else 0:.2f} s, max {max(seconds, default=0):.2f} s",
         "",
         "| family | expect | entries | served | refused, by cause |",

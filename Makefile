@@ -74,9 +74,11 @@ bench: $(VENV)/.installed-dev
 
 # The quality benchmark: the corpus in bench/quality/corpus through the production server, a fake
 # model and the real sandbox, as deployed, with a weaker checker and with the check off; prints
-# served/refused by cause and writes docs/QUALITY.md (about 3 minutes).
+# served/refused by cause and writes docs/QUALITY.md (about 3 minutes); then the generated coding
+# problems' corpus in bench/quality/coding_corpus the same way, into docs/QUALITY_CODING.md.
 bench-quality: system-packages-test $(VENV)/.installed-dev
 	$(BIN)/python bench/quality/run.py --all --write docs/QUALITY.md $(QUALITY_ARGS)
+	$(BIN)/python bench/quality/coding.py --write docs/QUALITY_CODING.md
 
 # Simulated learners using the learning loop for 90 days (a few minutes; not part of `make test`).
 bench-learning: $(VENV)/.installed-dev

@@ -23,6 +23,7 @@ from challengeapp.coding.harness import (
     arguments_value,
     harness_program,
     harness_read,
+    literal_equal,
     literal_value,
 )
 from challengeapp.coding.js_harness import (
@@ -217,7 +218,7 @@ def _graded(test: dict, result: dict | None, *, visible: bool, message: str, lan
             # `undefined` is what the function returned, and equal to no JSON value.
             passed = actual != UNDEFINED and json_equal(json_value(actual), json_value(test["expected"]))
         else:
-            passed = literal_value(actual) == literal_value(test["expected"])
+            passed = literal_equal(literal_value(actual), literal_value(test["expected"]))
     except ValueError:
         return GradedTest(visible, False, actual, NOT_COMPARABLE)
     return GradedTest(visible, passed, actual, "" if passed else WRONG_VALUE.format(actual=actual))

@@ -9,9 +9,10 @@ What the program sends back: one line per test and one closing line, each starti
 marker drawn for this run (a learner's `print` goes to a bounded buffer, not to standard output,
 and a line without the marker is ignored). The expected values never enter the sandbox: the
 program reports what the function returned (its `repr`, for plain built-in values only) and the
-server compares it with the expected value (==). So a forged result line can claim only values the
-code computed itself, which is what a correct solution does anyway; a line claiming a test twice,
-or an unreadable one, fails the whole run.
+server compares it with the expected value (`literal_equal`: ==, but a boolean equals only a
+boolean). So a forged result line can claim only values the code computed itself, which is what a
+correct solution does anyway; a line claiming a test twice, or an unreadable one, fails the whole
+run.
 """
 
 from __future__ import annotations
@@ -213,6 +214,53 @@ def literal_value(text: str):
         return ast.literal_eval(text)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         raise ValueError("not a Python literal") from None
+
+
+# Deeper than this, two values are not compared (the harness refuses to report one past 20).
+EQUAL_MAX_DEPTH = 100
+
+
+def literal_equal(actual, expected, depth: int = 0) -> bool:
+    """Whether a returned value equals the expected one: Python's `==`, except that a boolean
+    equals only a boolean (`1` is not `True`, `0.0` is not `False`, as JavaScript's grading has
+    it too), at any depth. Numbers compare by value (`2 == 2.0`); a list never equals a tuple.
+    ValueError for values nested past EQUAL_MAX_DEPTH."""
+    if depth > EQUAL_MAX_DEPTH:
+        raise ValueError("nested too deeply to compare")
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return type(actual) is type(expected) and actual == expected
+    if isinstance(actual, int | float) and isinstance(expected, int | float):
+        return actual == expected
+    if type(actual) is not type(expected):
+        return False
+    if isinstance(expected, list | tuple):
+        return len(actual) == len(expected) and all(
+            literal_equal(a, e, depth + 1) for a, e in zip(actual, expected, strict=True)
+        )
+    if isinstance(expected, dict):
+        return actual.keys() == expected.keys() and all(
+            literal_equal(actual[key], expected[key], depth + 1) for key in expected
+        )
+    if isinstance(expected, set | frozenset):
+        return {_tagged(item, depth + 1) for item in actual} == {
+            _tagged(item, depth + 1) for item in expected
+        }
+    return actual == expected
+
+
+def _tagged(item, depth: int):
+    """A set's item with its booleans told apart from numbers, for comparing sets by hash."""
+    if depth > EQUAL_MAX_DEPTH:
+        raise ValueError("nested too deeply to compare")
+    if isinstance(item, bool):
+        return ("bool", item)
+    if isinstance(item, tuple):
+        return ("tuple", tuple(_tagged(part, depth + 1) for part in item))
+    if isinstance(item, frozenset):
+        return ("frozenset", frozenset(_tagged(part, depth + 1) for part in item))
+    if isinstance(item, int | float):
+        return ("number", item)
+    return (type(item).__name__, item)
 
 
 def arguments_value(text: str) -> tuple:

@@ -49,6 +49,31 @@ def test_a_wrong_answer_says_what_it_returned_and_an_exception_says_which_line(s
 
 
 @pytest.mark.parametrize(
+    ("returned", "expected", "passes"),
+    [
+        ("1", "True", False),
+        ("0", "False", False),
+        ("True", "1", False),
+        ("[1, 0]", "[True, False]", False),
+        ("{'ok': 1}", "{'ok': True}", False),
+        ("{1, 2}", "{True, 2}", False),
+        ("(1, 2)", "[1, 2]", False),
+        ("2.0", "2", True),
+        ("[True, 2.5]", "[True, 2.5]", True),
+        ("{(1, True), 2}", "{2, (1.0, True)}", True),
+    ],
+)
+def test_a_boolean_equals_only_a_boolean_and_numbers_compare_by_value(sandbox, returned, expected, passes):
+    # Python's 1 == True would pass a function that answers a yes-or-no question with a count.
+    graded, message, _ = suite_grade(
+        code=f"def answer():\n    return {returned}\n",
+        function_name="answer",
+        tests=[{"args": "", "expected": expected}],
+    )
+    assert message == "" and graded[0].passed is passes
+
+
+@pytest.mark.parametrize(
     ("code", "said"),
     [
         ("def total(numbers):\n    while True:\n        pass\n", "ran too long"),

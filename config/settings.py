@@ -10,6 +10,7 @@ import base64
 import binascii
 import os
 import re
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -228,6 +229,15 @@ SANDBOX_QUEUE_SECONDS = env_float("SANDBOX_QUEUE_SECONDS", 10.0)
 # One per process: with two, 8 endless loops on 2 cores took other learners' pages to p99 > 100 ms
 # (each sandbox is a session, which the kernel may schedule as a group of its own: docs/FIGURES.md).
 CODE_MAX_RUNS = env_int("CODE_MAX_RUNS", 1, minimum=1)
+# ...and on the whole machine, across every process (gunicorn's workers each have CODE_MAX_RUNS):
+# by default one per core this process may use. The runs are CPU-bound, so more at once do not
+# grade faster; they only take the cores from the pages (with 4 at once on 2 cores, 8 endless
+# loops took PostgreSQL-backed pages to p99 > 100 ms: docs/FIGURES.md). The slots are lock files
+# in CODE_RUN_SLOTS_DIR, which every process of one deployment must share (one machine).
+CODE_MAX_RUNS_MACHINE = env_int("CODE_MAX_RUNS_MACHINE", len(os.sched_getaffinity(0)), minimum=1)
+CODE_RUN_SLOTS_DIR = os.environ.get("CODE_RUN_SLOTS_DIR", "").strip() or os.path.join(
+    tempfile.gettempdir(), f"codedrill-code-run-slots-{os.getuid()}"
+)
 CODE_QUEUE_SECONDS = env_float("CODE_QUEUE_SECONDS", 3.0)
 # Per learner, across every process: runs under way at once, and runs (Run or Submit) a day.
 CODE_RUNS_IN_FLIGHT_PER_LEARNER = env_int("CODE_RUNS_IN_FLIGHT_PER_LEARNER", 1, minimum=1)

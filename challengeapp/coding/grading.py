@@ -13,6 +13,9 @@ cannot hold up generations.
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -34,7 +37,7 @@ from challengeapp.coding.js_harness import (
     json_value,
 )
 from challengeapp.coding.review import code_problem_ended
-from challengeapp.core.slots import process_slots
+from challengeapp.core.slots import machine_slot_acquire, machine_slot_release, process_slots
 from challengeapp.models import CodeLanguage, CodeProblem, CodeSubmission, SubmissionKind
 from challengeapp.quality.sandbox import (
     CPU_SECONDS,
@@ -172,10 +175,15 @@ def suite_grade(
         slots, wait = process_slots("code runs", settings.CODE_MAX_RUNS), settings.CODE_QUEUE_SECONDS
     else:
         slots, wait = process_slots("sandbox runs", settings.SANDBOX_MAX_RUNS), settings.SANDBOX_QUEUE_SECONDS
+    busy = RunRefused(SANDBOX_BUSY, http_status=503, retry_after=max(1, math.ceil(wait)))
+    deadline = time.monotonic() + wait
     if not slots.acquire(timeout=wait):
-        raise RunRefused(SANDBOX_BUSY, http_status=503, retry_after=max(1, math.ceil(wait)))
+        raise busy
     try:
-        run = snippet_run(code=program, language=language)
+        with _machine_turn(learners_code, timeout=deadline - time.monotonic()) as turn:
+            if not turn:
+                raise busy
+            run = snippet_run(code=program, language=language)
     except SandboxUnavailable:
         raise RunRefused(SANDBOX_OFF, http_status=503) from None
     except ValueError:  # the program with this code and these tests is over the sandbox's cap
@@ -199,6 +207,27 @@ def suite_grade(
         result = None if report.spoofed else report.per_test[index]
         graded.append(_graded(test, result, visible=index < visible, message=message, language=language))
     return graded, message, report.output
+
+
+@contextmanager
+def _machine_turn(learners_code: bool, *, timeout: float) -> Iterator[bool]:
+    """A learner's run also waits, within the same queue time, for one of the machine's
+    CODE_MAX_RUNS_MACHINE turns (every process's learners' runs together); a generated problem's
+    check does not. Whether the turn was had."""
+    if not learners_code:
+        yield True
+        return
+    slot = machine_slot_acquire(
+        "code-run",
+        settings.CODE_MAX_RUNS_MACHINE,
+        directory=settings.CODE_RUN_SLOTS_DIR,
+        timeout=max(0.0, timeout),
+    )
+    try:
+        yield slot is not None
+    finally:
+        if slot is not None:
+            machine_slot_release(slot)
 
 
 def _how_it_ended(exit_code: int | None) -> str:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
+
 import pytest
 from django.test import Client
 
@@ -13,6 +18,13 @@ from challengeapp.tests.fakes.clerk_fixtures import clerk_clock, clerk_jwks, cle
 from challengeapp.tests.fakes.machine import node_sandbox, sandbox
 from challengeapp.tests.fakes.openai_fixtures import fake_openai
 
+# Learners' code runs are bounded for the whole machine (CODE_MAX_RUNS_MACHINE, lock files in
+# CODE_RUN_SLOTS_DIR). Each test process (an xdist worker) and the servers it starts get slots of
+# their own, so that one worker's endless-loop tests never make another's runs wait or be refused.
+RUN_SLOTS_DIR = tempfile.mkdtemp(prefix="codedrill-test-run-slots-")
+os.environ["CODE_RUN_SLOTS_DIR"] = RUN_SLOTS_DIR
+atexit.register(shutil.rmtree, RUN_SLOTS_DIR, ignore_errors=True)
+
 
 @pytest.fixture(autouse=True)
 def _plain_static_storage(settings):
@@ -22,6 +34,7 @@ def _plain_static_storage(settings):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.SECURE_SSL_REDIRECT = False
+    settings.CODE_RUN_SLOTS_DIR = RUN_SLOTS_DIR
 
 
 def csp_directives(policy: str) -> dict[str, list[str]]:

@@ -16,7 +16,7 @@ from challengeapp.coding.grading import (
     suite_grade,
 )
 from challengeapp.coding.problems import code_problem_create
-from challengeapp.core.slots import process_slots
+from challengeapp.core.slots import machine_slot_acquire, machine_slot_release, process_slots
 from challengeapp.models import CodeRunAllowance, CodeSubmission
 
 TESTS = [
@@ -222,6 +222,72 @@ def test_when_the_process_bound_is_full_a_run_is_refused_busy_and_not_counted(le
     allowance = CodeRunAllowance.objects.get(user=learner)
     assert (allowance.runs, allowance.in_flight) == (0, 0)
     assert settings.SANDBOX_MAX_RUNS >= 1  # the challenge checks' own bound is untouched
+
+
+def test_the_machine_wide_bound_holds_across_processes_and_a_dead_holder_gives_its_turn_back(tmp_path):
+    import subprocess
+    import sys
+
+    directory = str(tmp_path)
+    mine = machine_slot_acquire("code-run", 2, directory=directory, timeout=0)
+    assert mine is not None
+    # Another process takes the other turn and dies holding it.
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from challengeapp.core.slots import machine_slot_acquire\n"
+            f"assert machine_slot_acquire('code-run', 2, directory={directory!r}, timeout=0) is not None\n"
+            "print('held', flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert machine_slot_acquire("code-run", 2, directory=directory, timeout=0.05) is None
+    finally:
+        holder.kill()
+        holder.wait()
+    theirs = machine_slot_acquire("code-run", 2, directory=directory, timeout=1)
+    assert theirs is not None
+    assert (
+        machine_slot_acquire("code-run", 2, directory=directory, timeout=0) is None
+    )  # a thread of mine, too
+    machine_slot_release(mine)
+    machine_slot_release(theirs)
+
+
+def test_when_the_machine_bound_is_full_a_learners_run_is_refused_busy_but_a_problems_check_runs(
+    sandbox, learner, problem, settings, tmp_path
+):
+    settings.CODE_MAX_RUNS_MACHINE = 1
+    settings.CODE_RUN_SLOTS_DIR = str(tmp_path)
+    settings.CODE_QUEUE_SECONDS = 0.1
+    taken = machine_slot_acquire("code-run", 1, directory=str(tmp_path), timeout=0)  # another worker's run
+    try:
+        with pytest.raises(RunRefused) as refused:
+            submission_grade(user=learner, problem=problem, code=problem.reference_solution, kind="submit")
+        checked, message, _ = suite_grade(
+            code=problem.reference_solution,
+            function_name=problem.function_name,
+            tests=list(problem.hidden_tests),
+            language=problem.language,
+            learners_code=False,
+        )
+    finally:
+        machine_slot_release(taken)
+    assert (refused.value.http_status, refused.value.message) == (503, SANDBOX_BUSY)
+    allowance = CodeRunAllowance.objects.get(user=learner)
+    assert (allowance.runs, allowance.in_flight) == (0, 0)
+    assert message == "" and all(test.passed for test in checked)
+    # With the turn back, the learner's run goes ahead.
+    submission = submission_grade(
+        user=learner, problem=problem, code=problem.reference_solution, kind="submit"
+    )
+    assert submission.passed
 
 
 def test_a_submission_at_the_size_cap_still_runs_whatever_characters_it_holds(sandbox, learner, problem):

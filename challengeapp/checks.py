@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from django.conf import settings
 from django.core.checks import Info, Tags, Warning, register
 
@@ -18,6 +20,7 @@ DEV_SIGN_IN_IN_PRODUCTION = Warning(
 SANDBOX_UNAVAILABLE_ID = "codedrill.W002"
 SANDBOX_OFF_ID = "codedrill.I002"
 SANDBOX_LANGUAGE_UNAVAILABLE_ID = "codedrill.W003"
+CODE_RUN_SLOTS_UNUSABLE_ID = "codedrill.W004"
 SANDBOX_HINT = (
     "Until the sandbox works no snippet is run, so no model-written answer key is checked by "
     "running its code. Install bubblewrap (sudo apt-get install -y bubblewrap) on a kernel that allows "
@@ -51,4 +54,26 @@ def sandbox_check(app_configs, **kwargs) -> list[Warning | Info]:
         return [Info(reason, id=SANDBOX_OFF_ID)]
     return [
         Warning(f"The code sandbox is unavailable: {reason}", hint=SANDBOX_HINT, id=SANDBOX_UNAVAILABLE_ID)
+    ]
+
+
+@register()
+def code_run_slots_check(app_configs, **kwargs) -> list[Warning]:
+    """The machine's turns for learners' code (core/slots.py) need a directory this process can
+    write; without one, every Run and Submit is refused."""
+    directory = settings.CODE_RUN_SLOTS_DIR
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        usable = os.access(directory, os.W_OK | os.X_OK)
+        reason = "not writable"
+    except OSError as error:
+        usable, reason = False, error.strerror or str(error)
+    if usable:
+        return []
+    return [
+        Warning(
+            f"Learners' code cannot run: CODE_RUN_SLOTS_DIR ({directory}) is unusable ({reason}).",
+            hint="Point CODE_RUN_SLOTS_DIR at a directory every worker of this deployment can write.",
+            id=CODE_RUN_SLOTS_UNUSABLE_ID,
+        )
     ]

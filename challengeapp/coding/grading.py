@@ -12,6 +12,7 @@ cannot hold up generations.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Iterator
@@ -46,6 +47,8 @@ from challengeapp.quality.sandbox import (
     SnippetOutcome,
     snippet_run,
 )
+
+logger = logging.getLogger("challengeapp.coding")
 
 CODE_EMPTY = "Write some code first."
 CODE_TOO_LARGE = "Your code is longer than {limit} bytes. Shorten it and try again."
@@ -217,12 +220,16 @@ def _machine_turn(learners_code: bool, *, timeout: float) -> Iterator[bool]:
     if not learners_code:
         yield True
         return
-    slot = machine_slot_acquire(
-        "code-run",
-        settings.CODE_MAX_RUNS_MACHINE,
-        directory=settings.CODE_RUN_SLOTS_DIR,
-        timeout=max(0.0, timeout),
-    )
+    try:
+        slot = machine_slot_acquire(
+            "code-run",
+            settings.CODE_MAX_RUNS_MACHINE,
+            directory=settings.CODE_RUN_SLOTS_DIR,
+            timeout=max(0.0, timeout),
+        )
+    except OSError as error:  # the directory is unusable (the system check says so too)
+        logger.error("code run refused: CODE_RUN_SLOTS_DIR unusable: %s", error)
+        raise RunRefused(SANDBOX_OFF, http_status=503) from None
     try:
         yield slot is not None
     finally:

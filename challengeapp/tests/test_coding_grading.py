@@ -290,6 +290,26 @@ def test_when_the_machine_bound_is_full_a_learners_run_is_refused_busy_but_a_pro
     assert submission.passed
 
 
+def test_an_unusable_slots_directory_refuses_runs_clearly_and_the_system_check_says_why(
+    learner, problem, settings, tmp_path
+):
+    from challengeapp.checks import CODE_RUN_SLOTS_UNUSABLE_ID, code_run_slots_check
+    from challengeapp.coding.grading import SANDBOX_OFF
+
+    not_a_directory = tmp_path / "a-file"
+    not_a_directory.write_text("")
+    settings.CODE_RUN_SLOTS_DIR = str(not_a_directory / "slots")
+    with pytest.raises(RunRefused) as refused:
+        submission_grade(user=learner, problem=problem, code=problem.reference_solution, kind="run")
+    assert (refused.value.http_status, refused.value.message) == (503, SANDBOX_OFF)
+    allowance = CodeRunAllowance.objects.get(user=learner)
+    assert (allowance.runs, allowance.in_flight) == (0, 0)
+    (warning,) = code_run_slots_check(None)
+    assert warning.id == CODE_RUN_SLOTS_UNUSABLE_ID and str(not_a_directory) in warning.msg
+    settings.CODE_RUN_SLOTS_DIR = str(tmp_path / "slots")
+    assert code_run_slots_check(None) == []
+
+
 def test_a_submission_at_the_size_cap_still_runs_whatever_characters_it_holds(sandbox, learner, problem):
     padding = "\n" * 9000 + "# " + "\N{GRINNING FACE}" * 2500 + "\n"
     code = problem.reference_solution + padding

@@ -302,7 +302,7 @@ def coding_rows(result: BackendResult) -> None:
                 f"A code submission of {tests} tests, one learner, {seq['submissions']} in turn: p50 / p99",
                 "each graded, each passed",
                 f"{fmt_ms(seq['p50_ms'])} / {fmt_ms(seq['p99_ms'])} (max {fmt_ms(seq['max_ms'])}; "
-                f"{seq['passed']} passed, {seq['failed']} failed, {seq['busy_503']} busy)" + other_note(seq),
+                f"{seq['passed']} passed, {seq['failed']} failed, {seq['busy']} busy)" + other_note(seq),
                 seq["passed"] == seq["submissions"],
             )
         )
@@ -312,10 +312,10 @@ def coding_rows(result: BackendResult) -> None:
         rows.append(
             Row(
                 f"Code submissions of {tests} tests per second, {rate['learners']} learners at once",
-                "— (503 busy and 429 counted apart)",
+                "— (429 busy and other 429s counted apart)",
                 f"{rate['per_second']:.1f} /s ({rate['graded']} graded in {rate['elapsed_s']:.1f} s; "
                 f"p50 {fmt_ms(rate['p50_ms'])}, p99 {fmt_ms(rate['p99_ms'])}; {rate['passed']} passed; "
-                f"503 busy {rate['busy_503']}, 429 {rate['refused_429']}, other {unexpected})"
+                f"429 busy {rate['busy']}, other 429 {rate['refused_429']}, other {unexpected})"
                 + other_note(rate),
                 None,
             )
@@ -391,8 +391,9 @@ def code_bounds(args: argparse.Namespace) -> str:
 
     return (
         f"{value('CODE_RUNS_IN_FLIGHT_PER_LEARNER')} run in flight and {value('CODE_RUNS_PER_DAY')} a day per "
-        f"learner; CODE_MAX_RUNS={value('CODE_MAX_RUNS')} at once per process, a run waiting up to "
-        f"CODE_QUEUE_SECONDS={value('CODE_QUEUE_SECONDS')} s for a turn, then refused 503"
+        f"learner; CODE_MAX_RUNS={value('CODE_MAX_RUNS')} at once per process and "
+        f"CODE_MAX_RUNS_MACHINE={value('CODE_MAX_RUNS_MACHINE')} on the machine, a run waiting up to "
+        f"CODE_QUEUE_SECONDS={value('CODE_QUEUE_SECONDS')} s for a turn, then refused 429 busy"
     )
 
 
@@ -413,7 +414,7 @@ def coding_section(measured: dict, add) -> None:
         )
         add(
             f"Endless loops (`while True: pass`, {coding.LOOPERS} learners resubmitting as soon as each answer "
-            f"came back): {loops['graded']} graded ({messages}), 503 busy {loops['busy_503']}, 429 "
+            f"came back): {loops['graded']} graded ({messages}), 429 busy {loops['busy']}, other 429 "
             f"{loops['refused_429']}, other {sum(loops['unexpected'].values())} {loops['unexpected'] or ''}."
         )
         add("")

@@ -23,9 +23,9 @@ RUNS_PER_DAY = "You have run code {count} times today, the most a day. Runs open
 
 
 class RunRefused(CodeDrillError):
-    """A run was not started; nothing was run or counted. `http_status` is 429 or 503;
-    `retry_after`, when known, the seconds until a run may be taken again (the Retry-After
-    header)."""
+    """A run was not started; nothing was run or counted. `http_status` is 429 (a bound, or the
+    sandbox busy past the queue) or 503 (no sandbox); `retry_after`, when known, the seconds until
+    a run may be taken again (the Retry-After header)."""
 
     def __init__(self, message: str, *, http_status: int = 429, retry_after: int | None = None) -> None:
         super().__init__(message)

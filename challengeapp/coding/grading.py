@@ -178,7 +178,10 @@ def suite_grade(
         slots, wait = process_slots("code runs", settings.CODE_MAX_RUNS), settings.CODE_QUEUE_SECONDS
     else:
         slots, wait = process_slots("sandbox runs", settings.SANDBOX_MAX_RUNS), settings.SANDBOX_QUEUE_SECONDS
-    busy = RunRefused(SANDBOX_BUSY, http_status=503, retry_after=max(1, math.ceil(wait)))
+    # Busy is 429, not 503: the server is up and says when to come back (Retry-After); a learner's
+    # endless loops crowding the sandbox must never show as a server error (nor fill the log with
+    # the ERROR line Django writes for every 5xx).
+    busy = RunRefused(SANDBOX_BUSY, http_status=429, retry_after=max(1, math.ceil(wait)))
     deadline = time.monotonic() + wait
     if not slots.acquire(timeout=wait):
         raise busy

@@ -182,7 +182,7 @@ def test_a_run_refused_while_another_is_under_way_or_the_sandbox_is_busy_says_wh
     finally:
         for _ in range(taken):
             slots.release()
-    assert response.status_code == 503 and response.json()["detail"] == SANDBOX_BUSY
+    assert response.status_code == 429 and response.json()["detail"] == SANDBOX_BUSY
     assert response["Retry-After"] == "1"
     assert not CodeSubmission.objects.exists()
 

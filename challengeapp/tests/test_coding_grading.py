@@ -218,7 +218,7 @@ def test_when_the_process_bound_is_full_a_run_is_refused_busy_and_not_counted(le
             submission_grade(user=learner, problem=problem, code=problem.starter_code, kind="submit")
     finally:
         slots.release()
-    assert (refused.value.http_status, refused.value.message) == (503, SANDBOX_BUSY)
+    assert (refused.value.http_status, refused.value.message) == (429, SANDBOX_BUSY)
     allowance = CodeRunAllowance.objects.get(user=learner)
     assert (allowance.runs, allowance.in_flight) == (0, 0)
     assert settings.SANDBOX_MAX_RUNS >= 1  # the challenge checks' own bound is untouched
@@ -279,7 +279,7 @@ def test_when_the_machine_bound_is_full_a_learners_run_is_refused_busy_but_a_pro
         )
     finally:
         machine_slot_release(taken)
-    assert (refused.value.http_status, refused.value.message) == (503, SANDBOX_BUSY)
+    assert (refused.value.http_status, refused.value.message) == (429, SANDBOX_BUSY)
     allowance = CodeRunAllowance.objects.get(user=learner)
     assert (allowance.runs, allowance.in_flight) == (0, 0)
     assert message == "" and all(test.passed for test in checked)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F
+from django.db.models import Case, Count, F, IntegerField, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -25,6 +25,19 @@ def day_start(day: dt.date) -> dt.datetime:
     # A wall time a clock change skipped does not round-trip through UTC: take the moment it
     # maps to, still on `day`.
     return start.astimezone(dt.UTC).astimezone(zone)
+
+
+def period_index(field: str, days: list[dt.date]) -> Case:
+    """For grouping rows by calendar period in SQL: the index in `days` (each period's first day,
+    in order) of the period `field`'s moment falls in, in TIME_ZONE; before the second period, 0;
+    from the last period's start on, the last index. A CASE over the periods' first moments, not
+    TruncDate or TruncWeek: SQLite truncates dates in a Python function called once per row, which
+    took the progress page from 50 to 500 ms between 5,000 and 50,000 answers."""
+    return Case(
+        *(When(**{f"{field}__lt": day_start(day)}, then=Value(n - 1)) for n, day in enumerate(days) if n),
+        default=Value(len(days) - 1),
+        output_field=IntegerField(),
+    )
 
 
 def activity_count(*, owner_id: int, moment: dt.datetime) -> None:

@@ -30,10 +30,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
-from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from challengeapp.learning.activity import activity_per_day, day_start
+from challengeapp.learning.activity import activity_per_day, day_start, period_index
 from challengeapp.learning.review import DESIRED_RETENTION
 from challengeapp.models import Confidence, Difficulty, ProgressCount, ReviewLog, Topic
 
@@ -169,6 +168,7 @@ def progress_retention(
     today = today or timezone.localdate()
     this_week = today - dt.timedelta(days=today.weekday())
     first = this_week - dt.timedelta(weeks=weeks - 1)
+    starts = [first + dt.timedelta(weeks=n) for n in range(weeks)]
     rows = (
         ReviewLog.objects.filter(
             owner=user,
@@ -176,22 +176,15 @@ def progress_retention(
             elapsed_seconds__gte=86400,
             reviewed_at__gte=day_start(first),
         )
-        .annotate(week=TruncWeek("reviewed_at", tzinfo=timezone.get_current_timezone()))
+        .annotate(week=period_index("reviewed_at", starts))
         .values("week")
         .annotate(
             reviews=Count("id"),
             recalled=Count("id", filter=Q(is_correct=True) & ~Q(confidence=Confidence.GUESSED)),
         )
     )
-    per_week = {}
-    for row in rows:
-        week = row["week"]
-        week = week.date() if isinstance(week, dt.datetime) else week
-        per_week[week] = (row["reviews"], row["recalled"])
-    return [
-        RetentionWeek(start, *per_week.get(start, (0, 0)))
-        for start in (first + dt.timedelta(weeks=n) for n in range(weeks))
-    ]
+    per_week = {row["week"]: (row["reviews"], row["recalled"]) for row in rows}
+    return [RetentionWeek(start, *per_week.get(n, (0, 0))) for n, start in enumerate(starts)]
 
 
 RETENTION_TARGET_PERCENT = round(DESIRED_RETENTION * 100)

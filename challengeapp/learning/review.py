@@ -36,14 +36,13 @@ from functools import cache
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 from fsrs import Card, Rating, Scheduler, State
 
 from challengeapp.content.identity import option_form
 from challengeapp.core.drafts import OPTION_COUNT
 from challengeapp.core.errors import CodeDrillError
-from challengeapp.learning.activity import activity_count, day_start
+from challengeapp.learning.activity import activity_count, day_start, period_index
 from challengeapp.learning.progress_counts import progress_count_add
 from challengeapp.models import (
     Attempt,
@@ -296,17 +295,15 @@ def review_forecast(*, user, days: int = 7, now: dt.datetime | None = None) -> l
     now = now or timezone.now()
     today = timezone.localdate(now)
     end = day_start(today + dt.timedelta(days=days))
+    each_day = [today + dt.timedelta(days=n) for n in range(days)]
     rows = (
         ReviewCard.objects.filter(owner=user, suspended=False, due_at__lt=end)
-        .annotate(day=TruncDate("due_at", tzinfo=timezone.get_current_timezone()))
+        .annotate(day=period_index("due_at", each_day))  # overdue cards fall in today's
         .values("day")
         .annotate(cards=Count("id"))
     )
-    per_day = {today + dt.timedelta(days=n): 0 for n in range(days)}
-    for row in rows:
-        day = max(row["day"], today)
-        per_day[day] = per_day.get(day, 0) + row["cards"]
-    return sorted(per_day.items())
+    per_day = {row["day"]: row["cards"] for row in rows}
+    return [(day, per_day.get(n, 0)) for n, day in enumerate(each_day)]
 
 
 def review_leeches(*, user) -> list[ReviewCard]:

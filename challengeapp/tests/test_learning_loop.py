@@ -522,6 +522,66 @@ def test_the_retention_chart_shows_each_week_against_the_target_without_javascri
     assert weeks[-1] == {"week": this_week.isoformat(), "reviews": 5, "recalled": 3}
 
 
+def test_the_forecast_and_the_retention_weeks_follow_the_calendar_across_a_clock_change(learner, settings):
+    from challengeapp.learning.progress import progress_retention
+    from challengeapp.learning.review import review_forecast
+
+    settings.TIME_ZONE = "Europe/Berlin"  # clocks go forward at 02:00 on Sunday 29 March 2026
+    zone = ZoneInfo("Europe/Berlin")
+
+    def at(*parts) -> dt.datetime:
+        return dt.datetime(*parts, tzinfo=zone)
+
+    dues = [
+        at(2026, 3, 20, 9, 0),  # overdue: counted today
+        at(2026, 3, 29, 0, 30),  # Sunday, before the change
+        at(2026, 3, 29, 3, 30),  # Sunday, after it
+        at(2026, 3, 30, 0, 10),  # Monday, just after midnight
+        at(2026, 4, 2, 23, 59),  # the seventh day's last minute
+        at(2026, 4, 3, 0, 1),  # past the forecast
+    ]
+    for due in dues:
+        ReviewCard.objects.filter(challenge=answered(learner)).update(due_at=due)
+    forecast = review_forecast(user=learner, now=at(2026, 3, 27, 12, 0))
+    assert forecast == [
+        (dt.date(2026, 3, 27), 1),
+        (dt.date(2026, 3, 28), 0),
+        (dt.date(2026, 3, 29), 2),
+        (dt.date(2026, 3, 30), 1),
+        (dt.date(2026, 3, 31), 0),
+        (dt.date(2026, 4, 1), 0),
+        (dt.date(2026, 4, 2), 1),
+    ]
+
+    card = ReviewCard.objects.filter(owner=learner).first()
+    for number, (moment, right) in enumerate(
+        [
+            (at(2026, 3, 23, 0, 0, 30), True),  # Monday of the week before
+            (at(2026, 3, 29, 23, 50), False),  # its Sunday, after the clock change
+            (at(2026, 3, 30, 0, 10), True),  # this week's Monday
+        ],
+        start=9,
+    ):
+        ReviewLog.objects.create(
+            card=card,
+            owner=learner,
+            is_first_answer=False,
+            review_number=number,
+            chosen_index=0,
+            is_correct=right,
+            rating=ReviewRating.GOOD if right else ReviewRating.AGAIN,
+            elapsed_seconds=2 * 86400,
+            reviewed_at=moment,
+            due_after=moment,
+        )
+    weeks = progress_retention(user=learner, today=dt.date(2026, 4, 1))
+    assert [(w.start, w.reviews, w.recalled) for w in weeks[-2:]] == [
+        (dt.date(2026, 3, 23), 2, 1),
+        (dt.date(2026, 3, 30), 1, 1),
+    ]
+    assert all(w.reviews == 0 for w in weeks[:-2])
+
+
 def test_the_anki_deck_has_one_note_per_piece_of_content(learner, learner_client):
     import io
     import sqlite3

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 # run.py puts the project and bench/ on the import path.
-from run import BASE_DIR, CHARS_PER_TOKEN, QUALITY_DIR, WRITER_MODEL, _percent
+from run import BASE_DIR, CHARS_PER_TOKEN, QUALITY_DIR, WRITER_MODEL, _percent, corpus_serve
 
 CORPUS_DIR = QUALITY_DIR / "coding_corpus"
 TOPICS = ("python", "javascript", "algorithms", "data-structures")
@@ -232,52 +232,21 @@ class FakeWriter:
 def run(entries: list[Entry], *, signing_key: Path, log) -> tuple[list[Outcome], dict]:
     """One run of `entries` against a server of its own (a new database). Django must be set up
     for tokens signed with `signing_key` (harness.django_for_tokens), once per process."""
-    from harness import token_for
-
-    from challengeapp.quality.sandbox import sandbox_available
-    from challengeapp.tests.fakes import live_server as ls
-
-    with tempfile.TemporaryDirectory(prefix="codedrill-quality-coding-") as tmp_name:
-        tmp = Path(tmp_name)
-        sandbox_ok, sandbox_said = sandbox_available()
-        model = FakeWriter()
-        server = ls.LiveServer(
-            database_url=ls.sqlite_database(tmp),
-            signing_key_path=signing_key,
-            daily_quota=5,
-            workers=2,
-            threads=4,
-            extra_env={
-                "OPENAI_API_KEY": "sk-quality",
-                "OPENAI_BASE_URL": model.base_url,
-                "OPENAI_MODEL": WRITER_MODEL,
-            },
-            log_path=tmp / "gunicorn.log",
-            startup_timeout=90,
-        )
-        log("starting the production server (migrate, collectstatic, gunicorn)")
-        server.start()
-        outcomes: list[Outcome] = []
-        started = time.monotonic()
-        try:
-            for number, entry in enumerate(entries, 1):
-                outcomes.append(_one(entry, number=number, server=server, model=model, token_for=token_for))
-                if number % 10 == 0:
-                    log(f"{number} of {len(entries)} entries")
-            seconds = time.monotonic() - started
-            log_text = server.log_path.read_text(encoding="utf-8", errors="replace")
-        finally:
-            server.stop()
-            model.stop()
+    outcomes, log_text, meta = corpus_serve(
+        entries,
+        signing_key=signing_key,
+        model=FakeWriter(),
+        one=_one,
+        extra_env={},
+        log=log,
+        prefix="quality-coding",
+    )
     refusals: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for cause, learner, rule in REFUSAL.findall(log_text):
         refusals[learner].append((cause, rule))
     for number, outcome in enumerate(outcomes, 1):
         outcome.refusals = refusals.get(_learner(number), [])
-    return outcomes, {
-        "seconds": seconds,
-        "sandbox": sandbox_said if sandbox_ok else f"UNAVAILABLE: {sandbox_said}",
-    }
+    return outcomes, meta
 
 
 def _learner(number: int) -> str:

@@ -225,16 +225,34 @@ def run(
 ) -> tuple[list[Outcome], dict]:
     """One run of `entries` against a server of its own (a new database). Django must be set up
     for tokens signed with `signing_key` (harness.django_for_tokens), once per process."""
+    model = FakeModel(checker_errors=checker_errors, seed=seed)
+    extra_env = {"GENERATION_FALLBACK_TO_BANK": "0", "BLIND_CHECK": "1" if blind_check else "0"}
+    outcomes, log_text, meta = corpus_serve(
+        entries, signing_key=signing_key, model=model, one=_one, extra_env=extra_env, log=log
+    )
+    causes: dict[str, list[str]] = defaultdict(list)
+    for cause, learner in CAUSE.findall(log_text):
+        causes[learner].append(cause)
+    for number, outcome in enumerate(outcomes, 1):
+        outcome.causes = causes.get(_learner(number), [])
+    return outcomes, meta
+
+
+def corpus_serve(
+    entries: list, *, signing_key: Path, model, one, extra_env: dict, log, prefix: str = "quality"
+):
+    """Each entry in turn through a production server of its own (gunicorn, a new SQLite database,
+    OpenAI pointed at `model`, which has `base_url` and `stop()`), `one(entry, number=, server=,
+    model=, token_for=)` giving each entry's outcome: the outcomes, the server's log, and the run's
+    seconds and sandbox. Shared by this benchmark and the coding problems' (coding.py)."""
     from harness import token_for
 
     from challengeapp.quality.sandbox import sandbox_available
     from challengeapp.tests.fakes import live_server as ls
 
-    with tempfile.TemporaryDirectory(prefix="codedrill-quality-") as tmp_name:
+    sandbox_ok, sandbox_said = sandbox_available()
+    with tempfile.TemporaryDirectory(prefix=f"codedrill-{prefix}-") as tmp_name:
         tmp = Path(tmp_name)
-
-        sandbox_ok, sandbox_said = sandbox_available()
-        model = FakeModel(checker_errors=checker_errors, seed=seed)
         server = ls.LiveServer(
             database_url=ls.sqlite_database(tmp),
             signing_key_path=signing_key,
@@ -245,19 +263,18 @@ def run(
                 "OPENAI_API_KEY": "sk-quality",
                 "OPENAI_BASE_URL": model.base_url,
                 "OPENAI_MODEL": WRITER_MODEL,
-                "GENERATION_FALLBACK_TO_BANK": "0",
-                "BLIND_CHECK": "1" if blind_check else "0",
+                **extra_env,
             },
             log_path=tmp / "gunicorn.log",
             startup_timeout=90,
         )
         log("starting the production server (migrate, collectstatic, gunicorn)")
         server.start()
-        outcomes: list[Outcome] = []
+        outcomes = []
         started = time.monotonic()
         try:
             for number, entry in enumerate(entries, 1):
-                outcomes.append(_one(entry, number=number, server=server, model=model, token_for=token_for))
+                outcomes.append(one(entry, number=number, server=server, model=model, token_for=token_for))
                 if number % 25 == 0:
                     log(f"{number} of {len(entries)} entries")
             seconds = time.monotonic() - started
@@ -265,15 +282,14 @@ def run(
         finally:
             server.stop()
             model.stop()
-    causes: dict[str, list[str]] = defaultdict(list)
-    for cause, learner in CAUSE.findall(log_text):
-        causes[learner].append(cause)
-    for number, outcome in enumerate(outcomes, 1):
-        outcome.causes = causes.get(_learner(number), [])
-    return outcomes, {
-        "seconds": seconds,
-        "sandbox": sandbox_said if sandbox_ok else f"UNAVAILABLE: {sandbox_said}",
-    }
+    return (
+        outcomes,
+        log_text,
+        {
+            "seconds": seconds,
+            "sandbox": sandbox_said if sandbox_ok else f"UNAVAILABLE: {sandbox_said}",
+        },
+    )
 
 
 def _learner(number: int) -> str:

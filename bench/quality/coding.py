@@ -34,16 +34,14 @@ import re
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 # run.py puts the project and bench/ on the import path.
-from run import BASE_DIR, CHARS_PER_TOKEN, QUALITY_DIR, WRITER_MODEL, _percent, corpus_serve
+from run import BASE_DIR, QUALITY_DIR, LoopbackModel, _percent, corpus_serve, token_usage
 
 CORPUS_DIR = QUALITY_DIR / "coding_corpus"
 TOPICS = ("python", "javascript", "algorithms", "data-structures")
@@ -160,70 +158,21 @@ def corpus_load(directory: Path = CORPUS_DIR) -> list[Entry]:
 # --- the fake model ------------------------------------------------------------------------------
 
 
-class FakeWriter:
-    """Answers every chat completion with the current entry's reply, as the model wrote it."""
+class FakeWriter(LoopbackModel):
+    """Answers every chat completion with the current entry's reply, as the model wrote it, and
+    its finish reason."""
 
     def __init__(self) -> None:
-        self.entry: Entry | None = None
         self.requests = 0
-        self.lock = threading.Lock()
-        fake = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                request = json.loads(self.rfile.read(length) or b"{}")
-                prompt = "\n".join(str(m.get("content", "")) for m in request.get("messages") or [])
-                with fake.lock:
-                    entry = fake.entry
-                    fake.requests += 1
-                assert entry is not None, "a request came while no entry was current"
-                prompt_tokens = len(prompt) // CHARS_PER_TOKEN
-                completion_tokens = len(entry.reply) // CHARS_PER_TOKEN
-                body = json.dumps(
-                    {
-                        "id": "chatcmpl-quality-coding",
-                        "object": "chat.completion",
-                        "created": int(time.time()),
-                        "model": request.get("model") or WRITER_MODEL,
-                        "choices": [
-                            {
-                                "index": 0,
-                                "finish_reason": entry.finish_reason,
-                                "logprobs": None,
-                                "message": {"role": "assistant", "content": entry.reply, "refusal": None},
-                            }
-                        ],
-                        "usage": {
-                            "prompt_tokens": prompt_tokens,
-                            "completion_tokens": completion_tokens,
-                            "total_tokens": prompt_tokens + completion_tokens,
-                        },
-                    }
-                ).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("x-request-id", "req_quality_coding")
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, request: dict[str, Any]) -> tuple[str, dict[str, int], str, str]:
+        prompt = "\n".join(str(m.get("content", "")) for m in request.get("messages") or [])
+        with self.lock:
+            entry = self.entry
+            self.requests += 1
+        assert entry is not None, "a request came while no entry was current"
+        return entry.reply, token_usage(prompt, entry.reply), entry.finish_reason, "req_quality_coding"
 
 
 # --- the run ---------------------------------------------------------------------------------------

@@ -125,15 +125,14 @@ def corpus_load(directory: Path = CORPUS_DIR) -> list[Entry]:
 # --- the fake model ------------------------------------------------------------------------------
 
 
-class FakeModel:
-    """Answers the app as the current entry's writer and as a careful checker."""
+class LoopbackModel:
+    """An OpenAI-compatible chat completions server on 127.0.0.1 (a thread of this process) that
+    answers each request with what `answer(request)` gives: the content, the token usage, the
+    finish reason and the request id. Its `entry` is the corpus entry being asked for. Shared by
+    this benchmark's fake and the coding problems' (coding.py)."""
 
-    def __init__(self, *, checker_errors: float, seed: int) -> None:
-        self.entry: Entry | None = None
-        self.tokens = 0
-        self.check_tokens = 0
-        self.checker_errors = checker_errors
-        self.random = random.Random(seed)
+    def __init__(self) -> None:
+        self.entry = None
         self.lock = threading.Lock()
         fake = self
 
@@ -146,7 +145,7 @@ class FakeModel:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 request = json.loads(self.rfile.read(length) or b"{}")
-                content, usage, is_check = fake.answer(request)
+                content, usage, finish_reason, request_id = fake.answer(request)
                 body = json.dumps(
                     {
                         "id": "chatcmpl-quality",
@@ -156,7 +155,7 @@ class FakeModel:
                         "choices": [
                             {
                                 "index": 0,
-                                "finish_reason": "stop",
+                                "finish_reason": finish_reason,
                                 "logprobs": None,
                                 "message": {"role": "assistant", "content": content, "refusal": None},
                             }
@@ -167,7 +166,7 @@ class FakeModel:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
-                self.send_header("x-request-id", "req_quality_check" if is_check else "req_quality")
+                self.send_header("x-request-id", request_id)
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -179,7 +178,35 @@ class FakeModel:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
-    def answer(self, request: dict[str, Any]) -> tuple[str, dict[str, int], bool]:
+    def answer(self, request: dict[str, Any]) -> tuple[str, dict[str, int], str, str]:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def token_usage(prompt: str, content: str) -> dict[str, int]:
+    """The fake's estimate of a request's tokens: CHARS_PER_TOKEN characters a token."""
+    prompt_tokens, completion_tokens = len(prompt) // CHARS_PER_TOKEN, len(content) // CHARS_PER_TOKEN
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
+class FakeModel(LoopbackModel):
+    """Answers the app as the current entry's writer and as a careful checker."""
+
+    def __init__(self, *, checker_errors: float, seed: int) -> None:
+        self.tokens = 0
+        self.check_tokens = 0
+        self.checker_errors = checker_errors
+        self.random = random.Random(seed)
+        super().__init__()
+
+    def answer(self, request: dict[str, Any]) -> tuple[str, dict[str, int], str, str]:
         messages = request.get("messages") or [{}]
         prompt = "\n".join(str(message.get("content", "")) for message in messages)
         is_check = str(messages[0].get("content", "")).startswith(CHECK_PROMPT_OPENING)
@@ -187,17 +214,11 @@ class FakeModel:
             entry = self.entry
             assert entry is not None, "a request came while no entry was current"
             content = self._check(entry, prompt) if is_check else json.dumps(entry.reply, ensure_ascii=False)
-            prompt_tokens = len(prompt) // CHARS_PER_TOKEN
-            completion_tokens = len(content) // CHARS_PER_TOKEN
-            self.tokens += prompt_tokens + completion_tokens
+            usage = token_usage(prompt, content)
+            self.tokens += usage["total_tokens"]
             if is_check:
-                self.check_tokens += prompt_tokens + completion_tokens
-        usage = {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        }
-        return content, usage, is_check
+                self.check_tokens += usage["total_tokens"]
+        return content, usage, "stop", "req_quality_check" if is_check else "req_quality"
 
     def _check(self, entry: Entry, prompt: str) -> str:
         from challengeapp.quality.blind_check import check_prompt_options
@@ -211,10 +232,6 @@ class FakeModel:
             f"the correct option is {letters[0]}." if len(letters) == 1 else "the question is flawed."
         )
         return json.dumps({"reasoning": reasoning, "answers": letters})
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 # --- the run ---------------------------------------------------------------------------------------
